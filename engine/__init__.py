@@ -1,0 +1,11 @@
+"""tracegrad's engine: scalar Values that record a computation graph and backpropagate.
+
+    from engine import Value, grad, no_grad
+"""
+from .graph import backward, grad, local_derivatives, topological_order
+from .modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .ops import OPS, Op
+from .value import Value
+
+__all__ = ["Value", "grad", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
+           "backward", "topological_order", "local_derivatives", "OPS", "Op"]

@@ -1,0 +1,204 @@
+"""Value: one scalar node of a computation graph.
+
+A Value holds its number (`data`), its gradient (`grad`), the ordered tuple of Values it
+was computed from (`parents`) and the row of the derivative table that computed it.
+Operators and methods look the operation up in `ops.OPS`; they never touch `.grad`.
+"""
+import math
+import numbers
+from fractions import Fraction
+
+from . import modes
+from .ops import OPS
+
+_ADD, _MUL, _NEG, _POW, _POWV = OPS["add"], OPS["mul"], OPS["neg"], OPS["pow"], OPS["powv"]
+_EXACT = (int, Fraction)
+
+
+def _number(data):
+    """Check and normalise what may be stored in a Value: int, float or Fraction."""
+    kind = type(data)
+    if kind is float or kind is int or kind is Fraction:
+        return data
+    if isinstance(data, bool):
+        return int(data)
+    if isinstance(data, numbers.Integral):
+        return int(data)
+    if isinstance(data, numbers.Rational):
+        return Fraction(data)
+    if isinstance(data, numbers.Real):
+        return float(data)
+    raise TypeError(f"Value(data={data!r}): data must be an int, float or Fraction, "
+                    f"not {kind.__name__}")
+
+
+def _format(x):
+    if isinstance(x, float):
+        return f"{x:.4g}"
+    if isinstance(x, Value):
+        return f"Value({_format(x.data)})"
+    return str(x)
+
+
+class Value:
+    """A scalar that remembers how it was computed, so gradients can flow back to it."""
+
+    __slots__ = ("data", "grad", "parents", "_op", "_arg", "label", "__weakref__")
+
+    def __init__(self, data, parents=(), _op=None, label=None, _arg=None):
+        self.data = _number(data) if _op is None else data
+        self.grad = 0
+        self.parents = parents
+        self._op = _op
+        self._arg = _arg
+        self.label = label
+
+    # --- what a node is ---------------------------------------------------------
+    @property
+    def op(self):
+        """Name of the operation that made this node ('' for a leaf): 'mul', 'tanh', ..."""
+        return self._op.name if self._op is not None else ""
+
+    @property
+    def arg(self):
+        """The op's number parameter, if any: the exponent of x**3, the slope of leaky_relu."""
+        return self._arg
+
+    @property
+    def is_leaf(self):
+        """True for a Value made by the user (or a constant), not by an operation."""
+        return not self.parents
+
+    def __repr__(self):
+        parts = [f"data={_format(self.data)}", f"grad={_format(self.grad)}"]
+        if self._op is not None:
+            parts.append(f"op={self.op!r}")
+        if self.label is not None:
+            parts.append(f"label={self.label!r}")
+        return f"Value({', '.join(parts)})"
+
+    # --- differentiation ----------------------------------------------------------
+    def backward(self, gradient=1, create_graph=False):
+        """Fill `.grad` on every node of this Value's graph with d self / d node.
+
+        Leaf gradients accumulate across calls until zeroed; interior nodes hold this
+        pass's gradient. With create_graph=True the gradients are Values themselves."""
+        from .graph import backward
+        backward(self, gradient, create_graph)
+
+    # --- arithmetic: add, mul, neg and pow are primitives; the rest compose them ----
+    def __add__(self, other):
+        if type(other) is not Value:
+            other = Value(other)
+        return _node(self.data + other.data, (self, other), _ADD)
+
+    def __mul__(self, other):
+        if type(other) is not Value:
+            other = Value(other)
+        return _node(self.data * other.data, (self, other), _MUL)
+
+    def __neg__(self):
+        return _node(-self.data, (self,), _NEG)
+
+    def __pow__(self, other):
+        if isinstance(other, Value):
+            return _apply(_POWV, (self, other))
+        if not isinstance(other, (int, float, Fraction)) or isinstance(other, bool):
+            raise TypeError(f"pow: exponent must be a number or a Value, not {type(other).__name__}")
+        return _apply(_POW, (self,), other)
+
+    def __rpow__(self, other):          # 2 ** x: the base is a constant
+        return Value(other) ** self
+
+    def __radd__(self, other):          # other + self (sum() starts with 0 + first)
+        return Value(other) + self
+
+    def __rmul__(self, other):
+        return Value(other) * self
+
+    def __sub__(self, other):           # a - b = a + (-b)
+        return self + (-other)
+
+    def __rsub__(self, other):          # other - self = other + (-self)
+        return Value(other) + (-self)
+
+    def __truediv__(self, other):       # a / b = a * b**-1
+        if type(other) is not Value:
+            other = Value(other)
+        return self * other ** -1
+
+    def __rtruediv__(self, other):      # other / self = other * self**-1
+        return Value(other) * self ** -1
+
+    def __abs__(self):
+        return _apply(OPS["abs"], (self,))
+
+    # --- functions -----------------------------------------------------------------
+    def exp(self):
+        return _apply(OPS["exp"], (self,))
+
+    def log(self):
+        return _apply(OPS["log"], (self,))
+
+    def sqrt(self):
+        return _apply(OPS["sqrt"], (self,))
+
+    def tanh(self):
+        return _apply(OPS["tanh"], (self,))
+
+    def sigmoid(self):
+        return _apply(OPS["sigmoid"], (self,))
+
+    def relu(self):
+        return _apply(OPS["relu"], (self,))
+
+    def leaky_relu(self, slope=0.01):
+        return _apply(OPS["leaky_relu"], (self,), slope)
+
+    def softplus(self):
+        return _apply(OPS["softplus"], (self,))
+
+    def sin(self):
+        return _apply(OPS["sin"], (self,))
+
+    def cos(self):
+        return _apply(OPS["cos"], (self,))
+
+    def abs(self):
+        return _apply(OPS["abs"], (self,))
+
+
+def _node(data, parents, op, arg=None):
+    """The result of an operation: a graph node, or a plain leaf under no_grad()."""
+    if modes.plain:
+        return Value(data, parents, op, None, arg)
+    if modes.anomaly:
+        _check_finite(data, op, parents, arg)
+    if not modes.grad_enabled:
+        return Value(data)
+    return Value(data, parents, op, None, arg)
+
+
+def _apply(op, parents, arg=None):
+    """Run op's forward function on the parents' data, with errors that name the op."""
+    inputs = [p.data for p in parents]
+    if arg is not None:
+        inputs.append(arg)
+    try:
+        data = op.forward(*inputs)
+    except (ValueError, ZeroDivisionError, OverflowError) as err:
+        raise type(err)(f"{op.name}: {describe(op, parents, arg)} failed: {err}") from None
+    return _node(data, parents, op, arg)
+
+
+def describe(op, parents, arg=None):
+    """'exp(Value(1000))': an operation written out with its inputs."""
+    names = dict(zip("ab", (_format(p) if p.label is None else f"{p.label}={_format(p.data)}"
+                            for p in parents)))
+    return op.symbol.format(arg=_format(arg), **names)
+
+
+def _check_finite(data, op, parents, arg):
+    if isinstance(data, float) and not math.isfinite(data):
+        raise FloatingPointError(f"detect_anomaly: {op.name} produced {data} "
+                                 f"from {describe(op, parents, arg)}")
