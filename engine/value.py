@@ -12,7 +12,6 @@ from . import modes
 from .ops import OPS
 
 _ADD, _MUL, _NEG, _POW, _POWV = OPS["add"], OPS["mul"], OPS["neg"], OPS["pow"], OPS["powv"]
-_EXACT = (int, Fraction)
 
 
 def _number(data):
@@ -33,8 +32,10 @@ def _number(data):
 
 
 def _format(x):
+    """A number as a person reads it: 0.7071, 1.0 (a float), 3 (an int), 1/3 (a Fraction)."""
     if isinstance(x, float):
-        return f"{x:.4g}"
+        text = f"{x:.4g}"
+        return text if any(c in text for c in ".enia") else text + ".0"
     if isinstance(x, Value):
         return f"Value({_format(x.data)})"
     return str(x)
@@ -125,10 +126,13 @@ class Value:
     def __truediv__(self, other):       # a / b = a * b**-1
         if type(other) is not Value:
             other = Value(other)
+        _check_divisor(self, other)
         return self * other ** -1
 
     def __rtruediv__(self, other):      # other / self = other * self**-1
-        return Value(other) * self ** -1
+        other = Value(other)
+        _check_divisor(other, self)
+        return other * self ** -1
 
     def __abs__(self):
         return _apply(OPS["abs"], (self,))
@@ -196,6 +200,12 @@ def describe(op, parents, arg=None):
     names = dict(zip("ab", (_format(p) if p.label is None else f"{p.label}={_format(p.data)}"
                             for p in parents)))
     return op.symbol.format(arg=_format(arg), **names)
+
+
+def _check_divisor(a, b):
+    if b.data == 0:
+        raise ZeroDivisionError(f"div: {_format(a)} / {_format(b)}: division by zero "
+                                "(the divisor must be non-zero)")
 
 
 def _check_finite(data, op, parents, arg):
