@@ -196,10 +196,11 @@ def _apply(op, parents, arg=None):
 
 
 def describe(op, parents, arg=None):
-    """'exp(Value(1000))': an operation written out with its inputs."""
-    names = dict(zip("ab", (_format(p) if p.label is None else f"{p.label}={_format(p.data)}"
-                            for p in parents)))
-    return op.symbol.format(arg=_format(arg), **names)
+    """An operation written out with its inputs: 'exp(1000.0)', 'x * 2 with x=inf'."""
+    names = [_format(p.data) if p.label is None else p.label for p in parents]
+    text = op.symbol.format(arg=_format(arg), **dict(zip("ab", names)))
+    labelled = [f"{p.label}={_format(p.data)}" for p in parents if p.label is not None]
+    return text + (" with " + ", ".join(dict.fromkeys(labelled)) if labelled else "")
 
 
 def _check_divisor(a, b):

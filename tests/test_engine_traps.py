@@ -1,0 +1,124 @@
+"""The classic autograd traps, each worked out by hand: a+a, x*x, the diamond,
+backward twice, accumulation rules, a deep chain, repr and labels."""
+import pytest
+
+from engine import Value, topological_order
+
+
+def test_a_plus_a_counts_both_edges():
+    a = Value(3.0)
+    b = a + a                   # db/da = 1 + 1
+    b.backward()
+    assert b.parents == (a, a)
+    assert a.grad == 2.0
+
+
+def test_x_times_x():
+    x = Value(3.0)
+    y = x * x                   # dy/dx = x + x = 6
+    y.backward()
+    assert y.parents == (x, x)
+    assert x.grad == 6.0
+
+
+def test_diamond():
+    a, b = Value(2.0), Value(-3.0)
+    f = (a * b) * (a + b)       # f = a^2 b + a b^2
+    f.backward()
+    assert f.data == 6.0        # (-6) * (-1)
+    assert a.grad == 2 * 2 * -3 + 9     # 2ab + b^2 = -12 + 9 = -3
+    assert b.grad == 4 + 2 * 2 * -3     # a^2 + 2ab = 4 - 12 = -8
+
+
+def test_backward_twice_accumulates_leaves_but_not_interior_nodes():
+    x = Value(2.0)
+    h = x * x
+    y = h * 3                   # dy/dh = 3, dy/dx = 6x = 12
+    y.backward()
+    y.backward()
+    assert x.grad == 24.0       # leaves accumulate, as in PyTorch
+    assert h.grad == 3.0        # interior: this pass's gradient, never 6
+    assert y.grad == 1
+
+
+def test_zeroing_a_leaf_restarts_accumulation():
+    x = Value(2.0)
+    (x * 5).backward()
+    x.grad = 0
+    (x * 7).backward()
+    assert x.grad == 7.0
+
+
+def test_backward_from_a_leaf_and_custom_seed():
+    x = Value(2.0)
+    x.backward()
+    assert x.grad == 1
+    y = Value(4.0)
+    (y * y).backward(gradient=0.5)
+    assert y.grad == 4.0
+
+
+def test_unreached_leaf_keeps_its_gradient():
+    x, z = Value(1.0), Value(5.0)
+    (x * 2).backward()
+    assert z.grad == 0
+
+
+@pytest.mark.slow
+def test_million_node_chain_backpropagates_without_recursion():
+    x = Value(1.0)
+    y = x
+    for _ in range(1_000_000):
+        y = y * 1.0000001 + 0.0
+    y.backward()                # recursion would fail at about 1,000 nodes
+    assert x.grad == pytest.approx(1.0000001 ** 1_000_000, rel=1e-9)
+
+
+def test_hundred_thousand_node_chain():
+    x = Value(0.5)
+    y = x
+    for _ in range(100_000):
+        y = y + 1e-6
+    order = topological_order(y)
+    assert order[0] is x and order[-1] is y
+    y.backward()
+    assert x.grad == 1.0
+
+
+def test_topological_order_is_the_recursive_depth_first_order():
+    a, b = Value(1.0, label="a"), Value(2.0, label="b")
+    c = a * b
+    c.label = "c"
+    d = c + a
+    d.label = "d"
+    names = [n.label for n in topological_order(d)]
+    assert names == ["a", "b", "c", "d"]
+    assert topological_order(d) == topological_order(d)
+
+
+def test_parents_are_an_ordered_tuple():
+    x, y = Value(1.0), Value(2.0)
+    z = y * x
+    assert z.parents == (y, x)
+    assert isinstance(z.parents, tuple)
+
+
+def test_values_are_hashable_by_identity():
+    a, b = Value(1.0), Value(1.0)
+    assert a != b and len({a, b}) == 2
+
+
+def test_repr_teaches():
+    x = Value(0.5, label="x")
+    o = x.tanh()
+    o.backward()
+    assert repr(x) == "Value(data=0.5, grad=0.7864, label='x')"
+    assert repr(o) == "Value(data=0.4621, grad=1, op='tanh')"
+    assert x.op == "" and x.is_leaf and not o.is_leaf
+    assert repr(Value(1.0)) == "Value(data=1.0, grad=0)"
+
+
+def test_typo_raises():
+    x = Value(1.0)
+    with pytest.raises(AttributeError):
+        x.gard = 1.0
