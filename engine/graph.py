@@ -14,16 +14,30 @@ def topological_order(root):
 
     Deterministic: the order a recursive depth-first walk over `parents` (in order)
     would give, computed with an explicit stack so a graph of any depth works."""
-    order, seen = [], set()
-    stack = [(root, False)]
+    # The stack is the recursion's call stack: its top is the node being visited, which
+    # descends into its first parent not yet seen; with none left it is finished. A leaf
+    # parent is finished at once without being pushed (most nodes' parents include one).
+    order, seen, stack = [], {root}, [root]
+    finish, push, seen_add = order.append, stack.append, seen.add
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-        elif node not in seen:
-            seen.add(node)
-            stack.append((node, True))
-            stack.extend((p, False) for p in reversed(node.parents) if p not in seen)
+        node = stack[-1]
+        a = node._a
+        if a is not None and a not in seen:
+            seen_add(a)
+            if a._a is None:
+                finish(a)
+            else:
+                push(a)
+                continue
+        b = node._b
+        if b is not None and b not in seen:
+            seen_add(b)
+            if b._a is None:
+                finish(b)
+            else:
+                push(b)
+                continue
+        finish(stack.pop())
     return order
 
 
@@ -31,11 +45,14 @@ def local_derivatives(node, as_values=False):
     """d node / d parent for each parent of node, from the derivative table.
 
     With as_values=True they are Values in the graph (so they can be differentiated)."""
-    if node._op is None:
+    op, a, b = node._op, node._a, node._b
+    if op is None:
         return ()
     if as_values:
-        return node._op.local(node, *node.parents, node._arg)
-    return node._op.local(node.data, *[p.data for p in node.parents], node._arg)
+        return op.local(node, a, node._arg) if b is None else op.local(node, a, b, node._arg)
+    if b is None:
+        return op.local(node.data, a.data, node._arg)
+    return op.local(node.data, a.data, b.data, node._arg)
 
 
 def _chain_rule(order, create_graph):
@@ -45,14 +62,24 @@ def _chain_rule(order, create_graph):
     accumulation starts."""
     check = modes.anomaly
     for node in reversed(order):
-        if node._op is None:
+        op = node._op
+        if op is None:                      # a leaf: nothing to pass on
             continue
-        upstream = node.grad
-        for parent, local in zip(node.parents, local_derivatives(node, create_graph)):
-            contribution = local * upstream
+        upstream, a, b = node.grad, node._a, node._b
+        if create_graph:
+            local = local_derivatives(node, True)
+        elif b is None:                     # local_derivatives(node), inlined: the hot path
+            local = op.local(node.data, a.data, node._arg)
+        else:
+            local = op.local(node.data, a.data, b.data, node._arg)
+        for parent, d_local in zip((a, b), local):
+            contribution = d_local * upstream
             if check:
                 _check_gradient(contribution, node, parent)
-            parent.grad = _accumulate(parent.grad, contribution)
+            total = parent.grad
+            # an untouched gradient is the int 0: replacing it (rather than adding to it)
+            # keeps create_graph gradients free of '0 + ...' nodes
+            parent.grad = contribution if type(total) is int and total == 0 else total + contribution
 
 
 def _accumulate(total, contribution):

@@ -44,12 +44,16 @@ def _format(x):
 class Value:
     """A scalar that remembers how it was computed, so gradients can flow back to it."""
 
-    __slots__ = ("data", "grad", "parents", "_op", "_arg", "label", "__weakref__")
+    # The parents are two slots, _a and _b (None when absent), rather than a tuple: one
+    # object per node instead of two halves the cyclic garbage collector's work while a
+    # graph is built and saves 48 bytes a node. `parents` gives them back as a tuple.
+    __slots__ = ("data", "grad", "_a", "_b", "_op", "_arg", "label", "__weakref__")
 
     def __init__(self, data, parents=(), _op=None, label=None, _arg=None):
         self.data = _number(data) if _op is None else data
         self.grad = 0
-        self.parents = parents
+        self._a = parents[0] if parents else None
+        self._b = parents[1] if len(parents) > 1 else None
         self._op = _op
         self._arg = _arg
         self.label = label
@@ -61,6 +65,12 @@ class Value:
         return self._op.name if self._op is not None else ""
 
     @property
+    def parents(self):
+        """The Values this one was computed from, in order: x*x has (x, x); () for a leaf."""
+        a, b = self._a, self._b
+        return () if a is None else (a,) if b is None else (a, b)
+
+    @property
     def arg(self):
         """The op's number parameter, if any: the exponent of x**3, the slope of leaky_relu."""
         return self._arg
@@ -68,7 +78,7 @@ class Value:
     @property
     def is_leaf(self):
         """True for a Value made by the user (or a constant), not by an operation."""
-        return not self.parents
+        return self._a is None
 
     def __repr__(self):
         parts = [f"data={_format(self.data)}", f"grad={_format(self.grad)}"]
@@ -91,22 +101,22 @@ class Value:
     def __add__(self, other):
         if type(other) is not Value:
             other = Value(other)
-        return _node(self.data + other.data, (self, other), _ADD)
+        return _node(self.data + other.data, self, other, _ADD)
 
     def __mul__(self, other):
         if type(other) is not Value:
             other = Value(other)
-        return _node(self.data * other.data, (self, other), _MUL)
+        return _node(self.data * other.data, self, other, _MUL)
 
     def __neg__(self):
-        return _node(-self.data, (self,), _NEG)
+        return _node(-self.data, self, None, _NEG)
 
     def __pow__(self, other):
         if isinstance(other, Value):
-            return _apply(_POWV, (self, other))
+            return _apply(_POWV, self, other)
         if not isinstance(other, (int, float, Fraction)) or isinstance(other, bool):
             raise TypeError(f"pow: exponent must be a number or a Value, not {type(other).__name__}")
-        return _apply(_POW, (self,), other)
+        return _apply(_POW, self, None, other)
 
     def __rpow__(self, other):          # 2 ** x: the base is a constant
         return Value(other) ** self
@@ -135,64 +145,80 @@ class Value:
         return other * self ** -1
 
     def __abs__(self):
-        return _apply(OPS["abs"], (self,))
+        return _apply(OPS["abs"], self)
 
     # --- functions -----------------------------------------------------------------
     def exp(self):
-        return _apply(OPS["exp"], (self,))
+        return _apply(OPS["exp"], self)
 
     def log(self):
-        return _apply(OPS["log"], (self,))
+        return _apply(OPS["log"], self)
 
     def sqrt(self):
-        return _apply(OPS["sqrt"], (self,))
+        return _apply(OPS["sqrt"], self)
 
     def tanh(self):
-        return _apply(OPS["tanh"], (self,))
+        return _apply(OPS["tanh"], self)
 
     def sigmoid(self):
-        return _apply(OPS["sigmoid"], (self,))
+        return _apply(OPS["sigmoid"], self)
 
     def relu(self):
-        return _apply(OPS["relu"], (self,))
+        return _apply(OPS["relu"], self)
 
     def leaky_relu(self, slope=0.01):
-        return _apply(OPS["leaky_relu"], (self,), slope)
+        return _apply(OPS["leaky_relu"], self, None, slope)
 
     def softplus(self):
-        return _apply(OPS["softplus"], (self,))
+        return _apply(OPS["softplus"], self)
 
     def sin(self):
-        return _apply(OPS["sin"], (self,))
+        return _apply(OPS["sin"], self)
 
     def cos(self):
-        return _apply(OPS["cos"], (self,))
+        return _apply(OPS["cos"], self)
 
     def abs(self):
-        return _apply(OPS["abs"], (self,))
+        return _apply(OPS["abs"], self)
 
 
-def _node(data, parents, op, arg=None):
-    """The result of an operation: a graph node, or a plain leaf under no_grad()."""
-    if modes.plain:
-        return Value(data, parents, op, None, arg)
-    if modes.anomaly:
-        _check_finite(data, op, parents, arg)
-    if not modes.grad_enabled:
-        return Value(data)
-    return Value(data, parents, op, None, arg)
+_new = object.__new__
 
 
-def _apply(op, parents, arg=None):
+def _node(data, a, b, op, arg=None):
+    """The result of op on parents a (and b): a graph node, or a plain leaf under no_grad().
+
+    The hot path of every operation: one flag test, then the slots written directly
+    (data is already a number, so Value.__init__'s checks are skipped)."""
+    if not modes.plain:
+        if modes.anomaly:
+            _check_finite(data, op, (a,) if b is None else (a, b), arg)
+        if not modes.grad_enabled:
+            return Value(data)
+    node = _new(Value)
+    node.data = data
+    node.grad = 0
+    node._a = a
+    node._b = b
+    node._op = op
+    node._arg = arg
+    node.label = None
+    return node
+
+
+def _apply(op, a, b=None, arg=None):
     """Run op's forward function on the parents' data, with errors that name the op."""
-    inputs = [p.data for p in parents]
-    if arg is not None:
-        inputs.append(arg)
     try:
-        data = op.forward(*inputs)
+        if b is not None:
+            data = op.forward(a.data, b.data)
+        elif arg is not None:
+            data = op.forward(a.data, arg)
+        else:
+            data = op.forward(a.data)
     except (ValueError, ZeroDivisionError, OverflowError) as err:
+        parents = (a,) if b is None else (a, b)
         raise type(err)(f"{op.name}: {describe(op, parents, arg)} failed: {err}") from None
-    return _node(data, parents, op, arg)
+    return _node(data, a, b, op, arg)
 
 
 def describe(op, parents, arg=None):
