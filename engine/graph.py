@@ -14,25 +14,28 @@ def topological_order(root):
 
     Deterministic: the order a recursive depth-first walk over `parents` (in order)
     would give, computed with an explicit stack so a graph of any depth works."""
-    # The stack is the recursion's call stack: its top is the node being visited, which
-    # descends into its first parent not yet seen; with none left it is finished. A leaf
-    # parent is finished at once, without a push (most nodes have one: a weight, a constant).
-    order, seen, stack = [], {root}, [root]
-    finish, push, seen_add = order.append, stack.append, seen.add
-    while stack:
-        node = stack[-1]
+    # `path` is the recursion's call stack: the node being visited descends into its first
+    # parent not yet seen; with none left it is finished and the walk returns to the node
+    # below it. A leaf parent is finished at once (most nodes have one: a weight, a constant).
+    order, seen, path = [], {root}, []
+    finish, seen_add, descend, ascend = order.append, seen.add, path.append, path.pop
+    node = root
+    while True:
         parent = node._a
         if parent is None or parent in seen:
             parent = node._b
             if parent is None or parent in seen:
-                finish(stack.pop())
+                finish(node)
+                if not path:
+                    return order
+                node = ascend()
                 continue
         seen_add(parent)
         if parent._a is None:
             finish(parent)
         else:
-            push(parent)
-    return order
+            descend(node)
+            node = parent
 
 
 def local_derivatives(node, as_values=False):
