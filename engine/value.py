@@ -100,12 +100,12 @@ class Value:
     # --- arithmetic: add, mul, neg and pow are primitives; the rest compose them ----
     def __add__(self, other):
         if type(other) is not Value:
-            other = Value(other)
+            other = _constant(other)
         return _node(self.data + other.data, self, other, _ADD)
 
     def __mul__(self, other):
         if type(other) is not Value:
-            other = Value(other)
+            other = _constant(other)
         return _node(self.data * other.data, self, other, _MUL)
 
     def __neg__(self):
@@ -119,28 +119,28 @@ class Value:
         return _apply(_POW, self, None, other)
 
     def __rpow__(self, other):          # 2 ** x: the base is a constant
-        return Value(other) ** self
+        return _constant(other) ** self
 
     def __radd__(self, other):          # other + self (sum() starts with 0 + first)
-        return Value(other) + self
+        return _constant(other) + self
 
     def __rmul__(self, other):
-        return Value(other) * self
+        return _constant(other) * self
 
     def __sub__(self, other):           # a - b = a + (-b)
         return self + (-other)
 
     def __rsub__(self, other):          # other - self = other + (-self)
-        return Value(other) + (-self)
+        return _constant(other) + (-self)
 
     def __truediv__(self, other):       # a / b = a * b**-1
         if type(other) is not Value:
-            other = Value(other)
+            other = _constant(other)
         _check_divisor(self, other)
         return self * other ** -1
 
     def __rtruediv__(self, other):      # other / self = other * self**-1
-        other = Value(other)
+        other = _constant(other)
         _check_divisor(other, self)
         return other * self ** -1
 
@@ -183,6 +183,21 @@ class Value:
 
 
 _new = object.__new__
+
+
+def _constant(number):
+    """A number met in an expression (the 3 in x * 3) as a leaf Value.
+
+    An int or float is stored as it is, without Value.__init__'s checks; anything else
+    goes through them (and so raises the usual TypeError for a non-number)."""
+    kind = type(number)
+    if kind is not float and kind is not int:
+        return Value(number)
+    leaf = _new(Value)
+    leaf.data = number
+    leaf.grad = 0
+    leaf._a = leaf._b = leaf._op = leaf._arg = leaf.label = None
+    return leaf
 
 
 def _node(data, a, b, op, arg=None):
