@@ -63,22 +63,23 @@ def _chain_rule(order, create_graph):
         if op is None:                      # a leaf: nothing to pass on
             continue
         upstream, a, b = node.grad, node._a, node._b
-        if create_graph:
-            local = local_derivatives(node, True)
-        elif b is None:                     # local_derivatives(node), inlined: the hot path
-            local = op.local(node.data, a.data, node._arg)
+        # d node / d a (and d node / d b): local_derivatives(node, create_graph), inlined
+        if b is None:
+            (d_a,) = (local_derivatives(node, True) if create_graph
+                      else op.local(node.data, a.data, node._arg))
         else:
-            local = op.local(node.data, a.data, b.data, node._arg)
-        # parent.grad += local * upstream, for a then b. Unrolled rather than a loop over
+            d_a, d_b = (local_derivatives(node, True) if create_graph
+                        else op.local(node.data, a.data, b.data, node._arg))
+        # parent.grad += d_parent * upstream, for a then b. Unrolled rather than a loop over
         # zip((a, b), local): that loop's tuple and iterator took half of the pass's time.
         # An untouched gradient is the int 0: replacing it (rather than adding to it)
         # keeps create_graph gradients free of '0 + ...' nodes.
-        contribution, total = local[0] * upstream, a.grad
+        contribution, total = d_a * upstream, a.grad
         if check:
             _check_gradient(contribution, node, a)
         a.grad = contribution if type(total) is int and total == 0 else total + contribution
         if b is not None:
-            contribution, total = local[1] * upstream, b.grad
+            contribution, total = d_b * upstream, b.grad
             if check:
                 _check_gradient(contribution, node, b)
             b.grad = contribution if type(total) is int and total == 0 else total + contribution
