@@ -52,6 +52,9 @@ class Value:
     def __init__(self, data, parents=(), _op=None, label=None, _arg=None):
         self.data = _number(data) if _op is None else data
         self.grad = 0
+        if len(parents) > 2:
+            raise ValueError(f"Value: at most two parents (every op has arity 1 or 2), "
+                             f"got {len(parents)}")
         self._a = parents[0] if parents else None
         self._b = parents[1] if len(parents) > 1 else None
         self._op = _op
