@@ -146,6 +146,21 @@ def mlp_step(args):
         if made:
             runners[name], losses[name] = made
     result = interleaved(runners, args.reps)
+
+    def loop(step, gc_enabled):
+        # steps back to back as a training loop runs them: no gc.collect() in between, and
+        # freeing each step's graph (or leaving it to the collector) inside the timing
+        def run():
+            with collector(gc_enabled):
+                t0 = now()
+                for _ in range(args.loop_steps):
+                    step()
+                return {"loop": (now() - t0) / args.loop_steps}
+        return run
+    looped = interleaved({name: loop(step, "GC off" not in name)
+                          for name, step in runners.items()}, args.loop_reps)
+    for name in runners:
+        result[name].update(looped[name])
     for name, seen in losses.items():     # every engine did the same arithmetic
         assert all(abs(a - b) < 1e-9 for a, b in zip(seen, losses["tracegrad"])), name
 
@@ -281,9 +296,9 @@ def ratio(a, b):
 
 def report(args, mlp_result, deep_results, second):
     lines = [f"Machine: {machine()}.",
-             f"Medians of {args.reps} repetitions (mlp-step, second-order) and {args.big_reps} "
-             "(chain, wide-sum), engines interleaved in one process; "
-             "default GC unless the column says otherwise.", ""]
+             f"Medians of {args.reps} repetitions (mlp-step, second-order), {args.loop_reps} "
+             f"(mlp-step in a loop) and {args.big_reps} (chain, wide-sum), engines interleaved "
+             "in one process; default GC unless the column says otherwise.", ""]
     m = mlp_result
     engines = [e for e in ["floats", "tracegrad", "tracegrad, GC off", "micrograd",
                            "micrograd, GC off"] if e in m]
@@ -293,12 +308,13 @@ def report(args, mlp_result, deep_results, second):
               "| micrograd GC off / tracegrad | tracegrad / floats |",
               "|---" * (len(engines) + 4) + "|"]
     for phase, title in [("build", "build (forward + loss)"), ("backward", "zero_grad + backward"),
-                         ("update", "SGD update"), ("total", "**step**")]:
+                         ("update", "SGD update"), ("total", "**step**"),
+                         ("loop", f"step in a loop of {args.loop_steps}")]:
         row = [ms(m[e].get(phase)) for e in engines]
         ours = m["tracegrad"][phase]
         row += [ratio(m.get("micrograd", {}).get(phase), ours),
                 ratio(m.get("micrograd, GC off", {}).get(phase), ours),
-                ratio(ours, m["floats"].get(phase)) if phase in ("build",) else "—"]
+                ratio(ours, m["floats"].get(phase)) if phase == "build" else "—"]
         lines.append(f"| {title} | " + " | ".join(row) + " |")
     for name, r in deep_results.items():
         peer = r.get("micrograd")
@@ -356,11 +372,15 @@ def main():
     parser.add_argument("--peer-size", type=int, default=100_000,
                         help="n for micrograd's chain and wide-sum: run once, its backward fails")
     parser.add_argument("--points", type=int, default=100, help="points in mlp-step")
+    parser.add_argument("--loop-steps", type=int, default=5,
+                        help="mlp-steps back to back in the training-loop measurement")
+    parser.add_argument("--loop-reps", type=int, help="repetitions of that loop")
     parser.add_argument("--out", help="write the markdown here (default: results.md, "
                         "except with --quick)")
     args = parser.parse_args()
     args.reps = args.reps or (3 if args.quick else 7)
     args.big_reps = args.big_reps or (1 if args.quick else 3)
+    args.loop_reps = args.loop_reps or (1 if args.quick else 3)
     args.size = args.size or (100_000 if args.quick else 1_000_000)
     if args.quick:
         args.peer_size = min(args.peer_size, 10_000)
