@@ -1,3 +1,15 @@
 """tracegrad's neural-net library: neurons, layers, losses, optimizers and training,
 built only from engine Values so that every gradient in a network can be traced.
 """
+from . import activations, data, losses, optim, plot
+from .activations import (argmax, identity, leaky_relu, linear, log_softmax, relu, sigmoid,
+                          softmax, softplus, step, tanh)
+from .layers import MLP, Layer, Neuron
+from .module import Module
+from .train import History, accuracy, evaluate, fit
+
+__all__ = ["Module", "Neuron", "Layer", "MLP", "fit", "History", "accuracy", "evaluate",
+           "activations", "losses", "optim", "data", "plot",
+           "identity", "linear", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "step",
+           "softmax", "log_softmax", "argmax"]
+

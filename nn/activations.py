@@ -1,0 +1,121 @@
+"""Activation functions, each a composition of engine Value operations, plus softmax,
+log_softmax and argmax over a list of scores. `get(name_or_callable)` turns the names
+used by Neuron/Layer/MLP ("relu", "tanh", ...) into functions.
+"""
+from engine import Value
+
+
+def as_value(x):
+    """x itself if it is a Value, else a new constant Value holding x."""
+    return x if isinstance(x, Value) else Value(x)
+
+
+def identity(x):
+    """f(x) = x, f'(x) = 1: a linear unit (the usual output of a regression network)."""
+    return as_value(x)
+
+
+linear = identity
+
+
+def relu(x):
+    """f(x) = max(0, x); f'(x) = 1 for x > 0, else 0 (0 at x = 0, as in PyTorch)."""
+    return as_value(x).relu()
+
+
+def leaky_relu(x, slope=0.01):
+    """f(x) = x for x > 0, else slope * x; f'(x) = 1 or slope, so no unit is ever 'dead'."""
+    return as_value(x).leaky_relu(slope)
+
+
+def sigmoid(x):
+    """f(x) = 1 / (1 + e^-x), the logistic function; f'(x) = f(x) (1 - f(x))."""
+    return as_value(x).sigmoid()
+
+
+def tanh(x):
+    """f(x) = (e^x - e^-x) / (e^x + e^-x); f'(x) = 1 - f(x)^2."""
+    return as_value(x).tanh()
+
+
+def softplus(x):
+    """f(x) = log(1 + e^x), a smooth relu (StatQuest's 'soft plus'); f'(x) = sigmoid(x)."""
+    return as_value(x).softplus()
+
+
+def step(x):
+    """The binary step of the perceptron: 1 if x > 0 else 0.
+
+    Its derivative is 0 everywhere (and undefined at 0), so no gradient flows back
+    through it: this is why perceptrons could not be trained by gradient descent, and why
+    smooth units (sigmoid, tanh) replaced it. Built as 0 * x + [x > 0] so the graph still
+    connects x to the output, with a local derivative of exactly 0."""
+    x = as_value(x)
+    return x * 0 + (1 if x.data > 0 else 0)
+
+
+def softmax(values):
+    """softmax(z)_i = e^(z_i) / sum_j e^(z_j), a list of probabilities summing to 1.
+
+    Computed as e^(z_i - m) / sum_j e^(z_j - m) with m = max(z): the same numbers (the
+    shift cancels), but exp never overflows, so logits like [1000, 999] work."""
+    zs = [as_value(z) for z in _nonempty(values, "softmax")]
+    m = max(z.data for z in zs)          # a constant: softmax is unchanged by any shift
+    exps = [(z - m).exp() for z in zs]
+    total = sum(exps)
+    return [e / total for e in exps]
+
+
+def logsumexp(values):
+    """log sum_j e^(z_j), computed as m + log sum_j e^(z_j - m) (m = max z) so it never overflows."""
+    zs = [as_value(z) for z in _nonempty(values, "logsumexp")]
+    m = max(z.data for z in zs)
+    return sum((z - m).exp() for z in zs).log() + m
+
+
+def log_softmax(values):
+    """log softmax(z)_i = z_i - logsumexp(z): stable for any logits."""
+    zs = [as_value(z) for z in _nonempty(values, "log_softmax")]
+    lse = logsumexp(zs)
+    return [z - lse for z in zs]
+
+
+def argmax(values):
+    """The index of the largest value (the first one on a tie): the predicted class."""
+    numbers = [getattr(v, "data", v) for v in _nonempty(values, "argmax")]
+    return max(range(len(numbers)), key=numbers.__getitem__)
+
+
+def _nonempty(values, name):
+    values = list(values)
+    if not values:
+        raise ValueError(f"{name}: needs at least one value, got an empty list")
+    return values
+
+
+BY_NAME = {
+    "identity": identity, "linear": identity, "none": identity,
+    "relu": relu, "leaky_relu": leaky_relu, "sigmoid": sigmoid, "logistic": sigmoid,
+    "tanh": tanh, "softplus": softplus, "step": step,
+}
+
+
+def get(activation):
+    """The function for an activation given by name ('relu', 'tanh', 'sigmoid', 'softplus',
+    'leaky_relu', 'step', 'linear') or a callable from Value to Value; None means linear."""
+    if activation is None:
+        return identity
+    if callable(activation):
+        return activation
+    if isinstance(activation, str) and activation.lower() in BY_NAME:
+        return BY_NAME[activation.lower()]
+    names = ", ".join(sorted(k for k in BY_NAME if k not in ("none", "logistic")))
+    raise ValueError(f"unknown activation {activation!r}: use one of {names}, "
+                     "or any function from Value to Value")
+
+
+def name_of(fn):
+    """The short name of an activation function, for reprs: 'relu', 'linear', 'my_fn'."""
+    if fn is identity:
+        return "linear"
+    return getattr(fn, "__name__", type(fn).__name__)

@@ -1,0 +1,200 @@
+"""Optimizers, in order of complexity: SGD (with momentum and Nesterov), RMSProp, Adam, AdamW.
+Each update rule is written once, with Value arithmetic, as `update(p, g, state, lr, t)`;
+step() runs it under no_grad() on every parameter, and explain(p) runs it recording a graph,
+so one parameter's update can be drawn and checked by hand. State is named as in the papers.
+"""
+from fractions import Fraction
+
+from engine import Value, enable_grad, no_grad
+
+
+class Optimizer:
+    """Holds the parameters, the learning rate `lr`, the step count `t` and per-parameter
+    `state` ({p: {"m": number, ...}}). `schedule(t) -> lr`, if given, sets lr before each
+    step (t = steps taken so far, 0 for the first)."""
+
+    state_names = ()           # the per-parameter state, all starting at 0.0
+
+    def __init__(self, params, lr, schedule=None):
+        self.params = _parameters(params, type(self).__name__)
+        _positive(type(self).__name__, "lr", lr)
+        self.lr = lr
+        self.schedule = schedule
+        self.t = 0
+        self.state = {p: dict.fromkeys(self.state_names, 0.0) for p in self.params}
+
+    def zero_grad(self):
+        """Set every parameter's .grad to 0 before the next backward()."""
+        for p in self.params:
+            p.grad = 0
+
+    def step(self):
+        """Apply one update to every parameter from its current .grad."""
+        if self.schedule is not None:
+            self.lr = self.schedule(self.t)
+        self.t += 1
+        lr, t, update, state = self.lr, self.t, self.update, self.state
+        with no_grad():
+            for p in self.params:
+                s = state[p]
+                new_p, new_s = update(p, Value(_number(p.grad)),
+                                      {k: Value(v) for k, v in s.items()}, lr, t)
+                p.data = new_p.data
+                for k, v in new_s.items():
+                    s[k] = v.data
+
+    def explain(self, p):
+        """The graph of p's next update, without applying it: a Value p_new whose graph
+        leads back to leaves labelled p, grad, lr and the state names (m, v, ...). Draw it,
+        step through its backward pass, or read p_new.data."""
+        if p not in self.state:
+            raise ValueError(f"explain: {p!r} is not one of this optimizer's parameters")
+        leaf_p = Value(p.data, label=p.label or "p")
+        grad = Value(_number(p.grad), label="grad")
+        lr = Value(self.schedule(self.t) if self.schedule else self.lr, label="lr")
+        state = {k: Value(v, label=k) for k, v in self.state[p].items()}
+        with enable_grad():
+            new_p, new_state = self.update(leaf_p, grad, state, lr, self.t + 1)
+        new_p.label = "p_new"
+        for k, v in new_state.items():
+            v.label = f"{k}_new"
+        return new_p
+
+    def update(self, p, g, state, lr, t):
+        """(new p, new state) from parameter p, gradient g, state, learning rate and step t."""
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"{type(self).__name__}({len(self.params)} parameters, lr={self.lr:g})"
+
+
+class SGD(Optimizer):
+    """Gradient descent: p <- p - lr * g.
+
+    With momentum mu (PyTorch's form; the velocity is its 'momentum_buffer'):
+        v <- mu v + g;   p <- p - lr v     (Nesterov: p <- p - lr (g + mu v))
+    weight_decay wd adds wd * p to g first (an L2 penalty of wd/2 * p^2)."""
+
+    def __init__(self, params, lr, momentum=0.0, nesterov=False, weight_decay=0.0,
+                 schedule=None):
+        _nonnegative("SGD", "momentum", momentum)
+        _nonnegative("SGD", "weight_decay", weight_decay)
+        if nesterov and not momentum:
+            raise ValueError("SGD: nesterov=True needs a momentum > 0")
+        self.state_names = ("velocity",) if momentum else ()
+        super().__init__(params, lr, schedule)
+        self.momentum, self.nesterov, self.weight_decay = momentum, nesterov, weight_decay
+
+    def update(self, p, g, state, lr, t):
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        if not self.momentum:
+            return p - lr * g, {}
+        v = self.momentum * state["velocity"] + g
+        step = g + self.momentum * v if self.nesterov else v
+        return p - lr * step, {"velocity": v}
+
+
+class RMSProp(Optimizer):
+    """Hinton's RMSProp: keep a running mean of squared gradients and divide by its root.
+        mean_square <- alpha mean_square + (1 - alpha) g^2
+        p <- p - lr g / (sqrt(mean_square) + eps)"""
+
+    state_names = ("mean_square",)
+
+    def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, schedule=None):
+        super().__init__(params, lr, schedule)
+        self.alpha, self.eps, self.weight_decay = alpha, eps, weight_decay
+
+    def update(self, p, g, state, lr, t):
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        ms = self.alpha * state["mean_square"] + (1 - self.alpha) * g * g
+        return p - lr * g / (ms.sqrt() + self.eps), {"mean_square": ms}
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015, Algorithm 1), step t = 1, 2, ...:
+        m <- beta1 m + (1 - beta1) g            first moment (mean of g)
+        v <- beta2 v + (1 - beta2) g^2          second moment (mean of g^2)
+        m_hat = m / (1 - beta1^t);  v_hat = v / (1 - beta2^t)     bias corrections
+        p <- p - lr m_hat / (sqrt(v_hat) + eps)
+    weight_decay adds wd * p to g first (L2, as torch.optim.Adam); AdamW decouples it."""
+
+    state_names = ("m", "v")
+
+    def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 schedule=None):
+        super().__init__(params, lr, schedule)
+        for name, beta in zip(("beta1", "beta2"), betas):
+            if not 0 <= beta < 1:
+                raise ValueError(f"{type(self).__name__}: {name} must be in [0, 1), got {beta!r}")
+        (self.beta1, self.beta2), self.eps, self.weight_decay = betas, eps, weight_decay
+
+    def update(self, p, g, state, lr, t):
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        return self._adam(p, g, state, lr, t)
+
+    def _adam(self, p, g, state, lr, t):
+        b1, b2 = self.beta1, self.beta2
+        m = b1 * state["m"] + (1 - b1) * g
+        v = b2 * state["v"] + (1 - b2) * g * g
+        m_hat = m / (1 - b1 ** t)
+        v_hat = v / (1 - b2 ** t)
+        return p - lr * m_hat / (v_hat.sqrt() + self.eps), {"m": m, "v": v}
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): first p <- p - lr wd p,
+    then the Adam step on the unchanged gradient."""
+
+    def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01,
+                 schedule=None):
+        super().__init__(params, lr, betas, eps, weight_decay, schedule)
+
+    def update(self, p, g, state, lr, t):
+        if self.weight_decay:
+            p = p - lr * self.weight_decay * p
+        return self._adam(p, g, state, lr, t)
+
+
+BY_NAME = {"sgd": SGD, "momentum": SGD, "rmsprop": RMSProp, "adam": Adam, "adamw": AdamW}
+
+
+# --- learning-rate schedules: functions of t (steps taken so far) -> lr ------------------
+def linear_decay(start, end, steps):
+    """lr falls in a straight line from start (t = 0) to end (t = steps), then stays at end.
+    micrograd's demo uses linear_decay(1.0, 0.1, 100)."""
+    return lambda t: start + (end - start) * min(t, steps) / steps
+
+
+def exponential_decay(start, rate):
+    """lr = start * rate^t."""
+    return lambda t: start * rate ** t
+
+
+def _parameters(params, who):
+    if hasattr(params, "parameters") and callable(params.parameters):
+        raise TypeError(f"{who}: pass model.parameters(), not the model itself")
+    params = list(params)
+    if not params:
+        raise ValueError(f"{who}: got an empty parameter list")
+    for p in params:
+        if not isinstance(p, Value):
+            raise TypeError(f"{who}: parameters must be Values, got {type(p).__name__}")
+    return params
+
+
+def _number(grad):
+    return grad.data if isinstance(grad, Value) else grad
+
+
+def _positive(who, name, x):
+    if isinstance(x, bool) or not isinstance(x, (int, float, Fraction)) or not x > 0:
+        raise ValueError(f"{who}: {name} must be a positive number, got {x!r}")
+
+
+def _nonnegative(who, name, x):
+    if isinstance(x, bool) or not isinstance(x, (int, float, Fraction)) or not x >= 0:
+        raise ValueError(f"{who}: {name} must be a number >= 0, got {x!r}")

@@ -1,0 +1,200 @@
+"""Pictures of training: the loss curve, a 2-D classifier's decision boundary, and the loss
+against one parameter with the gradient-descent steps drawn on it. matplotlib is imported
+only when a function here is called (Agg when there is no display); each function returns
+the Figure and, given a path, saves it there.
+"""
+import os
+import sys
+
+from engine import grad, no_grad
+
+from .activations import argmax
+from .train import data_loss
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise ImportError("nn.plot needs matplotlib: pip install 'tracegrad[plot]'") from None
+    headless = (sys.platform.startswith("linux") and not os.environ.get("DISPLAY")
+                and not os.environ.get("WAYLAND_DISPLAY"))
+    if (headless and "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND")
+            and "ipykernel" not in sys.modules):
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _finish(fig, path):
+    fig.tight_layout()
+    if path is not None:
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        fig.savefig(path, dpi=120)
+    return fig
+
+
+def loss_curve(history, path=None, log_scale=False, title="Training loss"):
+    """The loss at every step (from fit()'s History, or a list of numbers); when the history
+    has a metric (e.g. accuracy) it is drawn against the right-hand axis."""
+    plt = _pyplot()
+    losses = list(getattr(history, "loss", history))
+    steps = list(getattr(history, "step", range(1, len(losses) + 1)))
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    window = _window(history, len(losses))
+    faint = 0.35 if window > 1 else 1.0
+    ax.plot(steps, losses, color="tab:blue", alpha=faint, linewidth=0.8,
+            label="loss (each batch)" if window > 1 else "loss")
+    if window > 1:
+        ax.plot(steps[window - 1:], _moving_mean(losses, window), color="tab:blue",
+                linewidth=2, label=f"loss (mean of {window} steps)")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss", color="tab:blue")
+    if log_scale:
+        ax.set_yscale("log")
+    metric = list(getattr(history, "metric", []))
+    if metric:
+        right = ax.twinx()
+        shown = _moving_mean(metric, window) if window > 1 else metric
+        right.plot(steps[len(metric) - len(shown):len(metric)], shown, color="tab:orange",
+                   linewidth=1.5, label="accuracy")
+        right.set_ylabel("accuracy" + (f" (mean of {window} steps)" if window > 1 else ""),
+                         color="tab:orange")
+        right.set_ylim(0, 1.05)
+    ax.legend(loc="center right", fontsize="small")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    return _finish(fig, path)
+
+
+def decision_boundary(model, data, path=None, resolution=60, threshold=0.0, margin=0.5,
+                      title=None):
+    """The regions of the plane a 2-D classifier assigns to each class, with the data on top.
+    One output: class 1 where the output > threshold (0 for a linear/tanh output, 0.5 for a
+    sigmoid). Several outputs: the argmax. The model is run resolution^2 times (no_grad)."""
+    plt = _pyplot()
+    xs, ys = [x[0] for x in data.X], [x[1] for x in data.X]
+    gx = _grid(min(xs) - margin, max(xs) + margin, resolution)
+    gy = _grid(min(ys) - margin, max(ys) + margin, resolution)
+    with no_grad():
+        scores = [[model([a, b]) for a in gx] for b in gy]
+    classes = _class_indices(data)
+    fig, ax = plt.subplots(figsize=(5.6, 5))
+    if len(scores[0][0]) == 1:       # contour the score itself: a smooth boundary line
+        z = [[s[0].data for s in row] for row in scores]
+        k = max(2, max(classes) + 1)
+        lo, hi = min(map(min, z)), max(map(max, z))
+        levels = [min(lo, threshold) - 1, threshold, max(hi, threshold) + 1]
+    else:
+        z = [[argmax(s) for s in row] for row in scores]
+        k = max(len(scores[0][0]), max(classes) + 1)
+        levels = [i - 0.5 for i in range(k + 1)]
+    colors = [COLORS[i % len(COLORS)] for i in range(k)]
+    ax.contourf(gx, gy, z, levels=levels, colors=colors[:len(levels) - 1], alpha=0.3)
+    ax.contour(gx, gy, z, levels=levels[1:-1], colors="k", linewidths=0.8)
+    names = data.classes or [str(i) for i in range(k)]
+    for i in range(k):
+        mine = [j for j, c in enumerate(classes) if c == i]
+        ax.scatter([xs[j] for j in mine], [ys[j] for j in mine], color=colors[i], s=28,
+                   edgecolors="k", linewidths=0.6,
+                   label=f"{names[i] if i < len(names) else i} ({_label(data, i)})")
+    ax.legend(loc="best", fontsize="small")
+    ax.set_xlabel(data.features[0] if data.features else "x1")
+    ax.set_ylabel(data.features[1] if len(data.features) > 1 else "x2")
+    ax.set_title(title or f"Decision boundary: {model!r}")
+    return _finish(fig, path)
+
+
+def loss_vs_parameter(model, param, data, loss, steps=None, span=None, reduction="sum",
+                      path=None, points=200, title=None):
+    """The loss over the data set as one parameter varies (the others held fixed), with the
+    gradient-descent steps (`steps`: the parameter's values, e.g. fit(track=[...])'s
+    history.tracked[name]) drawn as dots, each with its tangent: the slope d loss / d param
+    that gradient descent follows. param is a Value or a dotted name from named_parameters()."""
+    plt = _pyplot()
+    name, param = _parameter(model, param)
+    steps = list(steps or [])
+    if span is None:
+        around = steps or [param.data]
+        lo, hi = min(around), max(around)
+        pad = max(hi - lo, 1.0) * 0.3
+        span = (lo - pad, hi + pad)
+    saved = param.data
+    try:
+        xs = _grid(span[0], span[1], points)
+        with no_grad():
+            curve = [_loss_at(model, param, x, data, loss, reduction).data for x in xs]
+        marks = []
+        for x in steps:
+            value = _loss_at(model, param, x, data, loss, reduction)
+            marks.append((x, value.data, grad(value, [param])[0]))
+    finally:
+        param.data = saved
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    ax.plot(xs, curve, color="tab:blue", label="loss")
+    width = (span[1] - span[0]) * 0.06
+    for i, (x, y, slope) in enumerate(marks):
+        ax.plot([x - width, x + width], [y - slope * width, y + slope * width],
+                color="tab:green", linewidth=1)
+        ax.annotate(str(i), (x, y), textcoords="offset points", xytext=(4, 6), fontsize=7)
+    if marks:
+        ax.plot([m[0] for m in marks], [m[1] for m in marks], "o-", color="tab:red",
+                markersize=4, linewidth=0.8, label="gradient-descent steps")
+        ax.legend(loc="best", fontsize="small")
+    ax.set_xlabel(name)
+    ax.set_ylabel(f"loss ({reduction} over {len(data)} samples)")
+    ax.set_title(title or f"Loss against {name}")
+    ax.grid(alpha=0.3)
+    return _finish(fig, path)
+
+
+def _window(history, n):
+    """Steps per epoch when training used mini-batches (their losses are noisy), else 1."""
+    epochs = list(getattr(history, "epoch", []))
+    if len(epochs) < 2 or epochs[-1] == epochs[0]:
+        return 1
+    per_epoch = epochs.count(epochs[0])
+    return per_epoch if 1 < per_epoch < n else 1
+
+
+def _moving_mean(values, window):
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v
+        if i >= window:
+            total -= values[i - window]
+        if i >= window - 1:
+            out.append(total / window)
+    return out
+
+
+def _loss_at(model, param, x, data, loss, reduction):
+    param.data = x
+    return data_loss(model, data, loss, reduction)
+
+
+def _parameter(model, param):
+    named = model.named_parameters()
+    for name, p in named:
+        if p is param or name == param:
+            return name, p
+    raise ValueError(f"loss_vs_parameter: {param!r} is not a parameter of {model!r}")
+
+
+COLORS = ["tab:blue", "tab:red", "tab:green", "tab:orange", "tab:purple", "tab:brown"]
+
+
+def _label(data, i):
+    return data.labels[i] if data.labels and i < len(data.labels) else i
+
+
+def _grid(lo, hi, n):
+    return [lo + (hi - lo) * i / (n - 1) for i in range(n)]
+
+
+def _class_indices(data):
+    if data.labels:
+        index = {label: i for i, label in enumerate(data.labels)}
+        return [index[y] for y in data.y]
+    return [int(y) for y in data.y]
