@@ -81,24 +81,31 @@ def decision_boundary(model, data, path=None, resolution=60, threshold=0.0, marg
         scores = [[model([a, b]) for a in gx] for b in gy]
     classes = _class_indices(data)
     fig, ax = plt.subplots(figsize=(5.6, 5))
+    colors = [COLORS[i % len(COLORS)] for i in range(max(2, max(classes) + 1,
+                                                          len(scores[0][0])))]
+    k = len(colors)
     if len(scores[0][0]) == 1:       # contour the score itself: a smooth boundary line
         z = [[s[0].data for s in row] for row in scores]
-        k = max(2, max(classes) + 1)
         lo, hi = min(map(min, z)), max(map(max, z))
         levels = [min(lo, threshold) - 1, threshold, max(hi, threshold) + 1]
-    else:
+        ax.contourf(gx, gy, z, levels=levels, colors=colors[:2], alpha=0.3)
+        ax.contour(gx, gy, z, levels=[threshold], colors="k", linewidths=0.8)
+    else:                            # colour by argmax; line where a class stops winning
+        from matplotlib.colors import ListedColormap
         z = [[argmax(s) for s in row] for row in scores]
-        k = max(len(scores[0][0]), max(classes) + 1)
-        levels = [i - 0.5 for i in range(k + 1)]
-    colors = [COLORS[i % len(COLORS)] for i in range(k)]
-    ax.contourf(gx, gy, z, levels=levels, colors=colors[:len(levels) - 1], alpha=0.3)
-    ax.contour(gx, gy, z, levels=levels[1:-1], colors="k", linewidths=0.8)
+        ax.pcolormesh(gx, gy, z, shading="nearest", cmap=ListedColormap(colors), alpha=0.3,
+                      vmin=-0.5, vmax=k - 0.5)
+        for i in range(len(scores[0][0])):
+            lead = [[s[i].data - max(v.data for j, v in enumerate(s) if j != i) for s in row]
+                    for row in scores]
+            if min(map(min, lead)) < 0 < max(map(max, lead)):
+                ax.contour(gx, gy, lead, levels=[0], colors="k", linewidths=0.8)
     names = data.classes or [str(i) for i in range(k)]
     for i in range(k):
         mine = [j for j, c in enumerate(classes) if c == i]
         ax.scatter([xs[j] for j in mine], [ys[j] for j in mine], color=colors[i], s=28,
                    edgecolors="k", linewidths=0.6,
-                   label=f"{names[i] if i < len(names) else i} ({_label(data, i)})")
+                   label=_legend(data, names, i))
     ax.legend(loc="best", fontsize="small")
     ax.set_xlabel(data.features[0] if data.features else "x1")
     ax.set_ylabel(data.features[1] if len(data.features) > 1 else "x2")
@@ -185,8 +192,12 @@ def _parameter(model, param):
 COLORS = ["tab:blue", "tab:red", "tab:green", "tab:orange", "tab:purple", "tab:brown"]
 
 
-def _label(data, i):
-    return data.labels[i] if data.labels and i < len(data.labels) else i
+def _legend(data, names, i):
+    """'top (-1)' when the class's target value differs from its index, else 'arm 0'."""
+    name = names[i] if i < len(names) else str(i)
+    if data.labels and i < len(data.labels) and data.labels[i] != i:
+        return f"{name} ({data.labels[i]})"
+    return name
 
 
 def _grid(lo, hi, n):
