@@ -122,10 +122,13 @@ class Module:
         params = doc.get("parameters")
         if not isinstance(params, dict):
             raise ValueError(f"load: {path} has no \"parameters\" object")
-        try:
-            state = {k: _decode(v) for k, v in params.items()}
-        except (ValueError, ZeroDivisionError, TypeError) as err:
-            raise ValueError(f"load: {path}: {err}") from None
+        state = {}
+        for name, value in params.items():
+            try:
+                state[name] = _decode(value)
+            except (ValueError, ZeroDivisionError, TypeError):
+                raise ValueError(f"load: {path}: parameter {name} is {value!r}, not a number "
+                                 "(nor a fraction \"p/q\")") from None
         return self.load_state_dict(state, source=f"{path} (saved from {doc.get('model')})")
 
 
@@ -161,5 +164,5 @@ def _decode(x):
             return float(x)
         return Fraction(x)          # "p/q"; a bad string raises ValueError
     if isinstance(x, bool) or not isinstance(x, (int, float)):
-        raise TypeError(f"a parameter value must be a number, got {x!r}")
+        raise TypeError(x)
     return x
