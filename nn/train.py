@@ -79,8 +79,11 @@ def fit(model, data, loss, optimizer, *, epochs=None, max_steps=None, batch_size
             batch = pairs[index * size:(index + 1) * size]
             before = [p.data for p in params]
             optimizer.zero_grad()
-            batch_loss, score = _backward(model, batch, loss_fn, reduction, penalty, metric,
-                                          accumulate)
+            try:
+                batch_loss, score = _backward(model, batch, loss_fn, reduction, penalty,
+                                              metric, accumulate)
+            except OverflowError:              # a number grew past float: diverged too
+                batch_loss, score = math.inf, None
             if not math.isfinite(batch_loss):
                 history.stopped = "diverged"
                 break
