@@ -140,11 +140,15 @@ def loss_vs_parameter(model, param, data, loss, steps=None, span=None, reduction
         param.data = saved
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     ax.plot(xs, curve, color="tab:blue", label="loss")
-    width = (span[1] - span[0]) * 0.06
+    width = (span[1] - span[0]) * 0.08
+    last = None
     for i, (x, y, slope) in enumerate(marks):
         ax.plot([x - width, x + width], [y - slope * width, y + slope * width],
-                color="tab:green", linewidth=1)
-        ax.annotate(str(i), (x, y), textcoords="offset points", xytext=(4, 6), fontsize=7)
+                color="tab:green", linewidth=1.5, linestyle="--",
+                label="slope d loss / d parameter" if i == 0 else None)
+        if last is None or abs(x - last) > width / 2:      # number the steps that stand apart
+            ax.annotate(str(i), (x, y), textcoords="offset points", xytext=(4, 6), fontsize=8)
+            last = x
     if marks:
         ax.plot([m[0] for m in marks], [m[1] for m in marks], "o-", color="tab:red",
                 markersize=4, linewidth=0.8, label="gradient-descent steps")
