@@ -6,11 +6,10 @@ import argparse
 import os
 import sys
 
-from engine import Value, no_grad
-
 from . import data as datasets
 from . import losses, optim
-from .layers import MLP, Neuron
+from .demo import demo, write_plots
+from .layers import MLP
 from .train import accuracy, evaluate, fit
 
 EXAMPLES = """examples:
@@ -93,103 +92,6 @@ def _sizes(text):
         return [_positive_int(part) for part in text.split(",")]
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"expected sizes like 16,16, got {text!r}") from None
-
-
-# --- demo -------------------------------------------------------------------------------------
-DEMO = dict(samples=100, noise=0.1, epochs=50, batch_size=10, lr=(0.1, 0.01), momentum=0.9,
-            alpha=1e-4)
-
-
-def demo(args):
-    """micrograd's demo network and data, trained with mini-batch SGD with momentum."""
-    d = DEMO
-    data = datasets.moons(d["samples"], noise=d["noise"], seed=0, labels=(-1, 1))
-    model = MLP(2, [16, 16, 1], seed=args.seed)
-    steps = d["epochs"] * (d["samples"] // d["batch_size"])
-    opt = optim.SGD(model.parameters(), lr=d["lr"][0], momentum=d["momentum"],
-                    schedule=optim.linear_decay(*d["lr"], steps))
-    print(f"Training {model!r} ({len(model.parameters())} parameters) on {d['samples']} moons "
-          f"points: hinge loss + {d['alpha']:g} * L2, SGD with momentum {d['momentum']}, "
-          f"lr {d['lr'][0]} -> {d['lr'][1]}, batches of {d['batch_size']}, "
-          f"{d['epochs']} epochs ({steps} steps).")
-    history = fit(model, data, losses.hinge, opt, epochs=d["epochs"],
-                  batch_size=d["batch_size"], penalty=lambda m: d["alpha"] * losses.l2(m.parameters()),
-                  metric=accuracy, seed=args.seed, progress=not args.no_progress)
-    acc = evaluate(model, data)
-    print(f"Training accuracy: {acc:.0%} ({round(acc * len(data))}/{len(data)}) after "
-          f"{len(history)} steps in {history.seconds:.1f} s; final loss {history.loss[-1]:.4f}.")
-    if history.stopped == "interrupted":
-        print("(interrupted: the plots show the weights learned so far)")
-    os.makedirs(args.out, exist_ok=True)
-    show_backprop(model, data, args.out)
-    write_plots(model, data, history, args.out)
-    return 0
-
-
-def hardest_sample(model, data):
-    """The index of the sample with the largest hinge loss (the one still being learned)."""
-    with no_grad():
-        scores = [losses.hinge(model(x), y).data for x, y in data]
-    return max(range(len(scores)), key=scores.__getitem__)
-
-
-def one_weight_graph(model, data, sample):
-    """A small graph of one sample's loss: the last hidden layer's outputs h.0, h.1, ...
-    become leaves, the output neuron is copied (weights w.0 ..., bias b), and
-    loss = hinge(score, y). Returns (loss, the weight w.i of the most active input h.i)."""
-    x, y = data[sample]
-    with no_grad():
-        hidden = x
-        for layer in model.layers[:-1]:
-            hidden = layer(hidden)
-    leaves = [Value(h.data, label=f"h.{i}") for i, h in enumerate(hidden)]
-    last = model.layers[-1].neurons[0]
-    neuron = Neuron(last.nin, last.activation).load_state_dict(last.state_dict())
-    score = neuron(leaves)
-    score.label = "score"
-    loss = losses.hinge(score, Value(y, label="y"), reduction="sum")
-    loss.label = "loss"
-    busiest = max(range(len(leaves)), key=lambda i: abs(leaves[i].data))
-    return loss, neuron.w[busiest]
-
-
-def show_backprop(model, data, out):
-    """Print the backward steps of one sample's loss for one weight; draw that graph."""
-    sample = hardest_sample(model, data)
-    loss, weight = one_weight_graph(model, data, sample)
-    print(f"\nSample {sample} (x = {_short(data.X[sample])}, y = {data.y[sample]}) has the "
-          f"largest loss, {loss.data:.4f}. Its graph through the output neuron "
-          "(the last hidden layer's outputs h.* held fixed):")
-    try:
-        from engine import backward_steps
-    except ImportError:
-        print("(this engine has no backward_steps yet: skipping the steps table)")
-        loss.backward()
-    else:
-        backward_steps(loss)
-    print(f"d loss / d {weight.label} = {weight.grad:.6g}")
-    try:
-        from engine import draw
-    except ImportError:
-        print("(this engine has no draw yet: no graph image)")
-        return
-    path = os.path.join(out, "graph")
-    draw(loss).render(path, format="png", cleanup=True)
-    print(f"wrote {path}.png")
-
-
-def _short(numbers):
-    return "[" + ", ".join(f"{v:.3f}" for v in numbers) + "]"
-
-
-def write_plots(model, data, history, out, boundary=True):
-    from . import plot
-    plot.loss_curve(history, os.path.join(out, "loss.png"))
-    written = ["loss.png"]
-    if boundary:
-        plot.decision_boundary(model, data, os.path.join(out, "boundary.png"))
-        written.append("boundary.png")
-    print(f"wrote {', '.join(os.path.join(out, w) for w in written)}")
 
 
 # --- train ------------------------------------------------------------------------------------

@@ -106,3 +106,32 @@ def test_demo_reaches_100_percent_and_writes_its_images(tmp_path):
     assert "d loss / d w." in result.stdout
     files = os.listdir(tmp_path)
     assert {"loss.png", "boundary.png"} <= set(files)
+
+
+def test_demo_backprop_shows_one_weights_gradient(tmp_path, monkeypatch, capsys):
+    import engine
+    from nn.demo import one_weight_graph, show_backprop
+
+    model = MLP(2, [4, 4, 1], seed=0)
+    ds = data.moons(10, seed=0, labels=(-1, 1))
+    loss, weight = one_weight_graph(model, ds, 0)
+    assert loss.label == "loss" and weight.label.startswith("w.")
+    loss.backward()                      # d loss/d w.i = d loss/d score * h.i, by hand:
+    score = model(ds.X[0])[0].data
+    hidden = model.layers[1](model.layers[0](ds.X[0]))
+    i = int(weight.label[2:])
+    slope = -ds.y[0] if 1 - ds.y[0] * score > 0 else 0
+    assert weight.grad == pytest.approx(slope * hidden[i].data, abs=1e-12)
+
+    class Graph:
+        source = "digraph { }"
+
+        def render(self, *args, **kwargs):
+            raise RuntimeError("no renderer found\nsecond line")
+    monkeypatch.setattr(engine, "backward_steps", lambda root: "STEPS TABLE", raising=False)
+    monkeypatch.setattr(engine, "draw", lambda root: Graph(), raising=False)
+    show_backprop(model, ds, str(tmp_path))
+    out = capsys.readouterr().out
+    assert "STEPS TABLE" in out and "d loss / d w." in out
+    assert "graph.dot (no PNG: no renderer found)" in out
+    assert (tmp_path / "graph.dot").read_text() == "digraph { }"
