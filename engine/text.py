@@ -1,0 +1,51 @@
+"""How the teaching tools write things down: numbers, node names, node definitions
+(`o = tanh(n)`) and plain-text tables. Shared by trace, check, draw and the command line.
+"""
+from fractions import Fraction
+
+from .ops import OPS
+
+
+def fmt(x, digits=4):
+    """A number as a person reads it: -1.5, 0.7071, 3, 19/5 (a Fraction stays exact)."""
+    x = getattr(x, "data", x)                  # a Value (create_graph) shows its number
+    if isinstance(x, float):
+        return f"{x:.{digits}g}"
+    if isinstance(x, Fraction) and x.denominator == 1:
+        return str(x.numerator)
+    return str(x)
+
+
+def node_names(order):
+    """A name for every node: its label; a constant's number; else v1, v2 ... in
+    topological order (skipping names a label already uses)."""
+    taken = {str(node.label) for node in order if node.label is not None}
+    names, k = {}, 0
+    for node in order:
+        if node.label is not None:
+            names[node] = str(node.label)
+        elif node.is_leaf:
+            names[node] = fmt(node.data)
+        else:
+            k += 1
+            while f"v{k}" in taken:
+                k += 1
+            names[node] = f"v{k}"
+    return names
+
+
+def definition(node, names):
+    """'o = tanh(n)': how node was computed, from the op's symbol in the derivative table."""
+    if node.is_leaf:
+        return names[node]
+    parts = dict(zip("ab", (names[p] for p in node.parents)))
+    return f"{names[node]} = {OPS[node.op].symbol.format(arg=fmt(node.arg), **parts)}"
+
+
+def table(header, rows):
+    """Columns aligned under their headers, a rule under the header row."""
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    lines = ["  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip()
+             for row in [header, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
