@@ -1,0 +1,184 @@
+"""The command line: python -m engine demo|draw|steps|explain|check.
+
+Expressions are ordinary math read by engine.expr (a whitelist over Python's ast, never eval).
+Exit codes: 0 done, 1 a gradient check failed or rendering failed, 2 a usage error.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+from .check import ATOL, EPS, RTOL, check_grad
+from .demo import demo
+from .draw import RANKDIRS, draw, draw_frames
+from .explain import explain
+from .expr import ExprError, number, parse
+from .render import RenderError, save
+from .trace import backward_steps
+from .value import Value
+
+EXAMPLES = """examples:
+  python -m engine demo                                   the lecture neuron, steps and graph
+  python -m engine steps "tanh(x*w + b)" --at x=2 w=-3 b=6.88
+  python -m engine explain "(a*b)*(a+b)" --wrt a --at a=3 b=2
+  python -m engine check "(1.3 - (b + 0.64*5))**2" --wrt b --at b=0 --expect 3.8
+  python -m engine check "(1.3 - (b + 0.64*5))**2" --wrt b --at b=0 --expect 19/5 --exact
+  python -m engine draw "tanh(x*w + b)" --at x=2 w=-3 b=6.88 -o graph.png --frames frames/
+
+EXPR uses numbers, variables, + - * / ** ( ) and exp, log, tanh, sigmoid, relu,
+leaky_relu, softplus, sqrt, sin, cos, abs. Quote it; one starting with - goes after --.
+Numbers are floats; with --exact they are Fractions (1.3 is 13/10), so results are exact."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit code 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    prog = f"{parser.prog} {args.command}"
+    try:
+        return args.run(args)
+    except (ExprError, ValueError, ZeroDivisionError, OverflowError) as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 2
+    except RenderError as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 1
+
+
+def build_parser():
+    parser = Parser(prog="python -m engine", epilog=EXAMPLES,
+                    formatter_class=argparse.RawDescriptionHelpFormatter,
+                    description="tracegrad's teaching tools: backprop step by step, the chain "
+                                "rule written out, gradient checks and graph drawings.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name, run, help):
+        sub = commands.add_parser(name, help=help, description=help, epilog=EXAMPLES,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub.set_defaults(run=run)
+        if name != "demo":
+            sub.add_argument("expr", metavar="EXPR", help='the expression, e.g. "tanh(x*w + b)"')
+            sub.add_argument("--at", nargs="+", default=[], metavar="NAME=VALUE",
+                             help="the value of each variable: --at x=2 w=-3 b=1/2")
+            sub.add_argument("--exact", action="store_true",
+                             help="read numbers as Fractions: exact arithmetic and gradients")
+        return sub
+
+    sub = command("demo", run_demo, "the lecture neuron: forward, backward steps, graph image")
+    sub.add_argument("--out", default="out", help="folder for the graph images (default: out)")
+    sub = command("draw", run_draw, "draw the graph (after backward) as SVG, PNG or DOT")
+    sub.add_argument("-o", "--output", default="out/graph.svg",
+                     help="image file: .svg, .png, .jpg or .dot (default: out/graph.svg)")
+    sub.add_argument("--rankdir", default="LR", choices=RANKDIRS, help="direction (default LR)")
+    sub.add_argument("--local", action="store_true", help="label edges with local derivatives")
+    sub.add_argument("--frames", metavar="DIR", help="also save one image per backward step")
+    sub = command("steps", run_steps, "print the backward pass step by step")
+    sub.add_argument("--digits", type=int, default=4, help="significant digits (default 4)")
+    sub = command("explain", run_explain, "write d EXPR / d NAME as the chain rule")
+    sub.add_argument("--wrt", nargs="+", required=True, metavar="NAME", help="the variable(s)")
+    sub.add_argument("--max-paths", type=int, default=16,
+                     help="list paths up to this many, else the per-node recurrence (16)")
+    sub.add_argument("--digits", type=int, default=4, help="significant digits (default 4)")
+    sub = command("check", run_check, "compare autograd, central differences and your values")
+    sub.add_argument("--wrt", nargs="+", metavar="NAME", help="the variables (default: all)")
+    sub.add_argument("--expect", nargs="+", default=None, metavar="VALUE",
+                     help="your hand-worked d EXPR / d NAME, one per --wrt name")
+    sub.add_argument("--eps", type=float, default=EPS, help=f"central-difference step ({EPS})")
+    sub.add_argument("--rtol", type=float, default=RTOL, help=f"relative tolerance ({RTOL})")
+    sub.add_argument("--atol", type=float, default=ATOL, help=f"absolute tolerance ({ATOL})")
+    return parser
+
+
+def build(args):
+    """The parsed expression, its leaves {name: Value} and its root Value (labelled f)."""
+    expr = parse(args.expr, exact=args.exact)
+    leaves = {}
+    for item in args.at:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise ExprError(f"--at {item!r}: write NAME=VALUE, as in --at x=2")
+        if name in leaves:
+            raise ExprError(f"--at gives {name} twice")
+        if name not in expr.names:
+            raise ExprError(f"--at {name}: {expr.short} has no variable {name} "
+                            f"(its variables: {', '.join(expr.names) or 'none'})")
+        leaves[name] = Value(number(text, exact=args.exact), label=name)
+    root = expr.evaluate(leaves)
+    if not isinstance(root, Value) or not expr.names:
+        raise ExprError(f"{expr.short} has no variables: nothing to differentiate")
+    if root.label is None:
+        root.label = "f"
+    return expr, leaves, root
+
+
+def wrt_leaves(args, leaves):
+    names = args.wrt or list(leaves)
+    unknown = [n for n in names if n not in leaves]
+    if unknown:
+        raise ExprError(f"--wrt {' '.join(unknown)}: not a variable of the expression "
+                        f"(its variables: {', '.join(leaves)})")
+    return names
+
+
+def run_demo(args):
+    demo(args.out)
+    return 0
+
+
+def run_draw(args):
+    _, _, root = build(args)
+    root.backward()
+    output = save(draw(root, rankdir=args.rankdir, show_local=args.local), args.output)
+    print(f"wrote {output}")
+    if args.frames:
+        frames = draw_frames(root, args.frames, Path(args.output).suffix.lstrip(".") or "svg",
+                             rankdir=args.rankdir, show_local=args.local)
+        print(f"wrote {len(frames)} frames: {frames[0]} ... {frames[-1].name}")
+    return 0
+
+
+def run_steps(args):
+    _, _, root = build(args)
+    print(backward_steps(root).table(args.digits))
+    return 0
+
+
+def run_explain(args):
+    _, leaves, root = build(args)
+    texts = [str(explain(root, leaves[n], args.max_paths, args.digits))
+             for n in wrt_leaves(args, leaves)]
+    print("\n\n".join(texts))
+    return 0
+
+
+def run_check(args):
+    expr, leaves, _ = build(args)
+    names = wrt_leaves(args, leaves)
+    expected = None
+    if args.expect is not None:
+        if len(args.expect) != len(names):
+            raise ExprError(f"--expect has {len(args.expect)} values for {len(names)} "
+                            f"variables ({' '.join(names)}): give one per --wrt name")
+        expected = [number(text, exact=args.exact) for text in args.expect]
+
+    def f(*values):
+        return expr.evaluate({**leaves, **dict(zip(names, values))})
+
+    try:
+        result = check_grad(f, [leaves[n] for n in names], expected,
+                            eps=args.eps, rtol=args.rtol, atol=args.atol)
+    except AssertionError as failure:
+        print(failure)
+        return 1
+    print(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

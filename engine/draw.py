@@ -1,0 +1,118 @@
+"""Drawing a computation graph with graphviz: a record per Value (name | data | grad), a
+separate node per op, node ids from topological position. draw_frames() saves a backward
+pass as one image per step, the current node highlighted, for clicking through on slides.
+"""
+from pathlib import Path
+
+import graphviz
+
+from .graph import local_derivatives, topological_order
+from .ops import OPS
+from .render import HINT, Drawing, find_renderer, save
+from .text import definition, fmt, node_names
+from .trace import backward_steps
+
+RANKDIRS = ("LR", "TB", "RL", "BT")
+CURRENT, TOUCHED, ARROW = "#ffd27f", "#fff2cc", "#d62728"   # highlight colours
+
+
+def draw(root, rankdir="LR", show_local=False, highlight=None, grads=None, digits=4,
+         title=None):
+    """The graph of root as a Drawing (a graphviz.Digraph): render it, or show it in Jupyter.
+
+    rankdir: 'LR' (default, left to right) or 'TB', 'RL', 'BT'. show_local: label each edge
+    with its local derivative d child/d parent. highlight: a Step of backward_steps(root),
+    drawn in colour with the contributions it adds. grads: {node: grad} to show instead
+    of .grad (used for frames). title: a line written above the graph."""
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"draw: rankdir={rankdir!r}; use one of {', '.join(RANKDIRS)}")
+    order = topological_order(root)
+    names = node_names(order)
+    ids = {node: f"n{i}" for i, node in enumerate(order)}
+    grads = {} if grads is None else grads
+    touched = {c.parent: c for c in highlight.contributions} if highlight else {}
+    g = Drawing("computation_graph", graph_attr={"rankdir": rankdir, "fontname": "Helvetica"},
+                node_attr={"fontname": "Helvetica", "fontsize": "12"},
+                edge_attr={"fontname": "Helvetica", "fontsize": "10"})
+    if title:
+        g.attr(label=_plain(title), labelloc="t", fontsize="14")
+    sideways = rankdir in ("LR", "RL")
+    for node in order:
+        cells = [f"data {fmt(node.data, digits)}", f"grad {fmt(grads.get(node, node.grad), digits)}"]
+        if not (node.is_leaf and node.label is None):      # a constant needs no name
+            cells.insert(0, names[node])
+        label = " | ".join(escape_record(c) for c in cells)
+        fill = CURRENT if highlight and node is highlight.node else TOUCHED if node in touched else None
+        g.node(ids[node], graphviz.nohtml("{ %s }" % label if sideways else label),
+               shape="record", **_filled(fill))
+        if node.is_leaf:
+            continue
+        op_id = ids[node] + "_op"
+        g.node(op_id, _plain(op_label(node, digits)), shape="ellipse",
+               **_filled(CURRENT if highlight and node is highlight.node else None))
+        g.edge(op_id, ids[node])
+        locals_ = local_derivatives(node) if show_local else ()
+        for slot, parent in enumerate(node.parents):
+            attrs = {}
+            if highlight and node is highlight.node:
+                c = highlight.contributions[slot]
+                attrs = {"color": ARROW, "fontcolor": ARROW, "penwidth": "2", "label": _plain(
+                    f"{fmt(c.local, digits)} * {fmt(highlight.upstream, digits)} = "
+                    f"{fmt(c.contribution, digits)}")}
+            elif show_local:
+                attrs["label"] = _plain(f"d{names[node]}/d{names[parent]} = "
+                                        f"{fmt(locals_[slot], digits)}")
+            g.edge(ids[parent], op_id, **attrs)
+    return g
+
+
+def op_label(node, digits=4):
+    """'*', '+', '**2', '-' for operators (the table's symbol without operands); the
+    name for functions: 'tanh', 'leaky_relu 0.01'."""
+    text = OPS[node.op].symbol.format(a="", b="", arg=fmt(node.arg, digits)).strip()
+    if "(" in text:
+        text = node.op if node.arg is None else f"{node.op} {fmt(node.arg, digits)}"
+    return text
+
+
+def _filled(color):
+    return {"style": "filled", "fillcolor": color} if color else {}
+
+
+def escape_record(text):
+    """Text safe inside a record label: { } | < > \\ and quotes lose their meaning."""
+    return "".join("\\" + ch if ch in '{}|<>\\"' else ch for ch in str(text))
+
+
+def _plain(text):
+    """Text safe as a plain node or edge label (no HTML, no escape sequences)."""
+    return graphviz.nohtml(str(text).replace("\\", "\\\\").replace('"', '\\"'))
+
+
+def draw_frames(root, folder, suffix="svg", **options):
+    """Run root's backward pass and save one image per step into folder: frame 0 is the
+    start (only the root's grad set), frame k highlights step k. Returns the Paths.
+
+    Leaf gradients are zeroed first, so the frames show one fresh pass.
+    Without a renderer the frames are written as .dot files and one line says how to get one."""
+    for node in topological_order(root):
+        if node.is_leaf:
+            node.grad = 0                   # a fresh pass, as after zero_grad()
+    steps = backward_steps(root)
+    if suffix not in ("dot", "gv") and find_renderer() is None:
+        print(f"{HINT} ({folder})")
+        suffix = "dot"
+    folder = Path(folder)
+    grads = dict(steps.start)
+    width = len(str(len(steps)))
+    r = steps.names[root]
+    frames = [save(draw(root, grads=grads, title=f"start: {r} = {fmt(root.data)}, d{r}/d{r} = "
+                        f"{fmt(grads[root])}", **options), folder / f"step_{0:0{width}}.{suffix}")]
+    for k, step in enumerate(steps, 1):
+        for c in step.contributions:
+            grads[c.parent] = c.accumulated
+        title = (f"step {k} of {len(steps)}: {definition(step.node, steps.names)} sends "
+                 f"d{r}/d{steps.names[step.node]} = {fmt(step.upstream)} to its parents")
+        frames.append(save(draw(root, highlight=step, grads=dict(grads), title=title, **options),
+                           folder / f"step_{k:0{width}}.{suffix}"))
+    return frames

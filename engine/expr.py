@@ -1,0 +1,173 @@
+"""A safe reader for math typed on the command line: Python's `ast` with a whitelist of node
+types, evaluated by walking the tree (never eval). Numbers are floats, or Fractions in exact
+mode (1.3 is 13/10); anything else (attributes, unknown names, imports ...) is refused.
+"""
+import ast
+import math
+from fractions import Fraction
+
+from .value import Value
+
+FUNCTIONS = {"exp", "log", "tanh", "sigmoid", "relu", "softplus", "sqrt", "sin", "cos", "abs",
+             "leaky_relu"}              # leaky_relu(x) or leaky_relu(x, slope)
+CONSTANTS = {"pi": math.pi, "e": math.e}
+MAX_LENGTH, MAX_DEPTH = 2000, 200       # characters; nesting of the parsed tree
+MAX_EXPONENT, MAX_BITS = 1000, 100_000  # |n| in a ** n; size of an exact number made by **
+ALLOWED = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Constant, ast.Load,
+           ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd)
+WHAT = ("use numbers, variables, + - * / ** ( ) and the functions "
+        + ", ".join(sorted(FUNCTIONS)))
+REFUSED = {ast.Attribute: "attribute access (a.b)", ast.Subscript: "indexing (a[i])",
+           ast.Compare: "comparisons", ast.BoolOp: "and/or", ast.Lambda: "lambda",
+           ast.IfExp: "if/else", ast.keyword: "keyword arguments", ast.Starred: "*arguments",
+           ast.FloorDiv: "// (floor division)", ast.Mod: "% (remainder)",
+           ast.MatMult: "@ (matrix product)", ast.NamedExpr: ":= (assignment)"}
+
+
+class ExprError(ValueError):
+    """An expression that is refused or cannot be evaluated; the message is one line."""
+
+
+def number(text, exact=False):
+    """'2', '-0.5', '1e-3', '1/3' as a float, or as an exact Fraction (int if whole)."""
+    try:
+        value = Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        raise ExprError(f"{text!r} is not a number: write 2, -0.5, 1e-3 or 1/3") from None
+    if not exact:
+        try:
+            return float(value)
+        except OverflowError:
+            raise ExprError(f"{text!r} is too large for a float (use --exact)") from None
+    return value.numerator if value.denominator == 1 else value
+
+
+class Expression:
+    """A checked expression: `names` are its variables in order of first use;
+    evaluate({name: Value or number}) computes it, building the graph."""
+
+    def __init__(self, text, exact=False):
+        self.text, self.exact, self.source = text, exact, text.strip()
+        if len(text) > MAX_LENGTH:
+            raise ExprError(f"the expression is {len(text)} characters long; at most {MAX_LENGTH}")
+        try:
+            self.tree = ast.parse(self.source, mode="eval")
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as err:
+            reason = getattr(err, "msg", None) or str(err) or type(err).__name__
+            raise ExprError(f"{self.short} is not a math expression ({reason}); {WHAT}") from None
+        self.names = self._check()
+
+    @property
+    def short(self):
+        """The expression as quoted in messages, cut to 60 characters."""
+        return repr(self.source if len(self.source) <= 60 else self.source[:57] + "...")
+
+    def _check(self):
+        names, stack = [], [(self.tree, 0)]
+        while stack:                                        # iterative: any depth is safe
+            node, depth = stack.pop()
+            if depth > MAX_DEPTH:
+                raise ExprError(f"the expression is nested more than {MAX_DEPTH} levels deep")
+            if not isinstance(node, ALLOWED):
+                what = REFUSED.get(type(node), type(node).__name__)
+                raise ExprError(f"{what} is not allowed in {self.short}; {WHAT}")
+            if isinstance(node, ast.Constant) and (type(node.value) not in (int, float)
+                                                   or not math.isfinite(node.value)):
+                raise ExprError(f"{node.value!r} is not allowed in {self.short}: only finite "
+                                "real numbers")
+            if isinstance(node, ast.Call):
+                self._check_call(node)
+                stack.extend((arg, depth + 1) for arg in node.args)
+                continue
+            if isinstance(node, ast.Name):
+                self._check_name(node.id, names)
+            stack.extend((child, depth + 1) for child in reversed(list(ast.iter_child_nodes(node))))
+        return names
+
+    def _check_call(self, node):
+        name = getattr(node.func, "id", None)
+        if name not in FUNCTIONS:
+            shown = name or ast.unparse(node.func)
+            raise ExprError(f"unknown function {shown!r} in {self.short}; the functions are "
+                            + ", ".join(sorted(FUNCTIONS)))
+        if node.keywords:
+            raise ExprError(f"{name}() takes no keyword arguments: write {name}(x)")
+        allowed = (1, 2) if name == "leaky_relu" else (1,)
+        if len(node.args) not in allowed:
+            usage = "leaky_relu(x) or leaky_relu(x, slope)" if name == "leaky_relu" else f"{name}(x)"
+            raise ExprError(f"{name}() got {len(node.args)} arguments: write {usage}")
+
+    def _check_name(self, name, names):
+        if name in FUNCTIONS:
+            raise ExprError(f"{name} is a function: call it, as in {name}(x)")
+        if name.startswith("_"):
+            raise ExprError(f"the name {name!r} is not allowed: variable names do not start with _")
+        if name not in CONSTANTS and name not in names:
+            names.append(name)
+
+    def evaluate(self, values):
+        """The expression's Value (or number, if it has no variables) at values."""
+        missing = [n for n in self.names if n not in values]
+        if missing:
+            raise ExprError(f"no value for {', '.join(missing)}: give one with --at "
+                            + " ".join(f"{n}=..." for n in missing))
+        try:
+            return self._eval(self.tree.body, values)
+        except ExprError:
+            raise
+        except (ValueError, ZeroDivisionError, OverflowError, TypeError) as err:
+            raise ExprError(f"{self.short} cannot be evaluated here: {err}") from None
+
+    def _eval(self, node, values):
+        if isinstance(node, ast.Constant):
+            return self._literal(node)
+        if isinstance(node, ast.Name):
+            return values[node.id] if node.id in values else CONSTANTS[node.id]
+        if isinstance(node, ast.UnaryOp):
+            operand = self._eval(node.operand, values)
+            return -operand if isinstance(node.op, ast.USub) else operand
+        if isinstance(node, ast.Call):
+            args = [self._eval(arg, values) for arg in node.args]
+            x = args[0] if isinstance(args[0], Value) else Value(args[0])
+            return getattr(x, node.func.id)(*[_plain(a, node.func.id) for a in args[1:]])
+        a, b = self._eval(node.left, values), self._eval(node.right, values)
+        if isinstance(node.op, ast.Pow):
+            _check_power(a, b)
+        if self.exact and not isinstance(a, Value) and not isinstance(b, Value):
+            a = Fraction(a)                      # 1/3 and 2**-1 stay exact
+        return _BINARY[type(node.op)](a, b)
+
+    def _literal(self, node):
+        if not self.exact:
+            return float(node.value)
+        text = ast.get_source_segment(self.source, node) or repr(node.value)
+        return number(text.replace("_", ""), exact=True)   # '1.3' -> 13/10, not the float
+
+
+_BINARY = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
+           ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b,
+           ast.Pow: lambda a, b: a ** b}
+
+
+def _plain(x, function):
+    if isinstance(x, Value):
+        raise ExprError(f"the slope of {function}(x, slope) must be a number, not a variable")
+    return x
+
+
+def _check_power(base, exponent):
+    """Refuse powers that would take a long time or a lot of memory to compute exactly."""
+    n = getattr(exponent, "data", exponent)
+    if abs(n) > MAX_EXPONENT:
+        raise ExprError(f"the exponent {n} is too large: at most {MAX_EXPONENT} in absolute value")
+    b = getattr(base, "data", base)
+    if isinstance(b, (int, Fraction)):
+        bits = Fraction(b).numerator.bit_length() + Fraction(b).denominator.bit_length()
+        if bits * abs(n) > MAX_BITS:
+            raise ExprError(f"a {bits}-bit number to the power {n} is too large to compute "
+                            f"exactly (at most {MAX_BITS} bits)")
+
+
+def parse(text, exact=False):
+    """Check text and return its Expression (raises ExprError with a one-line message)."""
+    return Expression(text, exact)

@@ -1,0 +1,126 @@
+"""Turning DOT text into SVG or PNG after a plain `pip install`: a Graphviz `dot` on PATH if
+there is one, else the `graphviz-pure` program installed with tracegrad (looked up in the running
+interpreter's scripts folder, so no activated venv is needed), else the DOT text and one line
+saying how to get a renderer. `Drawing` is a graphviz.Digraph that renders this way.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import graphviz
+
+ENV = "TRACEGRAD_RENDERER"      # a renderer program to use instead; 'none' for none
+HINT = ("no Graphviz renderer found: pip install graphviz-pure (or install Graphviz so "
+        "`dot` is on PATH); the DOT text is written instead")
+TEXT_FORMATS = {"dot", "gv"}     # written as DOT text, no renderer needed
+
+
+class NoRenderer(RuntimeError):
+    """Neither `dot` nor `graphviz-pure` was found."""
+
+
+class RenderError(RuntimeError):
+    """The renderer ran and failed (its first line of complaint is the message)."""
+
+
+def find_renderer():
+    """The program that will render DOT: $TRACEGRAD_RENDERER, `dot` on PATH, or
+    `graphviz-pure` next to this Python interpreter (then on PATH); None if none exists."""
+    chosen = os.environ.get(ENV)
+    if chosen is not None:
+        return None if chosen.strip().lower() in ("", "none") else chosen
+    dot = shutil.which("dot")
+    if dot:
+        return dot
+    program = "graphviz-pure.exe" if os.name == "nt" else "graphviz-pure"
+    for folder in (sysconfig.get_path("scripts"), Path(sys.executable).parent):
+        candidate = Path(folder) / program
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    return shutil.which("graphviz-pure")
+
+
+def run(source, fmt, engine=None):
+    """The rendered bytes of DOT source in format fmt ('svg', 'png', ...)."""
+    renderer = find_renderer()
+    if renderer is None:
+        raise NoRenderer(HINT)
+    command = [renderer, f"-T{fmt}"] + ([f"-K{engine}"] if engine else [])
+    try:
+        done = subprocess.run(command, input=source.encode("utf-8"), capture_output=True,
+                              timeout=120)
+    except OSError as err:
+        raise RenderError(f"could not run the renderer {renderer}: {err}") from None
+    if done.returncode != 0:
+        complaint = done.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"]
+        raise RenderError(f"{Path(renderer).name} -T{fmt} failed: {complaint[-1]}")
+    return done.stdout
+
+
+def save(graph, path):
+    """Write graph (a Digraph or DOT text) to path, in the format its suffix names
+    (.svg, .png, .jpg, or .dot for the text). Returns the Path written: without a renderer
+    that is path with the suffix .dot, and one line on stderr says how to get one."""
+    path = Path(path)
+    source = getattr(graph, "source", graph)
+    fmt = path.suffix.lstrip(".").lower()
+    if not fmt:
+        raise ValueError(f"save: {path} has no suffix; end it in .svg, .png or .dot")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt in TEXT_FORMATS:
+        path.write_text(source, encoding="utf-8")
+        return path
+    try:
+        data = run(source, fmt)
+    except NoRenderer:
+        path = path.with_suffix(".dot")
+        path.write_text(source, encoding="utf-8")
+        print(f"{HINT} ({path})", file=sys.stderr)
+        return path
+    path.write_bytes(data)
+    return path
+
+
+class Drawing(graphviz.Digraph):
+    """A graphviz.Digraph that renders with find_renderer(): `dot` or `graphviz-pure`.
+
+    In Jupyter it displays as SVG, or as its DOT text and the hint when no renderer exists."""
+
+    def pipe(self, format=None, renderer=None, formatter=None, neato_no_op=None,
+             quiet=False, *, engine=None, encoding=None):
+        _unsupported(renderer=renderer, formatter=formatter, neato_no_op=neato_no_op)
+        data = run(self.source, format or self.format, engine)
+        return data.decode(encoding) if encoding else data
+
+    def render(self, filename=None, directory=None, view=False, cleanup=False, format=None,
+               renderer=None, formatter=None, neato_no_op=None, quiet=False,
+               quiet_view=False, *, outfile=None, engine=None, **options):
+        """As graphviz's render(): filename 'graph' with format 'png' writes graph.png
+        (and the DOT source to 'graph', unless cleanup). Returns the output path."""
+        _unsupported(renderer=renderer, formatter=formatter, neato_no_op=neato_no_op)
+        fmt = format or (Path(outfile).suffix.lstrip(".") if outfile else self.format)
+        source = Path(directory or self.directory or "") / (filename or self.filename)
+        out = Path(outfile) if outfile else Path(f"{source}.{fmt}")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(run(self.source, fmt, engine))
+        if not cleanup:
+            source.write_text(self.source, encoding="utf-8")
+        if view:
+            graphviz.view(out, quiet=quiet_view)
+        return str(out)
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **_):
+        try:
+            return {"image/svg+xml": self.pipe(format="svg", encoding="utf-8")}
+        except (NoRenderer, RenderError) as err:
+            return {"text/plain": f"{err}\n{self.source}"}
+
+
+def _unsupported(**options):
+    given = [name for name, value in options.items() if value]
+    if given:
+        raise TypeError(f"Drawing renders with {find_renderer() or 'no renderer'}: the "
+                        f"option(s) {', '.join(given)} are not supported; leave them out")
