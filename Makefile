@@ -13,7 +13,7 @@ $(PY):
 
 demo: $(PY)
 	$(PY) -m pip install --quiet -e ".[plot]"
-	$(PY) -m engine demo
+	$(PY) -m nn demo
 
 test: $(PY)
 	$(PY) -m pip install --quiet -e ".[dev]"
