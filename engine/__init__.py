@@ -6,6 +6,11 @@ from .graph import backward, grad, local_derivatives, topological_order
 from .modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .ops import OPS, Op
 from .value import Value
+from .check import check_grad, numerical_grad
+from .draw import draw, draw_frames
+from .explain import explain
+from .trace import backward_steps
 
 __all__ = ["Value", "grad", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
-           "backward", "topological_order", "local_derivatives", "OPS", "Op"]
+           "backward", "topological_order", "local_derivatives", "OPS", "Op",
+           "backward_steps", "explain", "numerical_grad", "check_grad", "draw", "draw_frames"]

@@ -4,11 +4,8 @@ pass as one image per step, the current node highlighted, for clicking through o
 """
 from pathlib import Path
 
-import graphviz
-
 from .graph import local_derivatives, topological_order
 from .ops import OPS
-from .render import HINT, Drawing, find_renderer, save
 from .text import definition, fmt, node_names
 from .trace import backward_steps
 
@@ -24,46 +21,50 @@ def draw(root, rankdir="LR", show_local=False, highlight=None, grads=None, digit
     with its local derivative d child/d parent. highlight: a Step of backward_steps(root),
     drawn in colour with the contributions it adds. grads: {node: grad} to show instead
     of .grad (used for frames). title: a line written above the graph."""
+    from .render import Drawing          # imported here: `import engine` needs no graphviz
     if rankdir not in RANKDIRS:
         raise ValueError(f"draw: rankdir={rankdir!r}; use one of {', '.join(RANKDIRS)}")
     order = topological_order(root)
     names = node_names(order)
     ids = {node: f"n{i}" for i, node in enumerate(order)}
     grads = {} if grads is None else grads
-    touched = {c.parent: c for c in highlight.contributions} if highlight else {}
+    current = highlight.node if highlight else None
+    touched = {c.parent for c in highlight.contributions} if highlight else set()
     g = Drawing("computation_graph", graph_attr={"rankdir": rankdir, "fontname": "Helvetica"},
                 node_attr={"fontname": "Helvetica", "fontsize": "12"},
                 edge_attr={"fontname": "Helvetica", "fontsize": "10"})
     if title:
         g.attr(label=_plain(title), labelloc="t", fontsize="14")
-    sideways = rankdir in ("LR", "RL")
     for node in order:
         cells = [f"data {fmt(node.data, digits)}", f"grad {fmt(grads.get(node, node.grad), digits)}"]
         if not (node.is_leaf and node.label is None):      # a constant needs no name
             cells.insert(0, names[node])
         label = " | ".join(escape_record(c) for c in cells)
-        fill = CURRENT if highlight and node is highlight.node else TOUCHED if node in touched else None
-        g.node(ids[node], graphviz.nohtml("{ %s }" % label if sideways else label),
+        fill = CURRENT if node is current else TOUCHED if node in touched else None
+        g.node(ids[node], _plain("{ %s }" % label if rankdir in ("LR", "RL") else label, False),
                shape="record", **_filled(fill))
-        if node.is_leaf:
-            continue
-        op_id = ids[node] + "_op"
-        g.node(op_id, _plain(op_label(node, digits)), shape="ellipse",
-               **_filled(CURRENT if highlight and node is highlight.node else None))
-        g.edge(op_id, ids[node])
-        locals_ = local_derivatives(node) if show_local else ()
-        for slot, parent in enumerate(node.parents):
-            attrs = {}
-            if highlight and node is highlight.node:
-                c = highlight.contributions[slot]
-                attrs = {"color": ARROW, "fontcolor": ARROW, "penwidth": "2", "label": _plain(
-                    f"{fmt(c.local, digits)} * {fmt(highlight.upstream, digits)} = "
-                    f"{fmt(c.contribution, digits)}")}
-            elif show_local:
-                attrs["label"] = _plain(f"d{names[node]}/d{names[parent]} = "
-                                        f"{fmt(locals_[slot], digits)}")
-            g.edge(ids[parent], op_id, **attrs)
+        if not node.is_leaf:
+            _op_node(g, node, ids, names, digits, show_local, highlight if node is current else None)
     return g
+
+
+def _op_node(g, node, ids, names, digits, show_local, step):
+    """The op's own node, its edge to node, and an edge from each parent (labelled with
+    the local derivative, or with the contribution when this is the highlighted step)."""
+    op_id = ids[node] + "_op"
+    g.node(op_id, _plain(op_label(node, digits)), shape="ellipse", **_filled(step and CURRENT))
+    g.edge(op_id, ids[node])
+    locals_ = local_derivatives(node) if show_local else ()
+    for slot, parent in enumerate(node.parents):
+        attrs = {}
+        if step:
+            c = step.contributions[slot]
+            attrs = {"color": ARROW, "fontcolor": ARROW, "penwidth": "2", "label": _plain(
+                f"{fmt(c.local, digits)} * {fmt(step.upstream, digits)} = "
+                f"{fmt(c.contribution, digits)}")}
+        elif show_local:
+            attrs["label"] = _plain(f"d{names[node]}/d{names[parent]} = {fmt(locals_[slot], digits)}")
+        g.edge(ids[parent], op_id, **attrs)
 
 
 def op_label(node, digits=4):
@@ -84,9 +85,12 @@ def escape_record(text):
     return "".join("\\" + ch if ch in '{}|<>\\"' else ch for ch in str(text))
 
 
-def _plain(text):
-    """Text safe as a plain node or edge label (no HTML, no escape sequences)."""
-    return graphviz.nohtml(str(text).replace("\\", "\\\\").replace('"', '\\"'))
+def _plain(text, escape=True):
+    """Text safe as a plain node or edge label (never HTML; no escape sequences)."""
+    import graphviz
+    if escape:
+        text = str(text).replace("\\", "\\\\").replace('"', '\\"')
+    return graphviz.nohtml(text)
 
 
 def draw_frames(root, folder, suffix="svg", **options):
@@ -95,6 +99,7 @@ def draw_frames(root, folder, suffix="svg", **options):
 
     Leaf gradients are zeroed first, so the frames show one fresh pass.
     Without a renderer the frames are written as .dot files and one line says how to get one."""
+    from .render import HINT, find_renderer, save
     for node in topological_order(root):
         if node.is_leaf:
             node.grad = 0                   # a fresh pass, as after zero_grad()

@@ -28,7 +28,7 @@ def explain(root, leaf, max_paths=16, digits=4):
     (with more than max_paths paths) the recurrence over the nodes between them."""
     order = topological_order(root)
     names = node_names(order)
-    r, x = names[root], names[leaf]
+    r, x = names[root], names.get(leaf) or node_names([leaf])[leaf]
     count = _count_paths(order, leaf)
     if not count.get(root):
         return Explanation(f"d{r}/d{x} = 0: {x} is not used to compute {r} (no path from {x} "
@@ -70,15 +70,19 @@ def _count_paths(order, leaf):
 
 
 def _by_paths(root, leaf, count, local, d):
-    paths, stack = [], [(root, ())]
+    paths, stack = [], [(root, None)]
     while stack:                                   # depth-first, no recursion
-        node, edges = stack.pop()
+        node, link = stack.pop()                   # link: ((child, slot), rest) back to root
         if node is leaf:
-            paths.append(edges)
+            edges = []
+            while link:
+                edges.append(link[0])
+                link = link[1]
+            paths.append(edges[::-1])              # root's edge first
             continue
         for slot in reversed(range(len(node.parents))):
             if count[node.parents[slot]]:
-                stack.append((node.parents[slot], edges + ((node, slot),)))
+                stack.append((node.parents[slot], ((node, slot), link)))
     r, x = d.names[root], d.names[leaf]
     n = len(paths)
     lines = [f"d{r}/d{x} by the chain rule: the sum over every path from {x} to {r} of the "

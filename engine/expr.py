@@ -85,10 +85,12 @@ class Expression:
         return names
 
     def _check_call(self, node):
-        name = getattr(node.func, "id", None)
+        if not isinstance(node.func, ast.Name):
+            raise ExprError(f"calling {ast.unparse(node.func)[:40]} is not allowed in "
+                            f"{self.short}; {WHAT}")
+        name = node.func.id
         if name not in FUNCTIONS:
-            shown = name or ast.unparse(node.func)
-            raise ExprError(f"unknown function {shown!r} in {self.short}; the functions are "
+            raise ExprError(f"unknown function {name!r} in {self.short}; the functions are "
                             + ", ".join(sorted(FUNCTIONS)))
         if node.keywords:
             raise ExprError(f"{name}() takes no keyword arguments: write {name}(x)")

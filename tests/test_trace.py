@@ -1,0 +1,174 @@
+"""backward_steps and explain: known answers (lecture neuron, diamond, SSR intercept exactly),
+agreement with backward() on random graphs, and the printed tables."""
+import random
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, strategies as st
+
+from engine import Value, backward_steps, explain
+from engine.demo import lecture_neuron
+
+NEURON_GRADS = [-1.5, 1, 0.5, 0, 0.5]        # x1, w1, x2, w2, b
+
+
+def diamond(a=3, b=2):
+    a, b = Value(a, label="a"), Value(b, label="b")
+    f = (a * b) * (a + b)
+    f.label = "f"
+    return f, a, b
+
+
+def random_graph(seed, n_leaves=3, n_ops=12):
+    """The same graph for the same seed: leaves reused, so paths fan out and join."""
+    rng = random.Random(seed)
+    nodes = [Value(rng.uniform(-2, 2), label=f"x{i}") for i in range(n_leaves)]
+    for _ in range(n_ops):
+        a, b = rng.choice(nodes), rng.choice(nodes)
+        op = rng.choice(["add", "mul", "sub", "tanh", "sin", "square", "neg", "sigmoid", "self"])
+        out = {"add": lambda: a + b, "mul": lambda: a * b, "sub": lambda: a - b,
+               "tanh": a.tanh, "sin": a.sin, "square": lambda: a ** 2, "neg": lambda: -a,
+               "sigmoid": a.sigmoid, "self": lambda: a * a}[op]()
+        nodes.append(out)
+    return nodes[-1], nodes[:n_leaves]
+
+
+def test_lecture_neuron_steps_give_the_known_gradients():
+    o, leaves = lecture_neuron()
+    steps = backward_steps(o)
+    assert [v.grad for v in leaves] == pytest.approx(NEURON_GRADS, abs=1e-12)
+    assert steps[0].node is o and steps[0].upstream == 1
+    assert [s.node.label for s in steps] == ["o", "n", "x1w1x2w2", "x2w2", "x1w1"]
+    (tanh,) = steps[0].contributions
+    assert tanh.local == pytest.approx(0.5) and tanh.accumulated == pytest.approx(0.5)
+
+
+def test_table_reads_like_the_blackboard():
+    o, _ = lecture_neuron()
+    text = str(backward_steps(o))
+    assert "o = tanh(n)" in text and "x1w1 = x1 * w1" in text
+    assert "do/d(node)" in text.splitlines()[1]
+    assert text.splitlines()[-1] == ("x1.grad = -1.5, w1.grad = 1, x2.grad = 0.5, w2.grad = 0, "
+                                     "b.grad = 0.5")
+
+
+def test_diamond_accumulates_from_both_paths():
+    f, a, b = diamond()
+    steps = backward_steps(f)
+    assert (a.grad, b.grad) == (16, 21)           # b(a+b) + ab, a(a+b) + ab
+    into_a = [c for s in steps for c in s.contributions if c.parent is a]
+    assert [c.contribution for c in into_a] == [6, 10]
+    assert [c.accumulated for c in into_a] == [6, 16]
+
+
+def test_ssr_intercept_is_exactly_19_over_5():
+    b = Value(Fraction(0), label="b")
+    ssr = (Fraction(13, 10) - (b + Fraction(64, 100) * 5)) ** 2
+    backward_steps(ssr)
+    assert b.grad == Fraction(19, 5) and type(b.grad) is Fraction
+
+
+def test_unlabelled_nodes_and_constants_get_names():
+    x = Value(2.0, label="x")
+    y = (x * 3).tanh()
+    text = backward_steps(y).table()
+    assert "v1 = x * 3" in text and "v2 = tanh(v1)" in text
+
+
+def test_leaf_root_has_no_steps_and_accumulates_like_backward():
+    x = Value(2.0, label="x")
+    assert len(backward_steps(x)) == 0 and x.grad == 1
+    y = x * x
+    backward_steps(y)
+    backward_steps(y)
+    assert x.grad == 1 + 4 + 4                     # leaves accumulate, as with backward()
+
+
+def check_against_backward(seed):
+    root, leaves = random_graph(seed)
+    twin, twin_leaves = random_graph(seed)
+    steps = backward_steps(root)
+    twin.backward()
+    assert [v.grad for v in leaves] == [v.grad for v in twin_leaves]
+    last = {}
+    for step in steps:
+        for c in step.contributions:
+            last[c.parent] = c.accumulated
+            assert c.contribution == c.local * step.upstream
+    assert all(node.grad == total for node, total in last.items())   # the replay is the pass
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_steps_match_backward_on_seeded_random_graphs(seed):
+    check_against_backward(seed)
+
+
+@given(st.integers(0, 10**9))
+def test_steps_match_backward_on_hypothesis_graphs(seed):
+    check_against_backward(seed)
+
+
+@pytest.mark.slow
+def test_deep_chain_of_100000_nodes():
+    x = Value(0.5, label="x")
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+    assert len(backward_steps(y)) == 100_000 and x.grad == 1
+    assert explain(y, x).value == 1
+
+
+def test_explain_lecture_neuron_path():
+    o, (x1, *_) = lecture_neuron()
+    e = explain(o, x1)
+    assert e.paths == 1 and e.value == pytest.approx(-1.5)
+    assert "path 1: x1 -> x1w1 -> x1w1x2w2 -> n -> o" in e.text
+    assert "do/dn * dn/dx1w1x2w2 * dx1w1x2w2/dx1w1 * dx1w1/dx1" in e.text
+    assert "= 0.5 * 1 * 1 * (-3) = -1.5" in e.text
+    assert "d tanh(a)/da = 1 - tanh(a)**2" in e.text       # the row of the table
+    assert x1.grad == 0                                     # explain changes no .grad
+
+
+def test_explain_diamond_sums_two_paths_exactly():
+    f, a, _ = diamond(Fraction(3), Fraction(2))
+    e = explain(f, a)
+    assert e.paths == 2 and e.value == 16
+    assert "sum of the 2 paths: 10 + 6 = 16" in str(e)
+    assert str(e).splitlines()[-6].startswith("df/da = 16")
+
+
+def test_explain_falls_back_to_the_recurrence_and_says_so():
+    f, a, _ = diamond()
+    e = explain(f, a, max_paths=1)
+    assert "grouped by node" in e.text and e.value == 16
+    assert "df/da = df/dv1 * dv1/da + df/dv2 * dv2/da = 5 * 2 + 6 * 1 = 16" in e.text
+
+
+def test_explain_many_paths_stays_quick():
+    x = Value(1, label="x")
+    y = x
+    for _ in range(40):
+        y = y + y                                  # 2**40 paths
+    e = explain(y, x)
+    assert e.paths == 2 ** 40 and e.value == 2 ** 40 and "grouped by node" in e.text
+
+
+def test_explain_square_counts_both_slots():
+    x = Value(3, label="x")
+    y = x * x
+    y.label = "y"
+    e = explain(y, x)
+    assert e.paths == 2 and e.value == 6 and "dy/dx[a]" in e.text and "dy/dx[b]" in e.text
+
+
+def test_explain_unused_leaf_is_zero():
+    x, z = Value(1.0, label="x"), Value(2.0, label="z")
+    e = explain(x * 2, z)
+    assert e.value == 0 and "not used" in e.text
+
+
+def test_explain_exact_ssr():
+    b = Value(Fraction(0), label="b")
+    ssr = (Fraction(13, 10) - (b + Fraction(16, 5))) ** 2
+    e = explain(ssr, b)
+    assert e.value == Fraction(19, 5) and "19/5" in e.text
