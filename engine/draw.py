@@ -2,6 +2,7 @@
 separate node per op, node ids from topological position. draw_frames() saves a backward
 pass as one image per step, the current node highlighted, for clicking through on slides.
 """
+import sys
 from pathlib import Path
 
 from .graph import local_derivatives, topological_order
@@ -105,7 +106,7 @@ def draw_frames(root, folder, suffix="svg", **options):
             node.grad = 0                   # a fresh pass, as after zero_grad()
     steps = backward_steps(root)
     if suffix not in ("dot", "gv") and find_renderer() is None:
-        print(f"{HINT} ({folder})")
+        print(f"{HINT} ({folder})", file=sys.stderr)
         suffix = "dot"
     folder = Path(folder)
     grads = dict(steps.start)

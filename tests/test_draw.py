@@ -1,0 +1,172 @@
+"""draw / draw_frames / rendering: the DOT source (no renderer needed), escaping, renderer
+discovery, and real SVG and PNG files when a renderer (dot or graphviz-pure) is found."""
+import os
+import stat
+import subprocess
+
+import graphviz
+import pytest
+from hypothesis import given, strategies as st
+
+from engine import Value, backward_steps, draw, draw_frames
+from engine.demo import lecture_neuron
+from engine.draw import escape_record, op_label
+from engine.render import ENV, Drawing, RenderError, find_renderer, save
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+RENDERER = find_renderer()
+needs_renderer = pytest.mark.skipif(RENDERER is None, reason="no dot or graphviz-pure found")
+
+
+def neuron():
+    o, leaves = lecture_neuron()
+    o.backward()
+    return o, leaves
+
+
+def test_records_op_nodes_and_left_to_right_by_default():
+    o, _ = neuron()
+    g = draw(o)
+    assert isinstance(g, graphviz.Digraph)
+    src = g.source
+    assert "rankdir=LR" in src
+    assert 'n0 [label="{ x1 | data 2 | grad -1.5 }" shape=record]' in src
+    assert 'n9_op [label=tanh shape=ellipse]' in src and "n9_op -> n9" in src
+    assert "n8 -> n9_op" in src
+
+
+def test_node_ids_are_deterministic():
+    assert draw(neuron()[0]).source == draw(neuron()[0]).source
+
+
+def test_top_to_bottom_records_are_not_flipped():
+    o, _ = neuron()
+    assert 'label="x1 | data 2 | grad -1.5"' in draw(o, rankdir="TB").source
+    with pytest.raises(ValueError, match="use one of LR, TB, RL, BT"):
+        draw(o, rankdir="up")
+
+
+def test_constants_show_without_a_name_and_ops_by_symbol():
+    x = Value(2.0, label="x")
+    y = (x * 3) ** 2 - x.leaky_relu(0.1)
+    src = draw(y).source
+    assert '"{ data 3 | grad 0 }"' in src
+    labels = {op_label(n) for n in [x * 3, x ** 2, -x, x.leaky_relu(0.1), x.tanh()]}
+    assert labels == {"*", "**2", "-", "leaky_relu 0.1", "tanh"}
+
+
+def test_labels_are_escaped():
+    a = Value(1.0, label='a|b{c}<d>"e\\')
+    b = Value(2.0, label="<b>")
+    y = a * b
+    y.label = "{y}"
+    src = draw(y, show_local=True).source
+    assert r'a\|b\{c\}\<d\>\"e\\ | data 1' in src
+    assert r'\<b\> | data 2' in src and r'\{y\} | data 2' in src
+    assert r'[label="d{y}/da|b{c}<d>\"e\\ = 2"]' in src          # edge label: plain text
+    assert "label=<" not in src                                   # never an HTML label
+
+
+def test_local_derivatives_on_edges():
+    o, _ = neuron()
+    src = draw(o, show_local=True).source
+    assert 'n8 -> n9_op [label="do/dn = 0.5"]' in src
+    assert 'n0 -> n2_op [label="dx1w1/dx1 = -3"]' in src
+
+
+def test_highlighting_one_step():
+    o, _ = lecture_neuron()
+    steps = backward_steps(o)
+    src = draw(o, highlight=steps[-1]).source          # x1w1 = x1 * w1
+    assert 'n2 [label="{ x1w1 | data -6 | grad 0.5 }" fillcolor="#ffd27f"' in src
+    assert 'n0 -> n2_op [label="-3 * 0.5 = -1.5" color="#d62728"' in src
+
+
+def test_escape_record():
+    assert escape_record("a|{b}<c>") == r"a\|\{b\}\<c\>"
+
+
+@needs_renderer
+@given(st.text(alphabet='ab |{}<>"\\\'&;x', max_size=12))
+def test_any_label_renders(label):
+    y = Value(1.0, label=label) * 2
+    svg = draw(y, show_local=True, title=label).pipe(format="svg", encoding="utf-8")
+    assert "<svg" in svg
+
+
+@needs_renderer
+def test_svg_and_png_files(tmp_path):
+    o, _ = neuron()
+    svg = save(draw(o), tmp_path / "neuron.svg")
+    png = save(draw(o), tmp_path / "sub" / "neuron.png")
+    assert "<svg" in svg.read_text() and "x1w1x2w2" in svg.read_text()
+    assert png.read_bytes()[:8] == PNG_MAGIC
+
+
+@needs_renderer
+def test_digraph_render_and_jupyter_use_the_found_renderer(tmp_path):
+    o, _ = neuron()
+    g = draw(o)
+    out = g.render(tmp_path / "graph", format="png", cleanup=True)
+    assert out.endswith("graph.png") and open(out, "rb").read(8) == PNG_MAGIC
+    assert not (tmp_path / "graph").exists()
+    assert "<svg" in g._repr_mimebundle_()["image/svg+xml"]
+
+
+@needs_renderer
+def test_a_failing_renderer_says_so_in_one_line(tmp_path):
+    with pytest.raises(RenderError, match="-Tbogus failed") as failure:
+        save(draw(Value(1.0) * 2), tmp_path / "g.bogus")
+    assert "\n" not in str(failure.value)
+
+
+def test_without_a_renderer_the_dot_text_and_a_hint(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(ENV, "none")
+    o, _ = neuron()
+    written = save(draw(o), tmp_path / "neuron.png")
+    assert written == tmp_path / "neuron.dot" and written.read_text() == draw(o).source
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install graphviz-pure" in err
+    bundle = draw(o)._repr_mimebundle_()
+    assert list(bundle) == ["text/plain"] and "digraph" in bundle["text/plain"]
+
+
+def test_dot_on_path_is_preferred(tmp_path, monkeypatch):
+    fake = tmp_path / "dot"
+    fake.write_text("#!/bin/sh\necho '<svg/>'\n")
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.delenv(ENV, raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert find_renderer() == str(fake)
+    if os.name != "nt":
+        assert Drawing().pipe(format="svg") == b"<svg/>\n"
+
+
+def test_graphviz_pure_is_found_next_to_the_interpreter(monkeypatch, tmp_path):
+    monkeypatch.delenv(ENV, raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))               # no dot, nothing on PATH
+    found = find_renderer()
+    if found is None:
+        pytest.skip("graphviz-pure is not installed in this interpreter's scripts folder")
+    assert os.path.basename(found).startswith("graphviz-pure")
+    version = subprocess.run([found, "-V"], capture_output=True, text=True)
+    assert "graphviz-pure" in version.stdout + version.stderr
+
+
+def test_frames_one_per_step(tmp_path, monkeypatch):
+    monkeypatch.setenv(ENV, "none")
+    o, leaves = neuron()                                  # grads already set once
+    frames = draw_frames(o, tmp_path, "dot")
+    assert [f.name for f in frames] == [f"step_{k}.dot" for k in range(6)]
+    first, last = frames[0].read_text(), frames[-1].read_text()
+    assert "start: o = 0.7071, do/do = 1" in first and "grad -1.5" not in first
+    assert "step 5 of 5: x1w1 = x1 * w1" in last and "grad -1.5" in last
+    assert [v.grad for v in leaves] == pytest.approx([-1.5, 1, 0.5, 0, 0.5])   # fresh pass
+
+
+@needs_renderer
+def test_frames_as_png(tmp_path):
+    x = Value(2.0, label="x")
+    y = (x * x).tanh()
+    frames = draw_frames(y, tmp_path / "frames", "png")
+    assert len(frames) == 3 and all(f.read_bytes()[:8] == PNG_MAGIC for f in frames)
