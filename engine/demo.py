@@ -35,8 +35,7 @@ def demo(out="out", image=True):
     print("forward:  " + ", ".join(f"{v.label} = {fmt(v.data, 6)}" for v in leaves)
           + f"  ->  o = {fmt(o.data, 6)}\n")
     steps = backward_steps(o)
-    print(steps.table(), "\n")
-    print("gradients: " + ", ".join(f"do/d{v.label} = {fmt(v.grad, 6)}" for v in leaves))
+    print(steps.table() + "\n")
     if not image:
         return []
     graph = draw(o, title="o = tanh(x1*w1 + x2*w2 + b): data forward, grad backward")
@@ -45,5 +44,5 @@ def demo(out="out", image=True):
         written.append(save(graph, Path(out) / f"neuron.{suffix}"))
         if written[-1].suffix == ".dot":        # no renderer: the DOT text once is enough
             break
-    print("graph:     " + ", ".join(str(p) for p in written))
+    print("graph: " + ", ".join(str(p) for p in written))
     return written

@@ -24,7 +24,7 @@ def test_demo_prints_the_neuron_and_writes_its_graph(tmp_path):
     done = run("demo", "--out", "slides", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "o = 0.707107" in done.stdout and "o = tanh(n)" in done.stdout
-    assert "do/dx1 = -1.5, do/dw1 = 1, do/dx2 = 0.5, do/dw2 = 0, do/db = 0.5" in done.stdout
+    assert "x1.grad = -1.5, w1.grad = 1, x2.grad = 0.5, w2.grad = 0, b.grad = 0.5" in done.stdout
     if find_renderer():
         assert (tmp_path / "slides" / "neuron.png").read_bytes()[:8] == PNG_MAGIC
         assert "<svg" in (tmp_path / "slides" / "neuron.svg").read_text()
