@@ -10,7 +10,7 @@ def fmt(x, digits=4):
     """A number as a person reads it: -1.5, 0.7071, 3, 19/5 (a Fraction stays exact)."""
     x = getattr(x, "data", x)                  # a Value (create_graph) shows its number
     if isinstance(x, float):
-        return f"{x:.{digits}g}"
+        return f"{x + 0.0:.{digits}g}"         # + 0.0 turns -0.0 into 0.0
     if isinstance(x, Fraction) and x.denominator == 1:
         return str(x.numerator)
     return str(x)

@@ -48,7 +48,8 @@ class Steps(tuple):
                 rows.append((first if j == 0 else ["", "", ""]) +
                             [names[c.parent], fmt(c.local, digits),
                              fmt(c.contribution, digits), fmt(c.accumulated, digits)])
-        leaves = [n for n in self.names if n.is_leaf and n.label is not None]
+        reached = {c.parent for step in self for c in step.contributions}
+        leaves = [n for n in self.names if n.is_leaf and n.label is not None and n in reached]
         title = (f"backward pass of {root}: {len(self)} steps, root first; "
                  f"contribution = d(node)/d(parent) * d{root}/d(node), added to parent .grad")
         summary = ", ".join(f"{names[n]}.grad = {fmt(n.grad, digits)}" for n in leaves)
@@ -56,6 +57,18 @@ class Steps(tuple):
 
     def __str__(self):
         return self.table()
+
+    def towards(self, leaf):
+        """Only the steps on the paths from leaf to the root, each showing only the
+        parents on those paths: the part of a large backward pass that reaches one weight."""
+        on_path = {leaf}
+        for node in reversed([step.node for step in self]):    # topological order
+            if any(p in on_path for p in node.parents):
+                on_path.add(node)
+        steps = [step._replace(contributions=tuple(c for c in step.contributions
+                                                   if c.parent in on_path))
+                 for step in self if step.node in on_path]
+        return Steps(steps, self.root, self.names, self.start)
 
 
 def backward_steps(root, gradient=1):

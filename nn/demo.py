@@ -2,11 +2,10 @@
 then one weight's backprop through the output neuron printed step by step and drawn, and
 the loss curve and decision boundary written to an output folder.
 """
-import contextlib
-import io
 import os
 
-from engine import Value, no_grad
+from engine import Value, backward_steps, draw, explain, no_grad
+from engine.render import save
 
 from . import data as datasets
 from . import losses, optim
@@ -71,44 +70,20 @@ def one_weight_graph(model, data, sample):
 
 
 def show_backprop(model, data, out):
-    """Print the backward steps of one sample's loss for one weight; draw that graph."""
+    """Print the backward steps of one sample's loss that reach one weight, the chain rule
+    for that weight written out, and draw the sample's graph."""
     sample = hardest_sample(model, data)
     loss, weight = one_weight_graph(model, data, sample)
     print(f"\nSample {sample} (x = {_short(data.X[sample])}, y = {data.y[sample]}) has the "
           f"largest loss, {loss.data:.4f}. Its graph through the output neuron "
-          "(the last hidden layer's outputs h.* held fixed):")
-    try:
-        from engine import backward_steps
-    except ImportError:
-        print("(this engine has no backward_steps yet: skipping the steps table)")
-        loss.backward()
-    else:
-        _print_steps(backward_steps, loss)
-    print(f"d loss / d {weight.label} = {weight.grad:.6g}  (the weight from h.{weight.label[2:]} "
-          "to the output)")
-    try:
-        from engine import draw
-    except ImportError:
-        print("(this engine has no draw yet: no graph image)")
-        return
-    path = os.path.join(out, "graph")
-    graph = draw(loss)
-    try:
-        graph.render(path, format="png", cleanup=True)
-        print(f"wrote {path}.png")
-    except Exception as err:          # no renderer: keep the DOT text, say so in one line
-        with open(path + ".dot", "w", encoding="utf-8") as f:
-            f.write(graph.source)
-        print(f"wrote {path}.dot (no PNG: {str(err).splitlines()[0]})")
-
-
-def _print_steps(backward_steps, loss):
-    """Show backward_steps' table whether it prints it or returns it."""
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
-        steps = backward_steps(loss)
-    printed = buffer.getvalue()
-    print(printed.rstrip("\n") if printed else steps)
+          "(the last hidden layer's outputs h.* held fixed), the backward steps that reach "
+          f"{weight.label} (the weight from h.{weight.label[2:]} to the output):\n")
+    print(backward_steps(loss).towards(weight))
+    print()
+    print(explain(loss, weight))
+    path = os.path.join(out, "graph.png")
+    written = save(draw(loss), path)
+    print(f"\nwrote {written}")
 
 
 def _short(numbers):

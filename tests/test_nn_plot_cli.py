@@ -103,14 +103,14 @@ def test_demo_reaches_100_percent_and_writes_its_images(tmp_path):
     result = run("demo", "--out", str(tmp_path), "--no-progress", timeout=300)
     assert result.returncode == 0, result.stderr
     assert "Training accuracy: 100% (100/100)" in result.stdout
-    assert "d loss / d w." in result.stdout
+    assert "the backward steps that reach w." in result.stdout
+    assert "(= w." in result.stdout and "grad after loss.backward())" in result.stdout
     files = os.listdir(tmp_path)
-    assert {"loss.png", "boundary.png"} <= set(files)
+    assert {"loss.png", "boundary.png", "graph.png"} <= set(files)
 
 
 def test_demo_backprop_shows_one_weights_gradient(tmp_path, monkeypatch, capsys):
-    import engine
-    from nn.demo import one_weight_graph, show_backprop
+    from nn.demo import hardest_sample, one_weight_graph, show_backprop
 
     model = MLP(2, [4, 4, 1], seed=0)
     ds = data.moons(10, seed=0, labels=(-1, 1))
@@ -123,15 +123,13 @@ def test_demo_backprop_shows_one_weights_gradient(tmp_path, monkeypatch, capsys)
     slope = -ds.y[0] if 1 - ds.y[0] * score > 0 else 0
     assert weight.grad == pytest.approx(slope * hidden[i].data, abs=1e-12)
 
-    class Graph:
-        source = "digraph { }"
-
-        def render(self, *args, **kwargs):
-            raise RuntimeError("no renderer found\nsecond line")
-    monkeypatch.setattr(engine, "backward_steps", lambda root: "STEPS TABLE", raising=False)
-    monkeypatch.setattr(engine, "draw", lambda root: Graph(), raising=False)
+    hard_loss, hard_weight = one_weight_graph(model, ds, hardest_sample(model, ds))
+    hard_loss.backward()
     show_backprop(model, ds, str(tmp_path))
     out = capsys.readouterr().out
-    assert "STEPS TABLE" in out and "d loss / d w." in out
-    assert "graph.dot (no PNG: no renderer found)" in out
-    assert (tmp_path / "graph.dot").read_text() == "digraph { }"
+    # the steps table ends on that weight, and explain's sum equals its gradient
+    name = hard_weight.label
+    table_end = out.index(f"{name}.grad = {hard_weight.grad:.4g}")
+    assert f"{name} * h.{name[2:]}" in out[:table_end]
+    assert f"dloss/d{name} = {hard_weight.grad:.4g}   (= {name}.grad" in out
+    assert (tmp_path / "graph.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -172,3 +172,23 @@ def test_explain_exact_ssr():
     ssr = (Fraction(13, 10) - (b + Fraction(16, 5))) ** 2
     e = explain(ssr, b)
     assert e.value == Fraction(19, 5) and "19/5" in e.text
+
+
+def test_towards_keeps_only_the_steps_that_reach_one_leaf():
+    x1, w1 = Value(2.0, label="x1"), Value(-3.0, label="w1")
+    x2, w2 = Value(0.0, label="x2"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    f = (x1 * w1 + x2 * w2 + b).tanh()
+    f.label = "f"
+    part = backward_steps(f).towards(w1)
+    # f = tanh(v4), v4 = v3 + b, v3 = v1 + v2, v1 = x1 * w1: x2*w2 (v2) does not reach w1
+    assert [len(step.contributions) for step in part] == [1, 1, 1, 1]
+    assert [c.parent for step in part for c in step.contributions][-1] is w1
+    assert part[-1].contributions[0].accumulated == pytest.approx(1.0) == w1.grad
+    text = str(part)
+    assert "x2" not in text and text.endswith("w1.grad = 1")
+
+
+def test_negative_zero_prints_as_zero():
+    from engine.text import fmt
+    assert fmt(-0.0) == "0" and fmt(-0.5) == "-0.5"
