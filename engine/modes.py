@@ -20,29 +20,25 @@ def is_grad_enabled():
 
 
 @contextmanager
+def _grad_mode(enabled):
+    global grad_enabled
+    saved, grad_enabled = grad_enabled, enabled
+    _update()
+    try:
+        yield
+    finally:
+        grad_enabled = saved
+        _update()
+
+
 def no_grad():
     """Inside this block operations compute values but record no graph (as torch.no_grad)."""
-    global grad_enabled
-    saved, grad_enabled = grad_enabled, False
-    _update()
-    try:
-        yield
-    finally:
-        grad_enabled = saved
-        _update()
+    return _grad_mode(False)
 
 
-@contextmanager
 def enable_grad():
     """Record the graph again inside a `no_grad()` block."""
-    global grad_enabled
-    saved, grad_enabled = grad_enabled, True
-    _update()
-    try:
-        yield
-    finally:
-        grad_enabled = saved
-        _update()
+    return _grad_mode(True)
 
 
 @contextmanager
