@@ -101,12 +101,21 @@ def _check_gradient(contribution, node, parent):
             f"({describe(node._op, node.parents, node._arg)}) into {parent!r} is {number}")
 
 
+def _seed(root, gradient):
+    # d root/d root = 1, as a float for a float root (so a float graph's gradients are
+    # floats even through ops whose local derivatives are whole numbers: abs, relu, +)
+    if type(gradient) is int and isinstance(root.data, float):
+        return float(gradient)
+    return gradient
+
+
 def backward(root, gradient=1, create_graph=False):
     """Fill .grad on every node of root's graph. Leaves accumulate; interior nodes are reset."""
     order = topological_order(root)
     for node in order:
         if node._op is not None:
             node.grad = 0
+    gradient = _seed(root, gradient)
     root.grad = _accumulate(root.grad, gradient) if root._op is None else gradient
     with (modes.enable_grad() if create_graph else modes.no_grad()):
         _chain_rule(order, create_graph)
@@ -127,11 +136,11 @@ def grad(output, inputs, create_graph=False, gradient=1):
     try:
         for node in order:
             node.grad = 0
-        output.grad = gradient
+        output.grad = _seed(output, gradient)
         with (modes.enable_grad() if create_graph else modes.no_grad()):
             _chain_rule(order, create_graph)
         in_graph = set(order)
-        result = [x.grad if x in in_graph else 0 for x in inputs]
+        result = [x.grad if x in in_graph else type(x.data)(0) for x in inputs]
     finally:
         for node, g in zip(order, saved):
             node.grad = g

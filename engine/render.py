@@ -112,9 +112,14 @@ class Drawing(graphviz.Digraph):
             graphviz.view(out, quiet=quiet_view)
         return str(out)
 
+    def __repr__(self):            # no memory address: notebooks re-run without a diff
+        values = self.source.count("shape=record")
+        return f"<Drawing of {values} Values: .source is the DOT text>"
+
     def _repr_mimebundle_(self, include=None, exclude=None, **_):
         try:
-            return {"image/svg+xml": self.pipe(format="svg", encoding="utf-8")}
+            return {"image/svg+xml": self.pipe(format="svg", encoding="utf-8"),
+                    "text/plain": repr(self)}
         except (NoRenderer, RenderError) as err:
             return {"text/plain": f"{err}\n{self.source}"}
 

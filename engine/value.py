@@ -103,12 +103,12 @@ class Value:
     # --- arithmetic: add, mul, neg and pow are primitives; the rest compose them ----
     def __add__(self, other):
         if type(other) is not Value:
-            other = _constant(other)
+            other = _constant(other, self.data)
         return _node(self.data + other.data, self, other, _ADD)
 
     def __mul__(self, other):
         if type(other) is not Value:
-            other = _constant(other)
+            other = _constant(other, self.data)
         return _node(self.data * other.data, self, other, _MUL)
 
     def __neg__(self):
@@ -122,28 +122,28 @@ class Value:
         return _apply(_POW, self, None, other)
 
     def __rpow__(self, other):          # 2 ** x: the base is a constant
-        return _constant(other) ** self
+        return _constant(other, self.data) ** self
 
     def __radd__(self, other):          # other + self (sum() starts with 0 + first)
-        return _constant(other) + self
+        return _constant(other, self.data) + self
 
     def __rmul__(self, other):
-        return _constant(other) * self
+        return _constant(other, self.data) * self
 
     def __sub__(self, other):           # a - b = a + (-b)
         return self + (-other)
 
     def __rsub__(self, other):          # other - self = other + (-self)
-        return _constant(other) + (-self)
+        return _constant(other, self.data) + (-self)
 
     def __truediv__(self, other):       # a / b = a * b**-1
         if type(other) is not Value:
-            other = _constant(other)
+            other = _constant(other, self.data)
         _check_divisor(self, other)
         return self * other ** -1
 
     def __rtruediv__(self, other):      # other / self = other * self**-1
-        other = _constant(other)
+        other = _constant(other, self.data)
         _check_divisor(other, self)
         return other * self ** -1
 
@@ -188,12 +188,16 @@ class Value:
 _new = object.__new__
 
 
-def _constant(number):
+def _constant(number, partner):
     """A number met in an expression (the 3 in x * 3) as a leaf Value.
 
-    An int or float is stored as it is, without Value.__init__'s checks; anything else
-    goes through them (and so raises the usual TypeError for a non-number)."""
+    Beside a float partner an exact constant (int, Fraction) becomes a float, so a float
+    graph stays float: x / 4 has d/dx = 0.25, not Fraction(1, 4); beside an int or a
+    Fraction it stays exact. An int or float is stored without Value.__init__'s checks;
+    anything else goes through them (and so raises the usual TypeError)."""
     kind = type(number)
+    if kind is not float and type(partner) is float and isinstance(number, (int, Fraction)):
+        number, kind = float(number), float
     if kind is not float and kind is not int:
         return Value(number)
     leaf = _new(Value)

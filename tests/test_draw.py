@@ -170,3 +170,9 @@ def test_frames_as_png(tmp_path):
     y = (x * x).tanh()
     frames = draw_frames(y, tmp_path / "frames", "png")
     assert len(frames) == 3 and all(f.read_bytes()[:8] == PNG_MAGIC for f in frames)
+
+
+def test_drawing_repr_has_no_memory_address():
+    x = Value(1.0, label="x")
+    drawing = draw((x * 2).tanh())
+    assert repr(drawing) == "<Drawing of 4 Values: .source is the DOT text>"

@@ -72,3 +72,21 @@ def test_random_rational_expressions_match_hand_derivatives(a, b, c):
 def test_float_and_fraction_mixing_gives_floats():
     v = Value(Fraction(1, 2)) * 0.5
     assert v.data == pytest.approx(0.25) and isinstance(v.data, float)
+
+
+def test_a_float_graph_stays_float():
+    # an exact constant beside a float Value becomes a float, and the seed of a float
+    # root is 1.0, so gradients are floats even through abs, relu and division by an int
+    x = Value(2.0)
+    y = abs(x / 4) + (x - 1).relu()
+    y.backward()
+    assert y.grad == 1.0 and type(y.grad) is float
+    assert x.grad == 1.25 and type(x.grad) is float
+    assert type((x / 4).parents[1].parents[0].data) is float
+
+
+def test_an_int_graph_stays_exact():
+    x = Value(2)
+    y = abs(x / 4) + (x - 1).relu()
+    y.backward()
+    assert y.data == Fraction(3, 2) and x.grad == Fraction(5, 4)

@@ -113,7 +113,7 @@ def test_repr_teaches():
     o = x.tanh()
     o.backward()
     assert repr(x) == "Value(data=0.5, grad=0.7864, label='x')"
-    assert repr(o) == "Value(data=0.4621, grad=1, op='tanh')"
+    assert repr(o) == "Value(data=0.4621, grad=1.0, op='tanh')"
     assert x.op == "" and x.is_leaf and not o.is_leaf
     assert repr(Value(1.0)) == "Value(data=1.0, grad=0)"
 
