@@ -197,9 +197,10 @@ COLORS = ["tab:blue", "tab:red", "tab:green", "tab:orange", "tab:purple", "tab:b
 
 
 def _legend(data, names, i):
-    """'top (-1)' when the class's target value differs from its index, else 'arm 0'."""
+    """'top (-1)' when the targets are not the class indices 0, 1, ... (then every class
+    shows its target), else just the name: 'arm 0'."""
     name = names[i] if i < len(names) else str(i)
-    if data.labels and i < len(data.labels) and data.labels[i] != i:
+    if data.labels and data.labels != list(range(len(data.labels))) and i < len(data.labels):
         return f"{name} ({data.labels[i]})"
     return name
 

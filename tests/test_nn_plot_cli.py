@@ -38,6 +38,8 @@ def test_loss_curve_and_decision_boundary_are_saved(plot, tmp_path):
     fig = plot.decision_boundary(model, ds, tmp_path / "sub" / "boundary.png", resolution=15)
     assert (tmp_path / "sub" / "boundary.png").exists()
     assert fig.axes[0].get_title() == "Decision boundary: MLP(2, [4, 1])"
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["top (-1)", "bottom (1)"]          # targets -1/1, not class indices
 
 
 def test_decision_boundary_for_several_classes(plot):
