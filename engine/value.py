@@ -101,6 +101,7 @@ class Value:
         backward(self, gradient, create_graph)
 
     # --- arithmetic: add, mul, neg and pow are primitives; the rest compose them ----
+    # add, mul and neg compute the table's forward inline: they are most of every graph
     def __add__(self, other):
         if type(other) is not Value:
             other = _constant(other, self.data)
