@@ -39,14 +39,25 @@ class Dataset:
         return (f"Dataset({self.name!r}, {len(self)} samples, "
                 f"features {self.features}, {what})")
 
-    def standardized(self):
-        """A copy whose every feature has mean 0 and standard deviation 1 (over this set)."""
-        columns = list(zip(*self.X))
+    def standardized(self, using=None):
+        """A copy whose every feature has mean 0 and standard deviation 1 over `using`
+        (default: this set). Standardise a test set with its training set's statistics,
+        test.standardized(using=train), so nothing about the test set leaks into training."""
+        columns = list(zip(*(using or self).X))
         means = [sum(c) / len(c) for c in columns]
         stds = [math.sqrt(sum((v - m) ** 2 for v in c) / len(c)) or 1.0
                 for c, m in zip(columns, means)]
         X = [[(v - m) / s for v, m, s in zip(x, means, stds)] for x in self.X]
-        return Dataset(self.name, X, self.y, self.features, self.classes, self.labels,
+        return self._with(X, self.y)
+
+    def split(self, n):
+        """(the first n samples, the rest) as two Datasets: e.g. training and test sets."""
+        if not 0 < n < len(self):
+            raise ValueError(f"Dataset {self.name}: split({n!r}) needs 0 < n < {len(self)}")
+        return self._with(self.X[:n], self.y[:n]), self._with(self.X[n:], self.y[n:])
+
+    def _with(self, X, y):
+        return Dataset(self.name, X, y, self.features, self.classes, self.labels,
                        self.description)
 
 

@@ -195,3 +195,15 @@ def test_data_set_details():
         data.moons(labels=(1, 2, 3))
     with pytest.raises(ValueError, match="n must be an int >= 2"):
         data.circles(1)
+
+
+def test_split_and_standardize_a_test_set_with_training_statistics():
+    ds = data.Dataset("toy", [[1.0], [3.0], [5.0], [100.0]], [0, 1, 0, 1], ["x"], ["a", "b"])
+    train, test = ds.split(3)
+    assert train.X == [[1.0], [3.0], [5.0]] and test.X == [[100.0]] and test.y == [1]
+    # training mean 3, standard deviation sqrt(8/3): the test point is scaled by those
+    assert test.standardized(using=train).X[0][0] == pytest.approx(97 / math.sqrt(8 / 3))
+    assert [x[0] for x in train.standardized().X] == pytest.approx(
+        [-2 / math.sqrt(8 / 3), 0.0, 2 / math.sqrt(8 / 3)])
+    with pytest.raises(ValueError, match="split"):
+        ds.split(4)
