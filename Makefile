@@ -12,18 +12,18 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 demo: $(PY)
-	$(PY) -m pip install --quiet -e ".[plot]"
+	$(PY) -m pip install -qq -e ".[plot]"
 	$(PY) -m nn demo
 
 test: $(PY)
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install -qq -e ".[dev]"
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 parity: $(PY)
-	$(PY) -m pip install --quiet -e ".[dev,parity]"
+	$(PY) -m pip install -qq -e ".[dev,parity]"
 
 bench: $(PY)
-	$(PY) -m pip install --quiet -e ".[bench,plot]"
+	$(PY) -m pip install -qq -e ".[bench,plot]"
 	$(PY) benchmarks/run.py
 
 clean:
