@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .graph import local_derivatives, topological_order
 from .ops import OPS
-from .text import definition, fmt, node_names
+from .text import definition, fmt, node_names, written
 from .trace import backward_steps
 
 RANKDIRS = ("LR", "TB", "RL", "BT")
@@ -71,7 +71,7 @@ def _op_node(g, node, ids, names, digits, show_local, step):
 def op_label(node, digits=4):
     """'*', '+', '**2', '-' for operators (the table's symbol without operands); the
     name for functions: 'tanh', 'leaky_relu 0.01'."""
-    text = OPS[node.op].symbol.format(a="", b="", arg=fmt(node.arg, digits)).strip()
+    text = written(OPS[node.op], ["", ""], node.arg).strip()
     if "(" in text:
         text = node.op if node.arg is None else f"{node.op} {fmt(node.arg, digits)}"
     return text

@@ -1,19 +1,31 @@
 """How the teaching tools write things down: numbers, node names, node definitions
-(`o = tanh(n)`) and plain-text tables. Shared by trace, check, draw and the command line.
+(`o = tanh(n)`) and plain-text tables. Shared by Value (repr, error messages), trace,
+check, draw and the command line.
 """
 from fractions import Fraction
 
 from .ops import OPS
 
 
-def fmt(x, digits=4):
-    """A number as a person reads it: -1.5, 0.7071, 3, 19/5 (a Fraction stays exact)."""
-    x = getattr(x, "data", x)                  # a Value (create_graph) shows its number
+def fmt(x, digits=4, typed=False):
+    """A number as a person reads it: -1.5, 0.7071, 3, 19/5 (a Fraction stays exact).
+
+    typed=True keeps the kind of number visible, as repr and error messages do: 1.0 is a
+    float, 1 an int, and a Value (a create_graph gradient) shows as Value(...)."""
+    if hasattr(x, "data"):
+        inner = fmt(x.data, digits, typed)
+        return f"Value({inner})" if typed else inner
     if isinstance(x, float):
-        return f"{x + 0.0:.{digits}g}"         # + 0.0 turns -0.0 into 0.0
+        text = f"{x + 0.0:.{digits}g}"         # + 0.0 turns -0.0 into 0.0
+        return text + ".0" if typed and not any(c in text for c in ".enia") else text
     if isinstance(x, Fraction) and x.denominator == 1:
         return str(x.numerator)
     return str(x)
+
+
+def written(op, names, arg=None):
+    """'tanh(n)', 'x**3': an op's symbol from the derivative table, filled with its inputs."""
+    return op.symbol.format(arg=fmt(arg), **dict(zip("ab", names)))
 
 
 def node_names(order):
@@ -38,8 +50,7 @@ def definition(node, names):
     """'o = tanh(n)': how node was computed, from the op's symbol in the derivative table."""
     if node.is_leaf:
         return names[node]
-    parts = dict(zip("ab", (names[p] for p in node.parents)))
-    return f"{names[node]} = {OPS[node.op].symbol.format(arg=fmt(node.arg), **parts)}"
+    return f"{names[node]} = {written(OPS[node.op], [names[p] for p in node.parents], node.arg)}"
 
 
 def table(header, rows):

@@ -10,6 +10,7 @@ from fractions import Fraction
 
 from . import modes
 from .ops import OPS
+from .text import fmt, written
 
 _ADD, _MUL, _NEG, _POW, _POWV = OPS["add"], OPS["mul"], OPS["neg"], OPS["pow"], OPS["powv"]
 
@@ -29,16 +30,6 @@ def _number(data):
         return float(data)
     raise TypeError(f"Value(data={data!r}): data must be an int, float or Fraction, "
                     f"not {kind.__name__}")
-
-
-def _format(x):
-    """A number as a person reads it: 0.7071, 1.0 (a float), 3 (an int), 1/3 (a Fraction)."""
-    if isinstance(x, float):
-        text = f"{x:.4g}"
-        return text if any(c in text for c in ".enia") else text + ".0"
-    if isinstance(x, Value):
-        return f"Value({_format(x.data)})"
-    return str(x)
 
 
 class Value:
@@ -84,7 +75,7 @@ class Value:
         return self._a is None
 
     def __repr__(self):
-        parts = [f"data={_format(self.data)}", f"grad={_format(self.grad)}"]
+        parts = [f"data={fmt(self.data, typed=True)}", f"grad={fmt(self.grad, typed=True)}"]
         if self._op is not None:
             parts.append(f"op={self.op!r}")
         if self.label is not None:
@@ -246,16 +237,16 @@ def _apply(op, a, b=None, arg=None):
 
 def describe(op, parents, arg=None):
     """An operation written out with its inputs: 'exp(1000.0)', 'x * 2 with x=inf'."""
-    names = [_format(p.data) if p.label is None else p.label for p in parents]
-    text = op.symbol.format(arg=_format(arg), **dict(zip("ab", names)))
-    labelled = [f"{p.label}={_format(p.data)}" for p in parents if p.label is not None]
+    names = [fmt(p.data, typed=True) if p.label is None else p.label for p in parents]
+    text = written(op, names, arg)
+    labelled = [f"{p.label}={fmt(p.data, typed=True)}" for p in parents if p.label is not None]
     return text + (" with " + ", ".join(dict.fromkeys(labelled)) if labelled else "")
 
 
 def _check_divisor(a, b):
     if b.data == 0:
-        raise ZeroDivisionError(f"div: {_format(a)} / {_format(b)}: division by zero "
-                                "(the divisor must be non-zero)")
+        raise ZeroDivisionError(f"div: {fmt(a.data, typed=True)} / {fmt(b.data, typed=True)}: "
+                                "division by zero (the divisor must be non-zero)")
 
 
 def _check_finite(data, op, parents, arg):
