@@ -31,31 +31,37 @@ def _listed(x):
     return list(x)
 
 
-def _reduce(name, terms, reduction):
-    total = as_value(terms[0])
+def total(terms):
+    """terms[0] + terms[1] + ... as one Value, left to right, with no '0 + ...' node."""
+    result = as_value(terms[0])
     for t in terms[1:]:
-        total = total + t
+        result = result + t
+    return result
+
+
+def _reduce(name, terms, reduction):
+    summed = total(terms)
     if reduction == "sum":
-        return total
+        return summed
     if reduction == "mean":
-        return total / len(terms)
+        return summed / len(terms)
     raise ValueError(f"{name}: reduction must be 'mean' or 'sum', got {reduction!r}")
 
 
-def _squares(name, pred, target, reduction):
+def _residuals(name, pred, target, reduction, penalty):
+    """reduce(penalty(p_i - t_i)): penalty squares (sse, mse) or takes abs (l1, mae)."""
     pred, target = _pairs(name, pred, target)
-    return _reduce(name, [(as_value(p) - t) ** 2 for p, t in zip(pred, target)], reduction)
+    return _reduce(name, [penalty(as_value(p) - t) for p, t in zip(pred, target)], reduction)
 
 
-def _absolutes(name, pred, target, reduction):
-    pred, target = _pairs(name, pred, target)
-    return _reduce(name, [abs(as_value(p) - t) for p, t in zip(pred, target)], reduction)
+def _square(r):
+    return r ** 2
 
 
 def sse(pred, target=None, reduction="sum"):
     """Sum of squared residuals, sum (p_i - t_i)^2: StatQuest's SSR. With no target it is the
     L2 penalty sum p_i^2 (e.g. sse(model.parameters()))."""
-    return _squares("sse", pred, target, reduction)
+    return _residuals("sse", pred, target, reduction, _square)
 
 
 ssr = l2 = sse
@@ -63,23 +69,23 @@ ssr = l2 = sse
 
 def mse(pred, target, reduction="mean"):
     """Mean squared error: (1/n) sum (p_i - t_i)^2."""
-    return _squares("mse", pred, target, reduction)
+    return _residuals("mse", pred, target, reduction, _square)
 
 
 def rmse(pred, target):
     """Root mean squared error: sqrt(mse), in the units of the target."""
-    return _squares("rmse", pred, target, "mean").sqrt()
+    return _residuals("rmse", pred, target, "mean", _square).sqrt()
 
 
 def l1(pred, target=None, reduction="sum"):
     """Sum of absolute residuals, sum |p_i - t_i| (d|r|/dr = sign r). With no target it is
     the L1 penalty sum |p_i| (e.g. l1(model.parameters()))."""
-    return _absolutes("l1", pred, target, reduction)
+    return _residuals("l1", pred, target, reduction, abs)
 
 
 def mae(pred, target, reduction="mean"):
     """Mean absolute error: (1/n) sum |p_i - t_i|."""
-    return _absolutes("mae", pred, target, reduction)
+    return _residuals("mae", pred, target, reduction, abs)
 
 
 def cross_entropy(logits, target):

@@ -124,19 +124,12 @@ def _backward(model, batch, loss_fn, reduction, penalty, metric, k):
             terms.append(loss_fn(out, y))
             if metric is not None:
                 scores.append(metric(out, y))
-        micro = _add(terms) * weight
+        micro = losses.total(terms) * weight
         if penalty is not None and start + size >= len(batch):   # once, on the last one
             micro = micro + penalty(model)
         micro.backward()
         total += micro.data
     return total, (sum(scores) / len(scores) if scores else None)
-
-
-def _add(values):
-    total = values[0]
-    for v in values[1:]:
-        total = total + v
-    return total
 
 
 def _record(history, step, epoch, loss, lr, moved, score, tracked):
@@ -232,5 +225,5 @@ def data_loss(model, data, loss, reduction="mean"):
     """The loss over a whole data set, mean (or sum) of loss(model(x), y): one Value."""
     loss_fn = losses.get(loss)
     terms = [loss_fn(model(x), y) for x, y in _as_pairs(data)]
-    total = _add(terms)
+    total = losses.total(terms)
     return total * (1 / len(terms)) if reduction == "mean" else total
