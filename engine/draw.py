@@ -5,23 +5,26 @@ pass as one image per step, the current node highlighted, for clicking through o
 import sys
 from pathlib import Path
 
-from .graph import local_derivatives, topological_order
+from .graph import local_derivatives, on_paths, topological_order
 from .ops import OPS
 from .text import definition, fmt, node_names, written
 from .trace import backward_steps
 
 RANKDIRS = ("LR", "TB", "RL", "BT")
 CURRENT, TOUCHED, ARROW = "#ffd27f", "#fff2cc", "#d62728"   # highlight colours
+PATH = "#dbe9f6"                                              # focus: one leaf's paths
+PATH_EDGE = {"color": "#1f77b4", "penwidth": "2"}
 
 
 def draw(root, rankdir="LR", show_local=False, highlight=None, grads=None, digits=4,
-         title=None):
+         title=None, focus=None):
     """The graph of root as a Drawing (a graphviz.Digraph): render it, or show it in Jupyter.
 
     rankdir: 'LR' (default, left to right) or 'TB', 'RL', 'BT'. show_local: label each edge
     with its local derivative d child/d parent. highlight: a Step of backward_steps(root),
     drawn in colour with the contributions it adds. grads: {node: grad} to show instead
-    of .grad (used for frames). title: a line written above the graph."""
+    of .grad (used for frames). title: a line written above the graph. focus: a leaf whose
+    paths to root are drawn in colour (one weight's part of a large graph)."""
     from .render import Drawing          # imported here: `import engine` needs no graphviz
     if rankdir not in RANKDIRS:
         raise ValueError(f"draw: rankdir={rankdir!r}; use one of {', '.join(RANKDIRS)}")
@@ -31,6 +34,7 @@ def draw(root, rankdir="LR", show_local=False, highlight=None, grads=None, digit
     grads = {} if grads is None else grads
     current = highlight.node if highlight else None
     touched = {c.parent for c in highlight.contributions} if highlight else set()
+    path = on_paths(order, focus) if focus is not None else set()
     g = Drawing("computation_graph", graph_attr={"rankdir": rankdir, "fontname": "Helvetica"},
                 node_attr={"fontname": "Helvetica", "fontsize": "12"},
                 edge_attr={"fontname": "Helvetica", "fontsize": "10"})
@@ -41,20 +45,24 @@ def draw(root, rankdir="LR", show_local=False, highlight=None, grads=None, digit
         if not (node.is_leaf and node.label is None):      # a constant needs no name
             cells.insert(0, names[node])
         label = " | ".join(escape_record(c) for c in cells)
-        fill = CURRENT if node is current else TOUCHED if node in touched else None
+        fill = (CURRENT if node is current else TOUCHED if node in touched else
+                PATH if node in path else None)
         g.node(ids[node], _plain("{ %s }" % label if rankdir in ("LR", "RL") else label, False),
                shape="record", **_filled(fill))
         if not node.is_leaf:
-            _op_node(g, node, ids, names, digits, show_local, highlight if node is current else None)
+            _op_node(g, node, ids, names, digits, show_local,
+                     highlight if node is current else None, path)
     return g
 
 
-def _op_node(g, node, ids, names, digits, show_local, step):
+def _op_node(g, node, ids, names, digits, show_local, step, path):
     """The op's own node, its edge to node, and an edge from each parent (labelled with
     the local derivative, or with the contribution when this is the highlighted step)."""
     op_id = ids[node] + "_op"
-    g.node(op_id, _plain(op_label(node, digits)), shape="ellipse", **_filled(step and CURRENT))
-    g.edge(op_id, ids[node])
+    on_path = node in path
+    g.node(op_id, _plain(op_label(node, digits)), shape="ellipse",
+           **_filled(CURRENT if step else PATH if on_path else None))
+    g.edge(op_id, ids[node], **(PATH_EDGE if on_path else {}))
     locals_ = local_derivatives(node) if show_local else ()
     for slot, parent in enumerate(node.parents):
         attrs = {}
@@ -65,6 +73,8 @@ def _op_node(g, node, ids, names, digits, show_local, step):
                 f"{fmt(c.contribution, digits)}")}
         elif show_local:
             attrs["label"] = _plain(f"d{names[node]}/d{names[parent]} = {fmt(locals_[slot], digits)}")
+        if not step and on_path and parent in path:
+            attrs.update(PATH_EDGE)
         g.edge(ids[parent], op_id, **attrs)
 
 

@@ -38,6 +38,16 @@ def topological_order(root):
             node = parent
 
 
+def on_paths(order, leaf):
+    """The nodes of order (a topological order) on some path from leaf: leaf itself and
+    every node computed from it, directly or not. Used to show one weight's part of a graph."""
+    reached = {leaf}
+    for node in order:
+        if node._a in reached or node._b in reached:
+            reached.add(node)
+    return reached
+
+
 def local_derivatives(node, as_values=False):
     """d node / d parent for each parent of node, from the derivative table.
 

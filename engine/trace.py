@@ -4,7 +4,7 @@ printing the steps gives the table a teacher projects. explain() lives in explai
 """
 from typing import NamedTuple
 
-from .graph import backward, local_derivatives, topological_order
+from .graph import backward, local_derivatives, on_paths, topological_order
 from .text import definition, fmt, node_names, table
 
 
@@ -31,9 +31,10 @@ class Steps(tuple):
     str(steps) is the table; `names` maps every node to the name used in it;
     `start` maps every node to its .grad before the first step."""
 
-    def __new__(cls, steps, root, names, start):
+    def __new__(cls, steps, root, names, start, focus=None, of=None):
         self = super().__new__(cls, steps)
         self.root, self.names, self.start = root, names, start
+        self.focus, self.of = focus, of        # set by towards(): the leaf, and all steps
         return self
 
     def table(self, digits=4):
@@ -50,7 +51,9 @@ class Steps(tuple):
                              fmt(c.contribution, digits), fmt(c.accumulated, digits)])
         reached = {c.parent for step in self for c in step.contributions}
         leaves = [n for n in self.names if n.is_leaf and n.label is not None and n in reached]
-        title = (f"backward pass of {root}: {len(self)} steps, root first; "
+        which = (f"{len(self)} steps" if self.focus is None else
+                 f"the {len(self)} steps (of {self.of}) that reach {names[self.focus]}")
+        title = (f"backward pass of {root}: {which}, root first; "
                  f"contribution = d(node)/d(parent) * d{root}/d(node), added to parent .grad")
         summary = ", ".join(f"{names[n]}.grad = {fmt(n.grad, digits)}" for n in leaves)
         return "\n".join([title, table(header, rows)] + ([summary] if summary else []))
@@ -61,14 +64,11 @@ class Steps(tuple):
     def towards(self, leaf):
         """Only the steps on the paths from leaf to the root, each showing only the
         parents on those paths: the part of a large backward pass that reaches one weight."""
-        on_path = {leaf}
-        for node in reversed([step.node for step in self]):    # topological order
-            if any(p in on_path for p in node.parents):
-                on_path.add(node)
+        on_path = on_paths(topological_order(self.root), leaf)
         steps = [step._replace(contributions=tuple(c for c in step.contributions
                                                    if c.parent in on_path))
                  for step in self if step.node in on_path]
-        return Steps(steps, self.root, self.names, self.start)
+        return Steps(steps, self.root, self.names, self.start, leaf, len(self))
 
 
 def backward_steps(root, gradient=1):

@@ -82,7 +82,8 @@ def show_backprop(model, data, out):
     print()
     print(explain(loss, weight))
     path = os.path.join(out, "graph.png")
-    written = save(draw(loss), path)
+    title = f"sample {sample}: the paths from {weight.label} to the loss in blue"
+    written = save(draw(loss, focus=weight, title=title), path)
     print(f"\nwrote {written}")
 
 

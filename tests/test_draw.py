@@ -176,3 +176,15 @@ def test_drawing_repr_has_no_memory_address():
     x = Value(1.0, label="x")
     drawing = draw((x * 2).tanh())
     assert repr(drawing) == "<Drawing of 4 Values: .source is the DOT text>"
+
+
+def test_focus_colours_the_paths_from_one_leaf():
+    x, w, c = Value(2.0, label="x"), Value(-3.0, label="w"), Value(1.0, label="c")
+    f = x * w + c * c
+    f.label = "f"
+    source = draw(f, focus=w).source
+    # n0 x, n1 w, n2 = x*w, n3 c, n4 = c*c, n5 = f: w reaches n2 and f, not c or c*c
+    coloured = {line.split()[0] for line in source.splitlines() if "#dbe9f6" in line}
+    assert coloured == {"n1", "n2", "n2_op", "n5", "n5_op"}
+    bold = {line.strip().split(" [")[0] for line in source.splitlines() if "penwidth=2" in line}
+    assert bold == {"n1 -> n2_op", "n2_op -> n2", "n2 -> n5_op", "n5_op -> n5"}

@@ -187,6 +187,7 @@ def test_towards_keeps_only_the_steps_that_reach_one_leaf():
     assert part[-1].contributions[0].accumulated == pytest.approx(1.0) == w1.grad
     text = str(part)
     assert "x2" not in text and text.endswith("w1.grad = 1")
+    assert text.startswith("backward pass of f: the 4 steps (of 5) that reach w1,")
 
 
 def test_negative_zero_prints_as_zero():
