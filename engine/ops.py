@@ -3,18 +3,23 @@
 Each row gives the forward function on plain numbers and the local derivatives
 d out / d input, written with arithmetic that works on ints, floats, Fractions and
 Values alike, so the same row serves plain backward and create_graph backward.
+A constant derivative (add's 1 and 1) is written as the tuple itself: no call per node.
 """
 import math
+from dataclasses import dataclass
 from fractions import Fraction
-from typing import Callable, NamedTuple
+from typing import Callable, Union
 
 
-class Op(NamedTuple):
+@dataclass(frozen=True, slots=True)    # slots: read faster than a NamedTuple's fields
+class Op:
     name: str          # 'mul'
     symbol: str        # how it prints: '{a} * {b}', 'tanh({a})'
     arity: int         # how many Value inputs
-    forward: Callable  # forward(a[, b | arg]) -> number
-    local: Callable    # local(out, a[, b], arg) -> tuple of d out / d input, one per input
+    forward: Callable  # forward(a, b) or forward(a[, arg]) -> number
+    # d out / d input, one per input: local(out, a, b) for two inputs, local(out, a, arg)
+    # for one (arg: the exponent of x**3, the slope of leaky_relu, else None); or the tuple
+    local: Union[Callable, tuple]
     math: str          # the derivative in words, for explanations
 
 
@@ -110,19 +115,19 @@ _sigmoid = _either("sigmoid", _sigmoid_forward)
 # sub, div, and exponents on either side are compositions of these (see value.py).
 OPS = {op.name: op for op in [
     Op("add", "{a} + {b}", 2, lambda a, b: a + b,
-       lambda out, a, b, arg: (1, 1),
+       (1, 1),
        "d(a+b)/da = 1, d(a+b)/db = 1"),
     Op("mul", "{a} * {b}", 2, lambda a, b: a * b,
-       lambda out, a, b, arg: (b, a),
+       lambda out, a, b: (b, a),
        "d(a*b)/da = b, d(a*b)/db = a"),
     Op("neg", "-{a}", 1, lambda a: -a,
-       lambda out, a, arg: (-1,),
+       (-1,),
        "d(-a)/da = -1"),
     Op("pow", "{a}**{arg}", 1, _pow_forward,                 # the exponent n is a number
        lambda out, a, n: (_base_local(a, n),),
        "d(a**n)/da = n * a**(n-1)"),
     Op("powv", "{a}**{b}", 2, _pow_forward,                  # the exponent b is a Value
-       lambda out, a, b, arg: (_base_local(a, b), _exponent_local(out, a)),
+       lambda out, a, b: (_base_local(a, b), _exponent_local(out, a)),
        "d(a**b)/da = b * a**(b-1), d(a**b)/db = a**b * log(a)"),
     Op("exp", "exp({a})", 1, math.exp,
        lambda out, a, arg: (out,),

@@ -1,8 +1,10 @@
 """The classic autograd traps, each worked out by hand: a+a, x*x, the diamond,
 backward twice, accumulation rules, a deep chain, repr and labels."""
+import random
+
 import pytest
 
-from engine import Value, topological_order
+from engine import Value, grad, local_derivatives, topological_order
 
 
 def test_a_plus_a_counts_both_edges():
@@ -122,3 +124,60 @@ def test_typo_raises():
     x = Value(1.0)
     with pytest.raises(AttributeError):
         x.gard = 1.0
+
+
+def _recursive_order(root):
+    """The reference: the textbook recursive depth-first walk (fine for small graphs)."""
+    order, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            for parent in node.parents:
+                visit(parent)
+            order.append(node)
+    visit(root)
+    return order
+
+
+def test_topological_order_matches_recursion_on_random_graphs():
+    # shared subexpressions, x*x, leaves reused as first or second parent, unary ops
+    rng = random.Random(7)
+    for _ in range(200):
+        pool = [Value(rng.uniform(-1, 1)) for _ in range(rng.randint(1, 4))]
+        for _ in range(rng.randint(1, 30)):
+            a, b = rng.choice(pool), rng.choice(pool)
+            pool.append(rng.choice([a + b, a * b, -a, a.tanh(), a * 2.0, 3.0 + b]))
+        root = pool[-1]
+        assert [id(n) for n in topological_order(root)] == [id(n) for n in _recursive_order(root)]
+
+
+def test_backward_resets_an_interior_node_shared_with_another_graph():
+    x = Value(3.0)
+    h = x * x                   # dh/dx = 6
+    first, second = h * 2, 5 * h
+    first.backward()
+    assert h.grad == 2.0
+    second.backward()           # h is reached as second's second parent
+    assert h.grad == 5.0        # this pass only, never 2 + 5
+    assert x.grad == 2 * 6 + 5 * 6
+
+
+def test_add_and_neg_have_constant_derivatives_in_the_table():
+    x, y = Value(2.0), Value(5.0)
+    assert local_derivatives(x + y) == (1, 1)
+    assert local_derivatives(-x) == (-1,)
+    assert local_derivatives(x * y) == (5.0, 2.0)
+    (dx,) = grad(x * x + (-x), [x], create_graph=True)      # d/dx = 2x - 1 = 3
+    assert dx.data == 3.0
+    assert grad(dx, x) == 2.0
+
+
+def test_arg_and_label_default_to_none():
+    x, y = Value(2.0), Value(5.0, label="y")
+    assert x.label is None and y.label == "y"
+    assert (x * y).arg is None and (x * y).label is None and (-x).arg is None
+    assert (x ** 3).arg == 3 and x.leaky_relu(0.2).arg == 0.2
+    z = x + y
+    z.label = "z"
+    assert z.label == "z" and repr(z) == "Value(data=7.0, grad=0, op='add', label='z')"
