@@ -14,12 +14,6 @@ def topological_order(root):
 
     Deterministic: the order a recursive depth-first walk over `parents` (in order)
     would give, computed with an explicit stack so a graph of any depth works."""
-    return _depth_first(root, False)
-
-
-def _depth_first(root, zero_grads):
-    """topological_order(root); with zero_grads, each interior node's .grad but root's is
-    set to 0 as the walk first reaches it (backward's reset, without a pass of its own)."""
     # `path` is the recursion's call stack. A node is entered at its first parent (_a) and
     # resumed at its second (_b): the walk descends into a parent not yet seen, and when
     # that parent is finished the node below it on `path` resumes at _b (after a descent
@@ -34,8 +28,6 @@ def _depth_first(root, zero_grads):
         if parent is not None and parent not in seen:
             seen_add(parent)
             if parent._a is not None:
-                if zero_grads:
-                    parent.grad = 0
                 descend(node)
                 node = parent
                 continue
@@ -45,12 +37,46 @@ def _depth_first(root, zero_grads):
             if parent is not None and parent not in seen:
                 seen_add(parent)
                 if parent._a is not None:
-                    if zero_grads:
-                        parent.grad = 0
                     descend(node)
                     node = parent
                     break                               # ... and enter that parent
                 finish(parent)
+            finish(node)
+            if not path:
+                return order
+            node = ascend()
+
+
+# backward's walk marks each interior node it reaches by setting its .grad to this object
+_REACHED = object()
+
+
+def _reach(root):
+    """The interior nodes of root's graph (leaves left out), in topological_order's order,
+    each with .grad set to _REACHED: backward's walk.
+
+    The same walk as topological_order, faster for what backward needs: a node's .grad,
+    which backward overwrites anyway, marks it as seen instead of a set (a reached node's
+    first gradient then replaces the mark: no reset to 0 either), and leaves, which pass
+    nothing on, are passed over. Together 15% of backward."""
+    order, path = [], []
+    finish, descend, ascend = order.append, path.append, path.pop
+    reached = root.grad = _REACHED
+    node = root
+    while True:
+        parent = node._a                                # enter node
+        if parent is not None and parent._a is not None and parent.grad is not reached:
+            parent.grad = reached
+            descend(node)
+            node = parent
+            continue
+        while True:                                     # resume node at its second parent
+            parent = node._b
+            if parent is not None and parent._a is not None and parent.grad is not reached:
+                parent.grad = reached
+                descend(node)
+                node = parent
+                break                                   # ... and enter that parent
             finish(node)
             if not path:
                 return order
@@ -87,8 +113,8 @@ def _chain_rule(order, create_graph):
     """Push each node's .grad to its parents, children before parents (order reversed).
 
     The caller sets the root's .grad to the seed and every other node's .grad to where
-    accumulation starts."""
-    check = modes.anomaly
+    accumulation starts: a number, or _REACHED for nothing yet."""
+    check, reached = modes.anomaly, _REACHED
     # with create_graph the chain rule's own arithmetic is recorded (so the gradients
     # can be differentiated again); without it nothing is
     with (modes.enable_grad() if create_graph else modes.no_grad()):
@@ -105,17 +131,20 @@ def _chain_rule(order, create_graph):
                 local = (local(node.data, a.data, node._arg) if b is None
                          else local(node.data, a.data, b.data))
             # parent.grad += d_parent * upstream, for a then b, unrolled: a loop over
-            # zip((a, b), local) and a call per parent took half of the pass's time
-            contribution = local[0] * upstream
+            # zip((a, b), local) and a call per parent took half of the pass's time. The
+            # first gradient reaching a node marked by backward's walk replaces the mark.
+            contribution, total = local[0] * upstream, a.grad
             if check:
                 _check_gradient(contribution, node, a)
-            a.grad = _accumulate(a.grad, contribution) if create_graph else a.grad + contribution
+            a.grad = (contribution if total is reached else
+                      _accumulate(total, contribution) if create_graph else total + contribution)
             if b is not None:
-                contribution = local[1] * upstream
+                contribution, total = local[1] * upstream, b.grad
                 if check:
                     _check_gradient(contribution, node, b)
-                b.grad = (_accumulate(b.grad, contribution) if create_graph
-                          else b.grad + contribution)
+                b.grad = (contribution if total is reached else
+                          _accumulate(total, contribution) if create_graph
+                          else total + contribution)
 
 
 def _accumulate(total, contribution):
@@ -144,10 +173,19 @@ def _seed(root, gradient):
 
 def backward(root, gradient=1, create_graph=False):
     """Fill .grad on every node of root's graph. Leaves accumulate; interior nodes are reset."""
-    order = _depth_first(root, zero_grads=True)
     gradient = _seed(root, gradient)
-    root.grad = _accumulate(root.grad, gradient) if root._op is None else gradient
-    _chain_rule(order, create_graph)
+    if root._op is None:                    # a leaf: d root / d root, nothing to pass on
+        root.grad = _accumulate(root.grad, gradient)
+        return
+    try:
+        order = _reach(root)
+        root.grad = gradient
+        _chain_rule(order, create_graph)
+    except BaseException:                   # Ctrl-C, detect_anomaly: leave no mark behind
+        for node in topological_order(root):
+            if node.grad is _REACHED:
+                node.grad = 0
+        raise
 
 
 def grad(output, inputs, create_graph=False, gradient=1):

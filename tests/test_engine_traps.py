@@ -1,10 +1,11 @@
 """The classic autograd traps, each worked out by hand: a+a, x*x, the diamond,
 backward twice, accumulation rules, a deep chain, repr and labels."""
+import math
 import random
 
 import pytest
 
-from engine import Value, grad, local_derivatives, topological_order
+from engine import Value, detect_anomaly, grad, local_derivatives, topological_order
 
 
 def test_a_plus_a_counts_both_edges():
@@ -181,3 +182,20 @@ def test_arg_and_label_default_to_none():
     z = x + y
     z.label = "z"
     assert z.label == "z" and repr(z) == "Value(data=7.0, grad=0, op='add', label='z')"
+
+
+def test_an_interrupted_backward_leaves_the_graph_as_good_as_new():
+    # backward's walk marks the nodes it reaches; an error half way (here detect_anomaly at
+    # sqrt's infinite slope at 0, before b1 and b2 got their gradients) must not leave any
+    # mark behind, so the next backward is right
+    x, z = Value(0.0), Value(1.0)
+    b1 = z * 2.0
+    b2 = b1 * 2.0
+    b3 = b2 * 2.0
+    y = b3 + x.sqrt()
+    with detect_anomaly(), pytest.raises(FloatingPointError, match="sqrt"):
+        y.backward()
+    assert b1.grad == 0 and b2.grad == 0
+    y.backward()
+    assert (b3.grad, b2.grad, b1.grad, z.grad) == (1.0, 2.0, 4.0, 8.0)
+    assert x.grad == math.inf
