@@ -101,9 +101,8 @@ def mlp_step(args):
         layers = [[([Value(w) for w in ws], Value(b)) for ws, b in layer] for layer in weights]
         return layers, flat(layers)
 
-    def tracegrad_step(gc_enabled):
-        Value = engine.Value
-        layers, params = tracegrad_model()
+    def graph_step(Value, forward, params, gc_enabled):
+        """A timed training step on a graph engine: forward(inputs) gives the scores."""
         losses = []
 
         def step():
@@ -111,11 +110,10 @@ def mlp_step(args):
                 t0 = now()
                 collector_time.reset()
                 inputs = [[Value(a) for a in row] for row in points]
-                scores = [mlp(layers, x, value_relu) for x in inputs]
-                loss = max_margin_loss(scores, labels, params, value_relu)
+                loss = max_margin_loss(forward(inputs), labels, params, value_relu)
                 t1 = now()
                 in_gc = collector_time.seconds
-                for p in params:
+                for p in params:            # zero_grad (micrograd's sets p.grad = 0 the same way)
                     p.grad = 0
                 loss.backward()
                 t2 = now()
@@ -127,32 +125,18 @@ def mlp_step(args):
                     "total": t3 - t0}
         return step, losses
 
-    def micrograd_step(gc_enabled):
-        Value = micrograd.engine.Value
-        model = micrograd.nn.MLP(2, [16, 16, 1])
-        for p, w in zip(model.parameters(), flat(weights)):
-            p.data = w
-        losses = []
+    def tracegrad_step(gc_enabled):
+        layers, params = tracegrad_model()
+        return graph_step(engine.Value, lambda inputs: [mlp(layers, x, value_relu) for x in inputs],
+                          params, gc_enabled)
 
-        def step():
-            with collector(gc_enabled):
-                t0 = now()
-                collector_time.reset()
-                inputs = [[Value(a) for a in row] for row in points]
-                scores = list(map(model, inputs))
-                loss = max_margin_loss(scores, labels, model.parameters(), value_relu)
-                t1 = now()
-                in_gc = collector_time.seconds
-                model.zero_grad()
-                loss.backward()
-                t2 = now()
-                for p in model.parameters():
-                    p.data -= lr * p.grad
-                t3 = now()
-            losses.append(loss.data)
-            return {"build": t1 - t0, "build gc": in_gc, "backward": t2 - t1, "update": t3 - t2,
-                    "total": t3 - t0}
-        return step, losses
+    def micrograd_step(gc_enabled):
+        model = micrograd.nn.MLP(2, [16, 16, 1])      # micrograd's own model, our weights
+        params = model.parameters()
+        for p, w in zip(params, flat(weights)):
+            p.data = w
+        return graph_step(micrograd.engine.Value, lambda inputs: list(map(model, inputs)),
+                          params, gc_enabled)
 
     def floats_step():
         t0 = now()
