@@ -16,10 +16,9 @@ import time
 import tracemalloc
 from contextlib import contextmanager
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import engine  # noqa: E402
+from tracegrad import engine  # noqa: E402
 from workloads import (chain, flat, float_relu, max_margin_loss, mlp, mlp_weights,  # noqa: E402
                        moons, tanh_mlp, value_relu, wide_sum)
 
@@ -415,7 +414,7 @@ def main():
     if out:
         with open(out, "w") as f:
             f.write("# Benchmark results\n\nWritten by `python benchmarks/run.py` "
-                    "(`make bench`).\n\n" + text)
+                    "(`python3 tasks.py bench`).\n\n" + text)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """tracegrad's engine: scalar Values that record a computation graph and backpropagate.
 
-    from engine import Value, grad, no_grad
+    from tracegrad.engine import Value, grad, no_grad
 """
 from .graph import backward, grad, local_derivatives, topological_order
 from .modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad

@@ -1,4 +1,5 @@
-"""The command line: python -m engine demo|draw|steps|explain|check.
+"""The engine's commands: demo (the lecture neuron), draw, steps, explain, check; run as
+`tracegrad COMMAND` (where demo is called `neuron`) or `python -m tracegrad.engine COMMAND`.
 
 Expressions are ordinary math read by engine.expr (a whitelist over Python's ast, never eval).
 Exit codes: 0 done, 1 a gradient check failed or rendering failed, 2 a usage error.
@@ -7,6 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..cli import new_parser, run
 from .check import ATOL, EPS, RTOL, check_grad
 from .demo import demo
 from .draw import RANKDIRS, draw, draw_frames
@@ -17,51 +19,37 @@ from .trace import backward_steps
 from .value import Value
 
 EXAMPLES = """examples:
-  python -m engine demo                                   the lecture neuron, steps and graph
-  python -m engine steps "tanh(x*w + b)" --at x=2 w=-3 b=6.88
-  python -m engine explain "(a*b)*(a+b)" --wrt a --at a=3 b=2
-  python -m engine check "(1.3 - (b + 0.64*5))**2" --wrt b --at b=0 --expect 3.8
-  python -m engine check "(1.3 - (b + 0.64*5))**2" --wrt b --at b=0 --expect 19/5 --exact
-  python -m engine draw "tanh(x*w + b)" --at x=2 w=-3 b=6.88 -o graph.png --frames frames/
+  tracegrad neuron                                   the lecture neuron, steps and graph
+  tracegrad steps "tanh(x*w + b)" --at x=2 w=-3 b=6.88
+  tracegrad explain "(a*b)*(a+b)" --wrt a --at a=3 b=2
+  tracegrad check "(1.3 - (b + 0.64*5))**2" --wrt b --at b=0 --expect 3.8
+  tracegrad check "(1.3 - (b + 0.64*5))**2" --wrt b --at b=0 --expect 19/5 --exact
+  tracegrad draw "tanh(x*w + b)" --at x=2 w=-3 b=6.88 -o graph.png --frames frames/
 
 EXPR uses numbers, variables, + - * / ** ( ) and exp, log, tanh, sigmoid, relu,
 leaky_relu, softplus, sqrt, sin, cos, abs. Quote it; one starting with - goes after --.
 Numbers are floats; with --exact they are Fractions (1.3 is 13/10), so results are exact."""
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse with one-line errors (exit code 2)."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+# what a failing command exits with (printed as one line): 2 bad input, 1 rendering failed
+ERRORS = {ExprError: 2, ValueError: 2, ZeroDivisionError: 2, OverflowError: 2, RenderError: 1}
 
 
 def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    prog = f"{parser.prog} {args.command}"
-    try:
-        return args.run(args)
-    except (ExprError, ValueError, ZeroDivisionError, OverflowError) as err:
-        print(f"{prog}: error: {err}", file=sys.stderr)
-        return 2
-    except RenderError as err:
-        print(f"{prog}: error: {err}", file=sys.stderr)
-        return 1
+    parser, commands = new_parser("python -m tracegrad.engine",
+                                  "tracegrad's teaching tools: backprop step by step, the chain "
+                                  "rule written out, gradient checks and graph drawings.", EXAMPLES)
+    add_commands(commands)
+    return run(parser, argv, ERRORS)
 
 
-def build_parser():
-    parser = Parser(prog="python -m engine", epilog=EXAMPLES,
-                    formatter_class=argparse.RawDescriptionHelpFormatter,
-                    description="tracegrad's teaching tools: backprop step by step, the chain "
-                                "rule written out, gradient checks and graph drawings.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
+def add_commands(commands, demo_name="demo"):
+    """Add demo (as demo_name), draw, steps, explain and check to an argparse subparser group."""
     def command(name, run, help):
         sub = commands.add_parser(name, help=help, description=help, epilog=EXAMPLES,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
         sub.set_defaults(run=run)
-        if name != "demo":
+        if run is not run_demo:
             sub.add_argument("expr", metavar="EXPR", help='the expression, e.g. "tanh(x*w + b)"')
             sub.add_argument("--at", nargs="+", default=[], metavar="NAME=VALUE",
                              help="the value of each variable: --at x=2 w=-3 b=1/2")
@@ -69,7 +57,7 @@ def build_parser():
                              help="read numbers as Fractions: exact arithmetic and gradients")
         return sub
 
-    sub = command("demo", run_demo, "the lecture neuron: forward, backward steps, graph image")
+    sub = command(demo_name, run_demo, "the lecture neuron: forward, backward steps, graph image")
     sub.add_argument("--out", default="out", help="folder for the graph images (default: out)")
     sub = command("draw", run_draw, "draw the graph (after backward) as SVG, PNG or DOT")
     sub.add_argument("-o", "--output", default="out/graph.svg",
@@ -91,7 +79,6 @@ def build_parser():
     sub.add_argument("--eps", type=float, default=EPS, help=f"central-difference step ({EPS})")
     sub.add_argument("--rtol", type=float, default=RTOL, help=f"relative tolerance ({RTOL})")
     sub.add_argument("--atol", type=float, default=ATOL, help=f"absolute tolerance ({ATOL})")
-    return parser
 
 
 def build(args):

@@ -1,6 +1,6 @@
 """The lecture neuron, o = tanh(x1*w1 + x2*w2 + b) with x1=2, w1=-3, x2=0, w2=1,
 b=6.8813735870195432 (so that o = 1/sqrt(2)): its forward values, its backward steps and
-its graph, as `python -m engine demo` shows them.
+its graph, as `tracegrad neuron` shows them.
 """
 from pathlib import Path
 

@@ -25,7 +25,7 @@ def draw(root, rankdir="LR", show_local=False, highlight=None, grads=None, digit
     drawn in colour with the contributions it adds. grads: {node: grad} to show instead
     of .grad (used for frames). title: a line written above the graph. focus: a leaf whose
     paths to root are drawn in colour (one weight's part of a large graph)."""
-    from .render import Drawing          # imported here: `import engine` needs no graphviz
+    from .render import Drawing          # imported here: `import tracegrad.engine` needs no graphviz
     if rankdir not in RANKDIRS:
         raise ValueError(f"draw: rankdir={rankdir!r}; use one of {', '.join(RANKDIRS)}")
     order = topological_order(root)

@@ -74,7 +74,7 @@ class Steps(tuple):
 def backward_steps(root, gradient=1):
     """Run root's backward pass (as root.backward() does) and return its Steps.
 
-    The gradients come from engine.backward, the chain rule written once; the steps
+    The gradients come from tracegrad.engine.backward, the chain rule written once; the steps
     replay it with the same local derivatives from the table, in the same order."""
     order = topological_order(root)
     start = {node: (node.grad if node.is_leaf else 0) for node in order}

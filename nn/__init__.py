@@ -1,5 +1,5 @@
 """tracegrad's neural-net library: neurons, layers, losses, optimizers and training,
-built only from engine Values so that every gradient in a network can be traced.
+built only from tracegrad.engine Values so that every gradient in a network can be traced.
 """
 from . import activations, data, losses, optim, plot
 from .activations import (argmax, identity, leaky_relu, linear, log_softmax, relu, sigmoid,

@@ -1,11 +1,13 @@
-"""The command line: `python -m nn demo` trains micrograd's moons network and shows its
-backprop; `python -m nn train ...` trains an MLP on a toy data set for experiments.
-Usage errors print one line on stderr and exit with status 2.
+"""nn's commands: `tracegrad demo` trains micrograd's moons network and shows its backprop;
+`tracegrad train ...` trains an MLP on a toy data set for experiments (also run as
+`python -m tracegrad.nn demo|train`). Usage errors print one line on stderr, exit status 2.
 """
 import argparse
 import os
 import sys
 
+from ..cli import new_parser, run
+from ..extras import MissingExtra, require
 from . import data as datasets
 from . import losses, optim
 from .demo import demo, write_plots
@@ -13,61 +15,58 @@ from .layers import MLP
 from .train import accuracy, evaluate, fit
 
 EXAMPLES = """examples:
-  python -m nn demo                         train on moons, print one weight's backprop, write plots
-  python -m nn demo --out /tmp/demo --no-progress
-  python -m nn train --data moons --hidden 16,16 --optimizer adam --lr 0.05 --epochs 30 --batch-size 10
-  python -m nn train --data spiral --hidden 32,32 --optimizer adam --lr 0.02 --epochs 100 --out out/spiral
-  python -m nn train --data dosage --hidden 2 --activation softplus --optimizer sgd --lr 0.1 --epochs 2000
+  tracegrad demo                         train on moons, print one weight's backprop, write plots
+  tracegrad demo --out /tmp/demo --no-progress
+  tracegrad train --data moons --hidden 16,16 --optimizer adam --lr 0.05 --epochs 30 --batch-size 10
+  tracegrad train --data spiral --hidden 32,32 --optimizer adam --lr 0.02 --epochs 100 --out out/spiral
+  tracegrad train --data dosage --hidden 2 --activation softplus --optimizer sgd --lr 0.1 --epochs 2000
 """
 
 
-class Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (and exit status 2)."""
-
-    def error(self, message):
-        raise UsageError(f"{self.prog}: error: {message}")
+# what a failing command exits with (printed as one line)
+ERRORS = {MissingExtra: 1, ValueError: 2, TypeError: 2, OSError: 2}
 
 
-class UsageError(Exception):
-    pass
+def main(argv=None):
+    parser, commands = new_parser("python -m tracegrad.nn", "Train small neural networks built "
+                                  "from tracegrad Values.", EXAMPLES)
+    add_commands(commands)
+    return run(parser, argv, ERRORS)
 
 
-def build_parser():
-    parser = Parser(prog="python -m nn", description="Train small neural networks built from "
-                    "tracegrad Values.", epilog=EXAMPLES,
-                    formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", metavar="{demo,train}")
-    sub.required = True
-    demo = sub.add_parser("demo", help="train MLP(2, [16, 16, 1]) on moons to 100%% accuracy, "
-                          "print a weight's backward steps, write plots and a graph image",
-                          epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    demo.add_argument("--out", default=os.path.join("out", "demo"),
-                      help="folder for the images (default: out/demo)")
-    demo.add_argument("--seed", type=int, default=0, help="weight initialisation seed (default 0)")
-    demo.add_argument("--no-progress", action="store_true", help="no progress bar")
+def add_commands(commands):
+    """Add demo and train to an argparse subparser group."""
+    cmd = commands.add_parser("demo", help="train MLP(2, [16, 16, 1]) on moons to 100%% accuracy, "
+                              "print a weight's backward steps, write plots and a graph image",
+                              epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cmd.add_argument("--out", default=os.path.join("out", "demo"),
+                     help="folder for the images (default: out/demo)")
+    cmd.add_argument("--seed", type=int, default=0, help="weight initialisation seed (default 0)")
+    cmd.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cmd.set_defaults(run=demo)
 
-    train = sub.add_parser("train", help="train an MLP on a toy data set", epilog=EXAMPLES,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
-    train.add_argument("--data", default="moons", choices=sorted(datasets.BY_NAME))
-    train.add_argument("--samples", type=_positive_int, default=None,
-                       help="how many points to generate (generated sets only)")
-    train.add_argument("--hidden", type=_sizes, default=[16, 16],
-                       help="hidden layer sizes, comma separated (default 16,16)")
-    train.add_argument("--activation", default="relu",
-                       choices=["relu", "tanh", "sigmoid", "softplus", "leaky_relu"])
-    train.add_argument("--optimizer", default="adam", choices=sorted(optim.BY_NAME))
-    train.add_argument("--lr", type=_positive_float, default=None,
-                       help="learning rate (default: 0.05 for adam/adamw/rmsprop, 0.1 for sgd)")
-    train.add_argument("--momentum", type=float, default=0.9,
-                       help="for --optimizer momentum (default 0.9)")
-    train.add_argument("--epochs", type=_positive_int, default=30)
-    train.add_argument("--batch-size", type=_positive_int, default=None,
-                       help="samples per step (default: the whole data set)")
-    train.add_argument("--seed", type=int, default=0, help="seed for data, weights and shuffling")
-    train.add_argument("--out", default=None,
-                       help="folder to write loss.png, boundary.png (2-D data) and model.json")
-    train.add_argument("--no-progress", action="store_true", help="no progress bar")
-    return parser
+    cmd = commands.add_parser("train", help="train an MLP on a toy data set", epilog=EXAMPLES,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    cmd.add_argument("--data", default="moons", choices=sorted(datasets.BY_NAME))
+    cmd.add_argument("--samples", type=_positive_int, default=None,
+                     help="how many points to generate (generated sets only)")
+    cmd.add_argument("--hidden", type=_sizes, default=[16, 16],
+                     help="hidden layer sizes, comma separated (default 16,16)")
+    cmd.add_argument("--activation", default="relu",
+                     choices=["relu", "tanh", "sigmoid", "softplus", "leaky_relu"])
+    cmd.add_argument("--optimizer", default="adam", choices=sorted(optim.BY_NAME))
+    cmd.add_argument("--lr", type=_positive_float, default=None,
+                     help="learning rate (default: 0.05 for adam/adamw/rmsprop, 0.1 for sgd)")
+    cmd.add_argument("--momentum", type=float, default=0.9,
+                     help="for --optimizer momentum (default 0.9)")
+    cmd.add_argument("--epochs", type=_positive_int, default=30)
+    cmd.add_argument("--batch-size", type=_positive_int, default=None,
+                     help="samples per step (default: the whole data set)")
+    cmd.add_argument("--seed", type=int, default=0, help="seed for data, weights and shuffling")
+    cmd.add_argument("--out", default=None,
+                     help="folder to write loss.png, boundary.png (2-D data) and model.json")
+    cmd.add_argument("--no-progress", action="store_true", help="no progress bar")
+    cmd.set_defaults(run=run_train)
 
 
 def _positive(kind, what):
@@ -95,13 +94,14 @@ def _sizes(text):
 
 
 # --- train ------------------------------------------------------------------------------------
-def train(args):
+def run_train(args):
+    if args.out:
+        require("matplotlib", "plot", "tracegrad train --out (it writes plots)")
     make = datasets.BY_NAME[args.data]
     options = {"seed": args.seed} if args.data not in ("dosage", "height_weight") else {}
     if args.samples is not None:
         if not options:
-            raise UsageError(f"python -m nn train: error: --samples: {args.data} is a fixed "
-                             "textbook data set")
+            raise ValueError(f"--samples: {args.data} is a fixed textbook data set")
         options["n"] = args.samples
     binary = args.data in ("moons", "circles", "xor")
     if binary:
@@ -133,21 +133,6 @@ def train(args):
         write_plots(model, data, history, args.out, boundary=len(data.features) == 2)
         print(f"wrote {model.save(os.path.join(args.out, 'model.json'))}")
     return 0
-
-
-def main(argv=None):
-    try:
-        args = build_parser().parse_args(argv)
-        return demo(args) if args.command == "demo" else train(args)
-    except UsageError as err:
-        print(err, file=sys.stderr)
-        return 2
-    except (ValueError, TypeError, OSError) as err:
-        print(f"python -m nn: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("python -m nn: interrupted", file=sys.stderr)
-        return 130
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 log_softmax and argmax over a list of scores. `get(name_or_callable)` turns the names
 used by Neuron/Layer/MLP ("relu", "tanh", ...) into functions.
 """
-from engine import Value
+from tracegrad.engine import Value
 
 
 def as_value(x):

@@ -1,11 +1,12 @@
-"""The demo behind `python -m nn demo`: micrograd's moons network trained to 100% accuracy,
+"""The demo behind `tracegrad demo`: micrograd's moons network trained to 100% accuracy,
 then one weight's backprop through the output neuron printed step by step and drawn, and
 the loss curve and decision boundary written to an output folder.
 """
 import os
 
-from engine import Value, backward_steps, draw, explain, no_grad
-from engine.render import save
+from tracegrad.engine import Value, backward_steps, draw, explain, no_grad
+from tracegrad.engine.render import save
+from tracegrad.extras import require
 
 from . import data as datasets
 from . import losses, optim
@@ -18,6 +19,7 @@ DEMO = dict(samples=100, noise=0.1, epochs=50, batch_size=10, lr=(0.1, 0.01), mo
 
 def demo(args):
     """micrograd's demo network and data, trained with mini-batch SGD with momentum."""
+    require("matplotlib", "plot", "tracegrad demo (it writes plots)")   # before training, not after
     d = DEMO
     data = datasets.moons(d["samples"], noise=d["noise"], seed=0, labels=(-1, 1))
     model = MLP(2, [16, 16, 1], seed=args.seed)

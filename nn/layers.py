@@ -9,7 +9,7 @@ pass weight_scale=1.0 to get that.
 import math
 import random
 
-from engine import Value
+from tracegrad.engine import Value
 
 from . import activations
 from .module import Module

@@ -5,7 +5,7 @@ lists of Values or numbers (a lone value counts as a list of one) and returns on
     sse = sum r_i^2 (SSR, also l2)   mse = mean r_i^2   rmse = sqrt(mse)
     l1  = sum |r_i|                   mae = mean |r_i|
 """
-from engine import Value
+from tracegrad.engine import Value
 
 from .activations import as_value, log_softmax, logsumexp
 

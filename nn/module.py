@@ -8,7 +8,7 @@ import os
 import tempfile
 from fractions import Fraction
 
-from engine import Value
+from tracegrad.engine import Value
 
 FORMAT = "tracegrad.nn"     # the "format" field of a saved file
 VERSION = 1

@@ -5,7 +5,7 @@ so one parameter's update can be drawn and checked by hand. State is named as in
 """
 from fractions import Fraction
 
-from engine import Value, enable_grad, no_grad
+from tracegrad.engine import Value, enable_grad, no_grad
 
 
 class Optimizer:

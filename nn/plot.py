@@ -6,17 +6,15 @@ the Figure and, given a path, saves it there.
 import os
 import sys
 
-from engine import grad, no_grad
+from tracegrad.engine import grad, no_grad
+from tracegrad.extras import require
 
 from .activations import argmax
 from .train import data_loss
 
 
 def _pyplot():
-    try:
-        import matplotlib
-    except ImportError:
-        raise ImportError("nn.plot needs matplotlib: pip install 'tracegrad[plot]'") from None
+    matplotlib = require("matplotlib", "plot", "tracegrad.nn.plot")
     headless = (sys.platform.startswith("linux") and not os.environ.get("DISPLAY")
                 and not os.environ.get("WAYLAND_DISPLAY"))
     if (headless and "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND")

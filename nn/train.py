@@ -7,7 +7,7 @@ import random
 import sys
 import time
 
-from engine import Value, no_grad
+from tracegrad.engine import Value, no_grad
 
 from . import losses
 from .activations import argmax

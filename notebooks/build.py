@@ -1,7 +1,7 @@
 """Re-run the lesson notebooks in place, so the outputs committed with them are fresh.
 
-    .venv/bin/python notebooks/build.py            # every NN_*.ipynb, in order
-    .venv/bin/python notebooks/build.py 04 09      # only the lessons whose names start so
+    python notebooks/build.py            # every NN_*.ipynb, in order
+    python notebooks/build.py 04 09      # only the lessons whose names start so
 
 Each notebook runs top to bottom in a fresh kernel (the venv's python3 kernel) with
 notebooks/ as its working directory. Volatile metadata (execution timestamps, the Python

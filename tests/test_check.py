@@ -5,8 +5,8 @@ from fractions import Fraction
 
 import pytest
 
-from engine import Value, check_grad, numerical_grad
-from engine.check import ATOL, RTOL
+from tracegrad.engine import Value, check_grad, numerical_grad
+from tracegrad.engine.check import ATOL, RTOL
 
 NEURON_AT = [2.0, -3.0, 0.0, 1.0, 6.8813735870195432]
 

@@ -1,4 +1,4 @@
-"""python -m engine, run for real in a subprocess: the demo, steps, explain, check and draw,
+"""python -m tracegrad.engine, run for real in a subprocess: the demo, steps, explain, check and draw,
 and refused inputs (exit code 2, one line on stderr, never a traceback)."""
 import os
 import subprocess
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.render import ENV, find_renderer
+from tracegrad.engine.render import ENV, find_renderer
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -16,7 +16,7 @@ SSR = "(1.3 - (b + 0.64*5))**2"
 
 def run(*args, cwd=None, **env):
     environ = {**os.environ, "PYTHONPATH": str(ROOT), **env}
-    return subprocess.run([sys.executable, "-m", "engine", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "tracegrad.engine", *args], capture_output=True,
                           text=True, cwd=cwd, env=environ, timeout=60)
 
 

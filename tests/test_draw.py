@@ -8,10 +8,10 @@ import graphviz
 import pytest
 from hypothesis import given, strategies as st
 
-from engine import Value, backward_steps, draw, draw_frames
-from engine.demo import lecture_neuron
-from engine.draw import escape_record, op_label
-from engine.render import ENV, Drawing, RenderError, find_renderer, save
+from tracegrad.engine import Value, backward_steps, draw, draw_frames
+from tracegrad.engine.demo import lecture_neuron
+from tracegrad.engine.draw import escape_record, op_label
+from tracegrad.engine.render import ENV, Drawing, RenderError, find_renderer, save
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 RENDERER = find_renderer()

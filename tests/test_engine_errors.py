@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from engine import Value, detect_anomaly, grad, is_grad_enabled, no_grad
+from tracegrad.engine import Value, detect_anomaly, grad, is_grad_enabled, no_grad
 
 
 @pytest.mark.parametrize("bad", ["abc", None, [1.0], 1j])

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine import Value, grad
+from tracegrad.engine import Value, grad
 
 
 def test_a_third_times_three_is_one():

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from engine import Value, grad
+from tracegrad.engine import Value, grad
 
 
 def derivatives(f, x0, n):

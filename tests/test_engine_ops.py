@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine import OPS, Value
+from tracegrad.engine import OPS, Value
 
 
 def sigmoid(x):
@@ -84,7 +84,7 @@ def test_value_and_gradient_at_random_points(name, data):
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_local_derivatives_as_values_agree_with_numbers(name):
     # the same table row serves plain backward and create_graph backward
-    from engine import local_derivatives
+    from tracegrad.engine import local_derivatives
     build, _, points, _ = CASES[name]
     out = build(*[Value(x) for x in points[0]])
     as_numbers = local_derivatives(out)

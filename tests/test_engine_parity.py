@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from engine import Value, grad
+from tracegrad.engine import Value, grad
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.parity

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from engine import Value, detect_anomaly, grad, local_derivatives, topological_order
+from tracegrad.engine import Value, detect_anomaly, grad, local_derivatives, topological_order
 
 
 def test_a_plus_a_counts_both_edges():

@@ -5,8 +5,8 @@ from fractions import Fraction
 
 import pytest
 
-from engine import Value
-from engine.expr import ExprError, number, parse
+from tracegrad.engine import Value
+from tracegrad.engine.expr import ExprError, number, parse
 
 
 def leaves(expr, **at):

@@ -4,9 +4,9 @@ import math
 
 import pytest
 
-from engine import Value, grad
-from nn import activations as A
-from nn import losses as L
+from tracegrad.engine import Value, grad
+from tracegrad.nn import activations as A
+from tracegrad.nn import losses as L
 
 
 @pytest.mark.parametrize("name, x, value, slope", [

@@ -6,8 +6,8 @@ from fractions import Fraction
 
 import pytest
 
-from engine import Value
-from nn import MLP, Layer, Module, Neuron, activations
+from tracegrad.engine import Value
+from tracegrad.nn import MLP, Layer, Module, Neuron, activations
 
 
 def test_micrograd_demo_model_has_337_parameters():

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from engine import Value
-from nn import MLP, losses, optim
+from tracegrad.engine import Value
+from tracegrad.nn import MLP, losses, optim
 
 
 def quadratic_steps(opt, params, targets, steps):
@@ -76,7 +76,7 @@ def test_explain_draws_one_update_as_a_graph_without_applying_it():
     p.grad = 4.0
     new = opt.explain(p)
     assert new.label == "p_new" and p.data == 3.0 and opt.state[p] == {"m": 0.0, "v": 0.0}
-    from engine import topological_order
+    from tracegrad.engine import topological_order
     labels = {n.label for n in topological_order(new)}
     assert {"w", "grad", "lr", "m", "v"} <= labels
     opt.step()

@@ -1,4 +1,4 @@
-"""nn.plot figures (Agg, files written) and the command line `python -m nn`: help,
+"""nn.plot figures (Agg, files written) and the command lines `python -m tracegrad.nn`: help,
 one-line usage errors with exit status 2, a small training run, and the full demo (slow)."""
 import os
 import subprocess
@@ -6,20 +6,20 @@ import sys
 
 import pytest
 
-from nn import MLP, data, fit, losses, optim
+from tracegrad.nn import MLP, data, fit, losses, optim
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run(*args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "nn", *args], cwd=ROOT, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "tracegrad.nn", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout)
 
 
 @pytest.fixture
 def plot():
     pytest.importorskip("matplotlib")
-    from nn import plot
+    from tracegrad.nn import plot
     yield plot
     import matplotlib.pyplot as plt
     plt.close("all")
@@ -72,7 +72,7 @@ def test_loss_vs_parameter_draws_the_descent_steps_and_restores_the_parameter(pl
 def test_help_shows_examples():
     result = run("--help")
     assert result.returncode == 0
-    assert "python -m nn train --data moons --hidden 16,16" in result.stdout
+    assert "tracegrad train --data moons --hidden 16,16" in result.stdout
     assert "examples:" in run("train", "--help").stdout
 
 
@@ -112,7 +112,7 @@ def test_demo_reaches_100_percent_and_writes_its_images(tmp_path):
 
 
 def test_demo_backprop_shows_one_weights_gradient(tmp_path, monkeypatch, capsys):
-    from nn.demo import hardest_sample, one_weight_graph, show_backprop
+    from tracegrad.nn.demo import hardest_sample, one_weight_graph, show_backprop
 
     model = MLP(2, [4, 4, 1], seed=0)
     ds = data.moons(10, seed=0, labels=(-1, 1))

@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from engine import Value
-from nn import MLP, data, fit, losses, optim, softmax
+from tracegrad.engine import Value
+from tracegrad.nn import MLP, data, fit, losses, optim, softmax
 
 
 def mazur_network():

@@ -4,9 +4,9 @@ import math
 
 import pytest
 
-from engine import Value
-from nn import MLP, accuracy, data, evaluate, fit, losses, optim
-from nn.train import data_loss
+from tracegrad.engine import Value
+from tracegrad.nn import MLP, accuracy, data, evaluate, fit, losses, optim
+from tracegrad.nn.train import data_loss
 
 
 def small_problem(seed=0):

@@ -6,8 +6,8 @@ from fractions import Fraction
 import pytest
 from hypothesis import given, strategies as st
 
-from engine import Value, backward_steps, explain
-from engine.demo import lecture_neuron
+from tracegrad.engine import Value, backward_steps, explain
+from tracegrad.engine.demo import lecture_neuron
 
 NEURON_GRADS = [-1.5, 1, 0.5, 0, 0.5]        # x1, w1, x2, w2, b
 
@@ -191,5 +191,5 @@ def test_towards_keeps_only_the_steps_that_reach_one_leaf():
 
 
 def test_negative_zero_prints_as_zero():
-    from engine.text import fmt
+    from tracegrad.engine.text import fmt
     assert fmt(-0.0) == "0" and fmt(-0.5) == "-0.5"
