@@ -96,7 +96,7 @@ def _sizes(text):
 # --- train ------------------------------------------------------------------------------------
 def run_train(args):
     if args.out:
-        require("matplotlib", "plot", "tracegrad train --out (it writes plots)")
+        require("matplotlib", "plot", "the plots of --out")
     make = datasets.BY_NAME[args.data]
     options = {"seed": args.seed} if args.data not in ("dosage", "height_weight") else {}
     if args.samples is not None:

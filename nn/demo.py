@@ -19,7 +19,7 @@ DEMO = dict(samples=100, noise=0.1, epochs=50, batch_size=10, lr=(0.1, 0.01), mo
 
 def demo(args):
     """micrograd's demo network and data, trained with mini-batch SGD with momentum."""
-    require("matplotlib", "plot", "tracegrad demo (it writes plots)")   # before training, not after
+    require("matplotlib", "plot", "the demo's plots")      # before training, not after it
     d = DEMO
     data = datasets.moons(d["samples"], noise=d["noise"], seed=0, labels=(-1, 1))
     model = MLP(2, [16, 16, 1], seed=args.seed)

@@ -14,7 +14,7 @@ from .train import data_loss
 
 
 def _pyplot():
-    matplotlib = require("matplotlib", "plot", "tracegrad.nn.plot")
+    matplotlib = require("matplotlib", "plot", "tracegrad.nn.plot's figures")
     headless = (sys.platform.startswith("linux") and not os.environ.get("DISPLAY")
                 and not os.environ.get("WAYLAND_DISPLAY"))
     if (headless and "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND")

@@ -62,3 +62,34 @@ def test_the_wheel_holds_only_the_tracegrad_package(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "tracegrad/py.typed" in names and "tracegrad/engine/ops.py" in names
     assert "tracegrad/nn/layers.py" in names
+
+
+BLOCK_MATPLOTLIB = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "matplotlib":
+            raise ImportError("blocked for the test")
+sys.meta_path.insert(0, Block())
+from tracegrad.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_demo_without_matplotlib_stops_at_once_naming_the_install(tmp_path):
+    result = run(["-c", BLOCK_MATPLOTLIB, "demo", "--no-progress"], tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == ""                          # no training happened first
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("tracegrad demo: error: matplotlib is not installed")
+    assert 'pip install "tracegrad[plot]"' in line and 'pip install ".[plot]"' in line
+
+
+def test_every_extra_named_in_an_install_hint_exists():
+    import re
+    tomllib = pytest.importorskip("tomllib")      # Python 3.11+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    named = set()
+    for path in [*ROOT.glob("engine/*.py"), *ROOT.glob("nn/*.py"), *ROOT.glob("tracegrad/*.py")]:
+        named |= set(re.findall(r'require\("[\w.]+", "(\w+)"', path.read_text()))
+    assert named and named <= set(extras), named - set(extras)

@@ -10,13 +10,14 @@ class MissingExtra(ImportError):
 def require(module, extra, needed_for):
     """Import and return `module`, or raise MissingExtra naming `pip install` for it.
 
-    `extra` is the pyproject extra that brings it (plot, fast, torch, notebook)."""
+    `extra` is the pyproject extra that brings it (plot, fast, torch, notebook);
+    `needed_for` says what needs it, as a plural subject: "the demo's plots"."""
     try:
         return importlib.import_module(module)
     except ImportError:
         package = module.split(".")[0]
         raise MissingExtra(
-            f"{needed_for} needs {package}, which is not installed: run "
-            f"pip install {package}  (or install tracegrad with its '{extra}' extra: "
-            f"pip install \"tracegrad[{extra}]\", or pip install \".[{extra}]\" in a clone)"
+            f"{package} is not installed ({needed_for} need it): pip install {package}, or "
+            f"install tracegrad with its '{extra}' extra: pip install \"tracegrad[{extra}]\" "
+            f"(pip install \".[{extra}]\" in a clone of tracegrad)"
         ) from None
