@@ -124,6 +124,8 @@ def run_train(args):
     print(f"{model!r} on {data!r}: {loss.__name__} loss, {opt!r}, {args.epochs} epochs")
     history = fit(model, data, loss, opt, epochs=args.epochs, batch_size=args.batch_size,
                   metric=metric, seed=args.seed, progress=not args.no_progress)
+    if not history:                 # interrupted before the first step: fit said so
+        return 130
     text = f"final loss {history.loss[-1]:.6g} after {len(history)} steps ({history.seconds:.1f} s)"
     if metric is not None:
         text += f"; training accuracy {evaluate(model, data):.1%}"

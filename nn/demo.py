@@ -33,6 +33,8 @@ def demo(args):
     history = fit(model, data, losses.hinge, opt, epochs=d["epochs"],
                   batch_size=d["batch_size"], penalty=lambda m: d["alpha"] * losses.l2(m.parameters()),
                   metric=accuracy, seed=args.seed, progress=not args.no_progress)
+    if not history:                 # interrupted before the first step: fit said so
+        return 130
     acc = evaluate(model, data)
     print(f"Training accuracy: {acc:.0%} ({round(acc * len(data))}/{len(data)}) after "
           f"{len(history)} steps in {history.seconds:.1f} s; final loss {history.loss[-1]:.4f}.")

@@ -5,6 +5,8 @@ lists of Values or numbers (a lone value counts as a list of one) and returns on
     sse = sum r_i^2 (SSR, also l2)   mse = mean r_i^2   rmse = sqrt(mse)
     l1  = sum |r_i|                   mae = mean |r_i|
 """
+from fractions import Fraction
+
 from tracegrad.engine import Value
 
 from .activations import as_value, log_softmax, logsumexp
@@ -39,12 +41,18 @@ def total(terms):
     return result
 
 
+def mean(terms, n=None):
+    """(terms[0] + ... + terms[-1]) * 1/n, n = len(terms) unless given (fit gives the batch
+    size when the terms are one micro-batch of it). One multiplication by Fraction(1, n):
+    exact terms stay exact, and beside a float it is the float 1/n."""
+    return total(terms) * Fraction(1, len(terms) if n is None else n)
+
+
 def _reduce(name, terms, reduction):
-    summed = total(terms)
     if reduction == "sum":
-        return summed
+        return total(terms)
     if reduction == "mean":
-        return summed / len(terms)
+        return mean(terms)
     raise ValueError(f"{name}: reduction must be 'mean' or 'sum', got {reduction!r}")
 
 

@@ -13,7 +13,7 @@ class Optimizer:
     `state` ({p: {"m": number, ...}}). `schedule(t) -> lr`, if given, sets lr before each
     step (t = steps taken so far, 0 for the first)."""
 
-    state_names = ()           # the per-parameter state, all starting at 0.0
+    state_names = ()           # the per-parameter state, all starting at 0 (exact, like a Fraction)
 
     def __init__(self, params, lr, schedule=None):
         self.params = _parameters(params, type(self).__name__)
@@ -21,7 +21,7 @@ class Optimizer:
         self.lr = lr
         self.schedule = schedule
         self.t = 0
-        self.state = {p: dict.fromkeys(self.state_names, 0.0) for p in self.params}
+        self.state = {p: dict.fromkeys(self.state_names, 0) for p in self.params}
 
     def zero_grad(self):
         """Set every parameter's .grad to 0 before the next backward()."""
@@ -29,19 +29,32 @@ class Optimizer:
             p.grad = 0
 
     def step(self):
-        """Apply one update to every parameter from its current .grad."""
-        if self.schedule is not None:
-            self.lr = self.schedule(self.t)
-        self.t += 1
-        lr, t, update, state = self.lr, self.t, self.update, self.state
+        """Apply one update to every parameter from its current .grad. All new values are
+        computed before any is stored, so an error in update() changes nothing."""
+        lr = self.schedule(self.t) if self.schedule is not None else self.lr
+        t, update, state = self.t + 1, self.update, self.state
         with no_grad():
-            for p in self.params:
-                s = state[p]
-                new_p, new_s = update(p, Value(_number(p.grad)),
-                                      {k: Value(v) for k, v in s.items()}, lr, t)
-                p.data = new_p.data
-                for k, v in new_s.items():
-                    s[k] = v.data
+            new = [update(p, Value(_number(p.grad)),
+                          {k: Value(v) for k, v in state[p].items()}, lr, t)
+                   for p in self.params]
+        self.lr, self.t = lr, t
+        for p, (new_p, new_s) in zip(self.params, new):
+            p.data = new_p.data
+            state[p].update((k, v.data) for k, v in new_s.items())
+
+    def state_dict(self):
+        """{"t", "lr", "state": one {name: number} per parameter, in order}: a copy, so it can
+        be put back with load_state_dict (fit does, to undo an interrupted step)."""
+        return {"t": self.t, "lr": self.lr, "state": [dict(self.state[p]) for p in self.params]}
+
+    def load_state_dict(self, saved):
+        """Restore t, lr and the per-parameter state from state_dict()."""
+        if len(saved["state"]) != len(self.params):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: {len(saved['state'])} "
+                             f"parameter states for {len(self.params)} parameters")
+        self.t, self.lr = saved["t"], saved["lr"]
+        for p, s in zip(self.params, saved["state"]):
+            self.state[p] = dict(s)
 
     def explain(self, p):
         """The graph of p's next update, without applying it: a Value p_new whose graph

@@ -1,6 +1,7 @@
 """Training: fit() runs gradient descent over a data set in (mini-)batches, with gradient
 accumulation, stop rules, a tqdm progress bar and a History for plotting; Ctrl-C stops it
-and keeps the weights learned so far. accuracy() and evaluate() measure a model.
+and keeps the weights of the last completed step. train_step() is one step on its own;
+accuracy() and evaluate() measure a model.
 """
 import math
 import random
@@ -34,8 +35,68 @@ class History:
     def __repr__(self):
         if not self.loss:
             return "History(0 steps)"
-        return (f"History({len(self)} steps, loss {self.loss[0]:.4g} -> {self.loss[-1]:.4g}, "
-                f"stopped: {self.stopped})")
+        return (f"History({len(self)} steps, loss {float(self.loss[0]):.4g} -> "
+                f"{float(self.loss[-1]):.4g}, stopped: {self.stopped})")
+
+    def record(self, step, epoch, loss, lr, moved, score, tracked):
+        """Append one step's entries (score None: no metric)."""
+        self.step.append(step)
+        self.epoch.append(epoch)
+        self.loss.append(loss)
+        self.lr.append(lr)
+        self.step_size.append(moved)
+        if score is not None:
+            self.metric.append(score)
+        for name, p in tracked.items():
+            self.tracked[name].append(p.data)
+
+    def truncate(self, n):
+        """Keep the first n steps (an interrupted record() may have appended some entries)."""
+        for entries in (self.step, self.epoch, self.loss, self.lr, self.step_size, self.metric):
+            del entries[n:]
+        for values in self.tracked.values():
+            del values[n + 1:]                      # tracked[0] is the value before training
+
+
+def train_step(model, batch, loss, optimizer, reduction="mean", penalty=None, metric=None,
+               accumulate=1):
+    """One step of gradient descent on a batch of (x, y) pairs, PyTorch's four steps.
+    Returns (batch loss, mean metric or None); a loss that is not finite is returned
+    without updating (the step diverged)."""
+    optimizer.zero_grad()                                     # 1. forget the last gradients
+    batch_loss, score = loss_and_gradients(model, batch, loss, reduction, penalty, metric,
+                                           accumulate)       # 2. forward + loss, 3. backward
+    if math.isfinite(batch_loss):
+        optimizer.step()                                      # 4. update the parameters
+    return batch_loss, score
+
+
+def loss_and_gradients(model, batch, loss, reduction="mean", penalty=None, metric=None,
+                       accumulate=1):
+    """The batch loss, mean (or sum) of loss(model(x), y) [+ penalty(model)], backward()ed
+    in `accumulate` micro-batches: leaf gradients add up to the full batch's, and only one
+    micro-batch's graph is in memory at a time. Returns (loss, mean metric or None); a
+    number that outgrows float gives the loss inf."""
+    size = math.ceil(len(batch) / accumulate)
+    total, scores = 0, []
+    try:
+        for start in range(0, len(batch), size):
+            terms = []
+            for x, y in batch[start:start + size]:
+                out = model(x)
+                terms.append(loss(out, y))
+                if metric is not None:
+                    scores.append(metric(out, y))
+            # each micro-batch's share of the batch mean: its sum times 1/len(batch)
+            micro = (losses.mean(terms, len(batch)) if reduction == "mean"
+                     else losses.total(terms))
+            if penalty is not None and start + size >= len(batch):   # once, on the last one
+                micro = micro + penalty(model)
+            micro.backward()
+            total = total + micro.data
+    except OverflowError:                  # a number grew past float: diverged too
+        return math.inf, None
+    return total, (sum(scores) / len(scores) if scores else None)
 
 
 def fit(model, data, loss, optimizer, *, epochs=None, max_steps=None, batch_size=None,
@@ -43,8 +104,8 @@ def fit(model, data, loss, optimizer, *, epochs=None, max_steps=None, batch_size
         shuffle=True, seed=0, track=(), callback=None, progress=True):
     """Train model on data = [(x, y), ...] (or an nn.data Dataset) and return a History.
 
-    Each step takes a batch (all the data when batch_size is None, else batch_size samples,
-    shuffled each epoch with random.Random(seed)), computes
+    Each step is train_step() on a batch (all the data when batch_size is None, else
+    batch_size samples, shuffled each epoch with random.Random(seed)):
         batch loss = mean (or sum, with reduction='sum') of loss(model(x), y)  [+ penalty(model)]
     then backward() and optimizer.step(). With accumulate=k the batch is split into k
     micro-batches, each backward()ed on its own; leaf gradients add up, so the update is
@@ -52,52 +113,38 @@ def fit(model, data, loss, optimizer, *, epochs=None, max_steps=None, batch_size
 
     Stops after `epochs` passes or `max_steps` steps (1000 steps if neither is given), when
     the largest parameter change is below `min_step` (e.g. 0.001), when callback(history)
-    returns True, when the loss stops being finite, or on Ctrl-C (KeyboardInterrupt): the
-    weights learned so far are kept. metric(outputs, y) (e.g. nn.accuracy) is averaged over
+    returns True, when the loss stops being finite, or on Ctrl-C (KeyboardInterrupt). A step
+    is all or nothing: interrupted at any moment, fit keeps the weights (and optimizer state)
+    of the last step in the history. metric(outputs, y) (e.g. nn.accuracy) is averaged over
     each batch; track lists parameters (Values or dotted names) whose values are recorded."""
     loss_fn = losses.get(loss)
     pairs = _as_pairs(data)
     _check_options(batch_size, accumulate, reduction, epochs, max_steps, len(pairs))
-    if epochs is None and max_steps is None:
-        max_steps = 1000
     size = len(pairs) if batch_size is None else min(batch_size, len(pairs))
-    per_epoch = math.ceil(len(pairs) / size)
-    total = min(x for x in (max_steps, epochs and epochs * per_epoch) if x is not None)
-    params = optimizer.params
+    total = _total_steps(epochs, max_steps, math.ceil(len(pairs) / size))
     tracked = _tracked(model, track)
     history = History(tracked)
     for name, p in tracked.items():
         history.tracked[name].append(p.data)
-    rng = random.Random(seed)
     bar = _progress_bar(total, progress)
     start = time.perf_counter()
     try:
-        for step in range(1, total + 1):
-            epoch, index = divmod(step - 1, per_epoch)
-            if index == 0 and size < len(pairs) and shuffle:
-                rng.shuffle(pairs)
-            batch = pairs[index * size:(index + 1) * size]
-            before = [p.data for p in params]
-            optimizer.zero_grad()
+        for step, epoch, batch in _batches(pairs, size, total, shuffle, seed):
+            before = _snapshot(optimizer, history)
             try:
-                batch_loss, score = _backward(model, batch, loss_fn, reduction, penalty,
-                                              metric, accumulate)
-            except OverflowError:              # a number grew past float: diverged too
-                batch_loss, score = math.inf, None
-            if not math.isfinite(batch_loss):
-                history.stopped = "diverged"
-                break
-            optimizer.step()
-            moved = max(abs(p.data - b) for p, b in zip(params, before))
-            _record(history, step, epoch + 1, batch_loss, optimizer.lr, moved, score, tracked)
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(_postfix(batch_loss, score), refresh=False)
-            if min_step is not None and moved < min_step:
-                history.stopped = "min_step"
-                break
-            if callback is not None and callback(history):
-                history.stopped = "callback"
+                batch_loss, score = train_step(model, batch, loss_fn, optimizer, reduction,
+                                               penalty, metric, accumulate)
+                if not math.isfinite(batch_loss):
+                    history.stopped = "diverged"
+                    break
+                moved = max(abs(p.data - b) for p, b in zip(optimizer.params, before[0]))
+                history.record(step, epoch, batch_loss, optimizer.lr, moved, score, tracked)
+            except BaseException:          # interrupted or failed mid-step: undo the step
+                _restore(optimizer, history, before)
+                raise
+            _show(bar, batch_loss, score)
+            history.stopped = _stop_rule(history, min_step, callback)
+            if history.stopped:
                 break
         else:
             history.stopped = "max_steps" if total == max_steps else "epochs"
@@ -112,43 +159,55 @@ def fit(model, data, loss, optimizer, *, epochs=None, max_steps=None, batch_size
     return history
 
 
-def _backward(model, batch, loss_fn, reduction, penalty, metric, k):
-    """backward() over the batch in k micro-batches; returns (batch loss, mean metric)."""
-    weight = 1 / len(batch) if reduction == "mean" else 1
-    size = math.ceil(len(batch) / k)
-    total, scores = 0.0, []
-    for start in range(0, len(batch), size):
-        terms = []
-        for x, y in batch[start:start + size]:
-            out = model(x)
-            terms.append(loss_fn(out, y))
-            if metric is not None:
-                scores.append(metric(out, y))
-        micro = losses.total(terms) * weight
-        if penalty is not None and start + size >= len(batch):   # once, on the last one
-            micro = micro + penalty(model)
-        micro.backward()
-        total += micro.data
-    return total, (sum(scores) / len(scores) if scores else None)
+def _total_steps(epochs, max_steps, per_epoch):
+    """The step budget: the smaller of max_steps and epochs * per_epoch (1000 if neither)."""
+    if epochs is None and max_steps is None:
+        return 1000
+    return min(x for x in (max_steps, epochs and epochs * per_epoch) if x is not None)
 
 
-def _record(history, step, epoch, loss, lr, moved, score, tracked):
-    history.step.append(step)
-    history.epoch.append(epoch)
-    history.loss.append(loss)
-    history.lr.append(lr)
-    history.step_size.append(moved)
+def _batches(pairs, size, total, shuffle, seed):
+    """(step, epoch, batch) for steps 1..total: consecutive slices of `size` samples,
+    reshuffled (random.Random(seed)) as each epoch starts when a batch is not all the data."""
+    rng = random.Random(seed)
+    per_epoch = math.ceil(len(pairs) / size)
+    for step in range(1, total + 1):
+        epoch, index = divmod(step - 1, per_epoch)
+        if index == 0 and size < len(pairs) and shuffle:
+            rng.shuffle(pairs)
+        yield step, epoch + 1, pairs[index * size:(index + 1) * size]
+
+
+def _snapshot(optimizer, history):
+    """What a step changes: the parameters, the optimizer's state and the history's length."""
+    return [p.data for p in optimizer.params], optimizer.state_dict(), len(history)
+
+
+def _restore(optimizer, history, snapshot):
+    values, state, steps = snapshot
+    for p, value in zip(optimizer.params, values):
+        p.data = value
+    optimizer.load_state_dict(state)
+    history.truncate(steps)
+
+
+def _stop_rule(history, min_step, callback):
+    """Why training stops after this step ('min_step', 'callback'), or None to go on."""
+    if min_step is not None and history.step_size[-1] < min_step:
+        return "min_step"
+    if callback is not None and callback(history):
+        return "callback"
+    return None
+
+
+def _show(bar, loss, score):
+    if bar is None:
+        return
+    bar.update(1)
+    postfix = {"loss": f"{float(loss):.4g}"}
     if score is not None:
-        history.metric.append(score)
-    for name, p in tracked.items():
-        history.tracked[name].append(p.data)
-
-
-def _postfix(loss, score):
-    out = {"loss": f"{loss:.4g}"}
-    if score is not None:
-        out["metric"] = f"{score:.3f}"
-    return out
+        postfix["metric"] = f"{score:.3f}"
+    bar.set_postfix(postfix, refresh=False)
 
 
 def _progress_bar(total, progress):
@@ -225,5 +284,4 @@ def data_loss(model, data, loss, reduction="mean"):
     """The loss over a whole data set, mean (or sum) of loss(model(x), y): one Value."""
     loss_fn = losses.get(loss)
     terms = [loss_fn(model(x), y) for x, y in _as_pairs(data)]
-    total = losses.total(terms)
-    return total * (1 / len(terms)) if reduction == "mean" else total
+    return losses.mean(terms) if reduction == "mean" else losses.total(terms)

@@ -1,10 +1,11 @@
 """fit(): batches, gradient accumulation equal to the full batch, stop rules, Ctrl-C,
 history; accuracy/evaluate; the seeded toy data sets."""
 import math
+from fractions import Fraction as F
 
 import pytest
 
-from tracegrad.engine import Value
+from tracegrad.engine import Value, backward_steps
 from tracegrad.nn import MLP, accuracy, data, evaluate, fit, losses, optim
 from tracegrad.nn.train import data_loss
 
@@ -108,6 +109,28 @@ def test_interrupt_inside_the_loss_keeps_earlier_steps():
         return losses.hinge(out, y)
     h = fit(model, ds, loss, optim.SGD(model.parameters(), lr=0.1), max_steps=10, progress=False)
     assert h.stopped == "interrupted" and len(h) == 2
+
+
+def test_exact_training_stays_exact_with_the_mean_loss():
+    line = MLP(1, [1], seed=0).load_state_dict({"layers.0.neurons.0.w.0": F(0),
+                                                "layers.0.neurons.0.b": F(0)})
+    pairs = [([F(1)], F(2)), ([F(3)], F(4))]
+    # mse = 1/2 sum (w x + b - y)^2: at 0, dL/dw = -(2*1 + 4*3) = -14, dL/db = -(2 + 4) = -6
+    h = fit(line, pairs, "mse", optim.SGD(line.parameters(), lr=F(1, 10)), max_steps=1,
+            progress=False)
+    assert h.loss == [F(10)]                     # (4 + 16) / 2
+    assert line.state_dict() == {"layers.0.neurons.0.w.0": F(7, 5),
+                                 "layers.0.neurons.0.b": F(3, 5)}
+    assert all(type(p.data) is F for p in line.parameters())
+
+
+def test_one_mean_for_losses_and_fit_one_node_exact_for_exact_terms():
+    assert losses.mean([F(1), F(2)]).data == F(3, 2)
+    assert losses.mean([F(1), F(2)], 4).data == F(3, 4)          # a micro-batch's share
+    assert losses.mean([Value(1.0), Value(2.0)]).data == 1.5
+    steps = backward_steps(losses.mse([Value(1.0), Value(2.0)], [0, 0]))
+    assert [s.node.op for s in steps][0] == "mul"                  # (sum) * 1/2, one node
+    assert not any(s.node.op == "pow" and s.node.arg == -1 for s in steps)
 
 
 def test_callback_can_stop_training_and_divergence_stops_it():
