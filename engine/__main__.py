@@ -6,15 +6,14 @@ Exit codes: 0 done, 1 a gradient check failed or rendering failed, 2 a usage err
 """
 import argparse
 import sys
-from pathlib import Path
 
 from ..cli import new_parser, run
-from .check import ATOL, EPS, RTOL, check_grad
+from .check import ATOL, EPS, RTOL, GradCheckFailed, check_grad
 from .demo import demo
 from .draw import RANKDIRS, draw, draw_frames
 from .explain import explain
 from .expr import ExprError, number, parse
-from .render import RenderError, save
+from .render import TIMEOUT, OutputError, RenderError, save
 from .trace import backward_steps
 from .value import Value
 
@@ -24,15 +23,24 @@ EXAMPLES = """examples:
   tracegrad explain "(a*b)*(a+b)" --wrt a --at a=3 b=2
   tracegrad check "(1.3 - (b + 0.64*5))**2" --wrt b --at b=0 --expect 3.8
   tracegrad check "(1.3 - (b + 0.64*5))**2" --wrt b --at b=0 --expect 19/5 --exact
+  tracegrad check "tanh(x)" --at x=0.5 --expect 0.7864 --digits 4
+  tracegrad steps -- "-x^2" --at x=3
   tracegrad draw "tanh(x*w + b)" --at x=2 w=-3 b=6.88 -o graph.png --frames frames/
 
 EXPR uses numbers, variables, + - * / ** ( ) and exp, log, tanh, sigmoid, relu,
-leaky_relu, softplus, sqrt, sin, cos, abs. Quote it; one starting with - goes after --.
+leaky_relu, softplus, sqrt, sin, cos, abs. x^2 is a power (as x**2); write 2*x, not 2x.
+e and pi are the constants, unless --at gives them a value (--at e=2 makes e a variable).
+Quote EXPR; one starting with - goes right after --, as in steps -- "-x^2" --at x=3.
 Numbers are floats; with --exact they are Fractions (1.3 is 13/10), so results are exact."""
 
+# check_grad's keywords as spelled on this command line (a failure says how to loosen)
+CHECK_WORDS = {"digits": "--digits {}", "expected_rtol": "--expect-rtol {}", "rtol": "--rtol {}"}
 
-# what a failing command exits with (printed as one line): 2 bad input, 1 rendering failed
-ERRORS = {ExprError: 2, ValueError: 2, ZeroDivisionError: 2, OverflowError: 2, RenderError: 1}
+
+# what a failing command exits with (printed as one line): 2 bad input, 1 rendering or
+# writing a file failed
+ERRORS = {ExprError: 2, ValueError: 2, ZeroDivisionError: 2, OverflowError: 2, RenderError: 1,
+          OutputError: 1}
 
 
 def main(argv=None):
@@ -60,11 +68,14 @@ def add_commands(commands, demo_name="demo"):
     sub = command(demo_name, run_demo, "the lecture neuron: forward, backward steps, graph image")
     sub.add_argument("--out", default="out", help="folder for the graph images (default: out)")
     sub = command("draw", run_draw, "draw the graph (after backward) as SVG, PNG or DOT")
-    sub.add_argument("-o", "--output", default="out/graph.svg",
-                     help="image file: .svg, .png, .jpg or .dot (default: out/graph.svg)")
+    sub.add_argument("-o", "--output", default=None,
+                     help="image file: .svg, .png, .jpg, .pdf (with Graphviz's dot) or .dot "
+                          "(default: out/graph.svg, creating out/)")
     sub.add_argument("--rankdir", default="LR", choices=RANKDIRS, help="direction (default LR)")
     sub.add_argument("--local", action="store_true", help="label edges with local derivatives")
     sub.add_argument("--frames", metavar="DIR", help="also save one image per backward step")
+    sub.add_argument("--timeout", type=float, default=TIMEOUT, metavar="S",
+                     help=f"seconds one image may take to render (default {TIMEOUT})")
     sub = command("steps", run_steps, "print the backward pass step by step")
     sub.add_argument("--digits", type=int, default=4, help="significant digits (default 4)")
     sub = command("explain", run_explain, "write d EXPR / d NAME as the chain rule")
@@ -79,6 +90,10 @@ def add_commands(commands, demo_name="demo"):
     sub.add_argument("--eps", type=float, default=EPS, help=f"central-difference step ({EPS})")
     sub.add_argument("--rtol", type=float, default=RTOL, help=f"relative tolerance ({RTOL})")
     sub.add_argument("--atol", type=float, default=ATOL, help=f"absolute tolerance ({ATOL})")
+    sub.add_argument("--expect-rtol", type=float, default=None, metavar="R",
+                     help="relative tolerance for --expect (default 1e-9; exact with --exact)")
+    sub.add_argument("--digits", type=int, default=None, metavar="N",
+                     help="--expect values are rounded: they must agree to N significant digits")
 
 
 def build(args):
@@ -92,12 +107,12 @@ def build(args):
             raise ExprError(f"--at {item!r}: write NAME=VALUE, as in --at x=2")
         if name in leaves:
             raise ExprError(f"--at gives {name} twice")
-        if name not in expr.names:
+        if name not in expr.names and name not in expr.constants:   # --at e=2 wins over e
             raise ExprError(f"--at {name}: {expr.short} has no variable {name} "
                             f"(its variables: {', '.join(expr.names) or 'none'})")
         leaves[name] = Value(number(text, exact=args.exact), label=name)
     root = expr.evaluate(leaves)
-    if not isinstance(root, Value) or not expr.names:
+    if not isinstance(root, Value) or not leaves:
         raise ExprError(f"{expr.short} has no variables: nothing to differentiate")
     if root.label is None:
         root.label = "f"
@@ -121,11 +136,14 @@ def run_demo(args):
 def run_draw(args):
     _, _, root = build(args)
     root.backward()
-    output = save(draw(root, rankdir=args.rankdir, show_local=args.local), args.output)
+    # the default folder out/ is made if missing; a folder the user names must exist
+    output = save(draw(root, rankdir=args.rankdir, show_local=args.local),
+                  args.output or "out/graph.svg", timeout=args.timeout,
+                  parents=args.output is None)
     print(f"wrote {output}")
     if args.frames:
-        frames = draw_frames(root, args.frames, Path(args.output).suffix.lstrip(".") or "svg",
-                             rankdir=args.rankdir, show_local=args.local)
+        frames = draw_frames(root, args.frames, output.suffix.lstrip(".") or "svg",
+                             rankdir=args.rankdir, show_local=args.local, timeout=args.timeout)
         print(f"wrote {len(frames)} frames: {frames[0]} ... {frames[-1].name}")
     return 0
 
@@ -158,10 +176,11 @@ def run_check(args):
         return expr.evaluate({**leaves, **dict(zip(names, values))})
 
     try:
-        result = check_grad(f, [leaves[n] for n in names], expected,
-                            eps=args.eps, rtol=args.rtol, atol=args.atol)
-    except AssertionError as failure:
-        print(failure)
+        result = check_grad(f, [leaves[n] for n in names], expected, eps=args.eps,
+                            rtol=args.rtol, atol=args.atol, expected_rtol=args.expect_rtol,
+                            digits=args.digits)
+    except GradCheckFailed as failure:
+        print(failure.result.text(CHECK_WORDS))
         return 1
     print(result)
     return 0

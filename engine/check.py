@@ -40,47 +40,89 @@ def _at(f, xs, i, x):
     return float(getattr(out, "data", out))
 
 
+# how each keyword of check_grad is spelled where it is used: in Python, and (__main__.py)
+# on the command line; a failure says how to loosen the comparison in these words
+PYTHON_WORDS = {"digits": "digits={}", "expected_rtol": "expected_rtol={}", "rtol": "rtol={}"}
+
+
 class GradCheck(NamedTuple):
-    """The outcome of check_grad: str() of it is the table."""
+    """The outcome of check_grad: str() of it is the table; in Jupyter it shows as HTML.
+
+    loosen: (keyword, value) pairs that would let a failing comparison pass."""
     table: str
     passed: bool
     autograd: list
     numerical: list
+    title: str = ""
+    header: tuple = ()
+    rows: tuple = ()
+    loosen: tuple = ()
 
     def __str__(self):
         return self.table
 
+    def text(self, words=PYTHON_WORDS):
+        """The title, how to loosen a failing comparison (in `words`), and the table."""
+        advice = _advice(self.loosen, words)
+        return "\n".join([self.title] + ([advice] if advice else []) +
+                         [table(self.header, self.rows)])
+
+    def _repr_html_(self):
+        from .export import html_table
+        return html_table(self.header, self.rows, self.title, _advice(self.loosen, PYTHON_WORDS))
+
+
+class GradCheckFailed(AssertionError):
+    """check_grad failed: the message is the table; .result is the GradCheck."""
+
+    def __init__(self, result):
+        super().__init__(result.table)
+        self.result = result
+
 
 def check_grad(f, values, expected=None, *, eps=EPS, rtol=RTOL, atol=ATOL,
-               expected_rtol=EXPECTED_RTOL):
+               expected_rtol=None, digits=None):
     """Compare, per input, autograd with central differences and with expected values.
 
     values: numbers (or Values) to call f at; expected: a list (None to skip one), a
     dict by input name, or a single number for a single input. Passes when
     |autograd - numerical| <= atol + rtol * |autograd| and autograd matches expected:
-    exactly when expected is a Fraction (exact mode), else within expected_rtol.
-    Returns a GradCheck; raises AssertionError with the table when anything fails."""
+    exactly when expected is a Fraction (exact mode), else within expected_rtol (1e-9 by
+    default), or, with digits=N, to N significant digits (a hand answer rounded to N digits).
+    Returns a GradCheck; raises GradCheckFailed (an AssertionError) with the table when
+    anything fails, saying which keyword would loosen the comparison."""
+    if digits is not None and (type(digits) is not int or not 1 <= digits <= 17):
+        raise ValueError(f"check_grad: digits={digits!r}; give the number of significant "
+                         "digits a rounded value must agree to, a whole number from 1 to 17")
     names = _names(f, values)
     inputs = [v if isinstance(v, Value) else Value(v, label=n) for v, n in zip(values, names)]
     out = f(*inputs)
     autograd = grad(out, inputs)
     numerical = numerical_grad(f, inputs, eps)
     expected = _expected(expected, names)
-    rows, passed, kink = [], True, _near_kink(out)
+    rows, passed, kink, loosen = [], True, _near_kink(out), []
     for name, x, g, num, want in zip(names, inputs, autograd, numerical, expected):
-        problems = _compare(g, num, want, rtol, atol, expected_rtol)
+        problems, wider = _compare(g, num, want, rtol, atol, expected_rtol, digits)
         if problems and kink and "central" in problems[0]:
             problems.append(f"{kink} is at its corner: no derivative there")
+            wider = [w for w in wider if w[0] != "rtol"]
         passed = passed and not problems
-        rows.append([name, fmt(x.data, 8), fmt(g, 10), fmt(num, 10),
-                     "" if want is None else fmt(want, 10), "; ".join(problems) or "ok"])
+        loosen += wider
+        rows.append((name, fmt(x.data, 8), fmt(g, 10), fmt(num, 10),
+                     "" if want is None else fmt(want, 10), "; ".join(problems) or "ok"))
     verdict = "passed" if passed else "FAILED"
-    text = "\n".join([f"check_grad {verdict}: autograd vs central differences (eps={eps}, "
-                      f"rtol={rtol}, atol={atol}) and vs expected", table(
-                          ["input", "at", "autograd", "numerical", "expected", "result"], rows)])
+    against = (f"to {digits} significant digits" if digits is not None else
+               f"expected_rtol={expected_rtol}" if expected_rtol is not None else "")
+    result = GradCheck("", passed, autograd, numerical,
+                       f"check_grad {verdict}: autograd vs central differences (eps={eps}, "
+                       f"rtol={rtol}, atol={atol}) and vs expected" +
+                       (f" ({against})" if against else ""),
+                       ("input", "at", "autograd", "numerical", "expected", "result"),
+                       tuple(rows), _loosest(loosen))
+    result = result._replace(table=result.text())
     if not passed:
-        raise AssertionError(text)
-    return GradCheck(text, passed, autograd, numerical)
+        raise GradCheckFailed(result)
+    return result
 
 
 def _names(f, values):
@@ -111,24 +153,91 @@ def _expected(expected, names):
     return list(expected)
 
 
-def _compare(g, num, want, rtol, atol, expected_rtol):
-    """The reasons autograd g fails (an empty list when it passes)."""
+def _compare(g, num, want, rtol, atol, expected_rtol, digits):
+    """The reasons autograd g fails (an empty list when it passes), and the (keyword,
+    value) pairs that would make those comparisons pass."""
     g = getattr(g, "data", g)
-    problems = []
-    if not abs(float(g) - num) <= atol + rtol * abs(float(g)):
-        problems.append(f"autograd and central differences differ by {abs(float(g) - num):.2g}")
+    problems, loosen = [], []
+    gap = abs(float(g) - num)
+    if not gap <= atol + rtol * abs(float(g)):
+        problems.append(f"autograd and central differences differ by {gap:.2g}")
+        if g != 0:
+            loosen.append(("rtol", _round_up(gap / abs(float(g)))))
     if want is None:
-        return problems
-    exact = isinstance(want, Fraction) and isinstance(g, (int, Fraction))
-    if isinstance(want, Fraction) and not exact:
+        return problems, loosen
+    exact = (isinstance(want, Fraction) and isinstance(g, (int, Fraction))
+             and expected_rtol is None and digits is None)
+    if isinstance(want, Fraction) and not isinstance(g, (int, Fraction)) and digits is None \
+            and expected_rtol is None:
         problems.append(f"expected exactly {want} but autograd is the float {g!r}: "
                         "use Fraction inputs (--exact) for an exact check")
     elif exact and g != want:
         problems.append(f"expected exactly {want}, autograd gives {g}")
-    elif not exact and not math.isclose(g, want, rel_tol=expected_rtol,
-                                        abs_tol=EXPECTED_ATOL):
-        problems.append(f"expected {fmt(want, 10)}, autograd gives {fmt(g, 10)}")
-    return problems
+    elif not exact and not _agrees(g, want, expected_rtol, digits):
+        agree = agreeing_digits(g, want)
+        problems.append(f"expected {fmt(want, 10)}, autograd gives {fmt(g, 10)}"
+                        + (f" (they agree to {agree} significant digit{'s' * (agree != 1)})"
+                           if agree else ""))
+        if agree:
+            loosen.append(("digits", agree))
+        loosen.append(("expected_rtol", _round_up(_relative_gap(g, want))))
+    return problems, loosen
+
+
+def _agrees(g, want, expected_rtol, digits):
+    if digits is not None:
+        return agreeing_digits(g, want) >= digits
+    rtol = EXPECTED_RTOL if expected_rtol is None else expected_rtol
+    return math.isclose(g, want, rel_tol=rtol, abs_tol=EXPECTED_ATOL)
+
+
+def agreeing_digits(g, want):
+    """To how many significant digits want agrees with g (0 to 17): the most N for which
+    want is g rounded to N digits, give or take half a unit in the N-th digit.
+
+    agreeing_digits(0.7864477, 0.7864) == 4; agreeing_digits(-0.19661, -0.2) == 2."""
+    g, want = float(g), float(want)
+    scale = abs(g) or abs(want)
+    if scale == 0 or g == want:
+        return 17
+    first = math.floor(math.log10(scale))           # the place of the first significant digit
+    agree = 0
+    while agree < 17 and abs(g - want) <= 0.5 * 10.0 ** (first - agree) * (1 + 1e-9):
+        agree += 1
+    return agree
+
+
+def _relative_gap(g, want):
+    return abs(float(g) - float(want)) / max(abs(float(g)), abs(float(want)))
+
+
+def _round_up(x):
+    """x rounded up to one significant digit: 0.0057 -> 0.006, as a tolerance to suggest."""
+    if x == 0 or not math.isfinite(x):
+        return x
+    unit = 10.0 ** math.floor(math.log10(x))
+    return float(f"{math.ceil(x / unit - 1e-9) * unit:.1g}")
+
+
+def _loosest(loosen):
+    """One suggestion per keyword: the fewest digits, the largest tolerance."""
+    best = {}
+    for key, value in loosen:
+        best[key] = value if key not in best else (min if key == "digits" else max)(best[key], value)
+    return tuple(best.items())
+
+
+def _advice(loosen, words):
+    """How to loosen each failing comparison, in the interface's words ('' if none)."""
+    said = {key: words[key].format(fmt(value, 2)) for key, value in loosen}
+    parts = []
+    if "digits" in said or "expected_rtol" in said:
+        options = [said[k] for k in ("digits", "expected_rtol") if k in said]
+        parts.append("if the expected values were rounded by hand, say so: "
+                     + " or ".join(options))
+    if "rtol" in said:
+        parts.append(f"central differences are approximate: allow {said['rtol']}")
+    return "; ".join(parts)
 
 
 def _near_kink(out):

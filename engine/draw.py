@@ -3,6 +3,7 @@ separate node per op, node ids from topological position. draw_frames() saves a 
 pass as one image per step, the current node highlighted, for clicking through on slides.
 """
 import sys
+import time
 from pathlib import Path
 
 from .graph import local_derivatives, on_paths, topological_order
@@ -14,6 +15,7 @@ RANKDIRS = ("LR", "TB", "RL", "BT")
 CURRENT, TOUCHED, ARROW = "#ffd27f", "#fff2cc", "#d62728"   # highlight colours
 PATH = "#dbe9f6"                                              # focus: one leaf's paths
 PATH_EDGE = {"color": "#1f77b4", "penwidth": "2"}
+MAX_FRAMES, FRAMES_BUDGET = 60, 120     # frames of one pass; seconds to render them all
 
 
 def draw(root, rankdir="LR", show_local=False, highlight=None, grads=None, digits=4,
@@ -104,31 +106,47 @@ def _plain(text, escape=True):
     return graphviz.nohtml(text)
 
 
-def draw_frames(root, folder, suffix="svg", **options):
+def draw_frames(root, folder, suffix="svg", max_frames=MAX_FRAMES, budget=FRAMES_BUDGET,
+                timeout=None, **options):
     """Run root's backward pass and save one image per step into folder: frame 0 is the
     start (only the root's grad set), frame k highlights step k. Returns the Paths.
 
-    Leaf gradients are zeroed first, so the frames show one fresh pass.
-    Without a renderer the frames are written as .dot files and one line says how to get one."""
-    from .render import HINT, find_renderer, save
+    Leaf gradients are zeroed first, so the frames show one fresh pass. A pass of more than
+    max_frames frames is refused; rendering them all stops after budget seconds (each
+    render after timeout seconds). Without a renderer the frames are written as .dot files
+    and one line says how to get one."""
+    from .render import HINT, TIMEOUT, RenderError, find_renderer, save
     for node in topological_order(root):
         if node.is_leaf:
             node.grad = 0                   # a fresh pass, as after zero_grad()
     steps = backward_steps(root)
+    if len(steps) + 1 > max_frames:
+        raise ValueError(f"draw_frames: the backward pass has {len(steps)} steps, so "
+                         f"{len(steps) + 1} frames: more than max_frames={max_frames}; draw "
+                         "the frames of a smaller graph, or allow more")
     if suffix not in ("dot", "gv") and find_renderer() is None:
         print(f"{HINT} ({folder})", file=sys.stderr)
         suffix = "dot"
-    folder = Path(folder)
+    folder, deadline = Path(folder), time.monotonic() + budget
+    timeout = TIMEOUT if timeout is None else timeout
+
+    def frame(k, drawing):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise RenderError(f"draw_frames: rendering took longer than budget={budget:g} s; "
+                              f"{k} of the {len(steps) + 1} frames are in {folder}")
+        return save(drawing, folder / f"step_{k:0{width}}.{suffix}", min(timeout, left))
+
     grads = dict(steps.start)
     width = len(str(len(steps)))
     r = steps.names[root]
-    frames = [save(draw(root, grads=grads, title=f"start: {r} = {fmt(root.data)}, d{r}/d{r} = "
-                        f"{fmt(grads[root])}", **options), folder / f"step_{0:0{width}}.{suffix}")]
+    frames = [frame(0, draw(root, grads=grads, title=f"start: {r} = {fmt(root.data)}, d{r}/d{r} = "
+                            f"{fmt(grads[root])}", **options))]
     for k, step in enumerate(steps, 1):
         for c in step.contributions:
             grads[c.parent] = c.accumulated
         title = (f"step {k} of {len(steps)}: {definition(step.node, steps.names)} sends "
                  f"d{r}/d{steps.names[step.node]} = {fmt(step.upstream)} to its parents")
-        frames.append(save(draw(root, highlight=step, grads=dict(grads), title=title, **options),
-                           folder / f"step_{k:0{width}}.{suffix}"))
+        frames.append(frame(k, draw(root, highlight=step, grads=dict(grads), title=title,
+                                    **options)))
     return frames

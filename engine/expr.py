@@ -1,9 +1,11 @@
 """A safe reader for math typed on the command line: Python's `ast` with a whitelist of node
 types, evaluated by walking the tree (never eval). Numbers are floats, or Fractions in exact
-mode (1.3 is 13/10); anything else (attributes, unknown names, imports ...) is refused.
+mode (1.3 is 13/10); `x^2` is a power, as on paper; `e` and `pi` are constants unless given
+a value; anything else (attributes, unknown names, imports ...) is refused.
 """
 import ast
 import math
+import re
 from fractions import Fraction
 
 from .value import Value
@@ -13,10 +15,11 @@ FUNCTIONS = {"exp", "log", "tanh", "sigmoid", "relu", "softplus", "sqrt", "sin",
 CONSTANTS = {"pi": math.pi, "e": math.e}
 MAX_LENGTH, MAX_DEPTH = 2000, 200       # characters; nesting of the parsed tree
 MAX_EXPONENT, MAX_BITS = 1000, 100_000  # |n| in a ** n; size of an exact number made by **
+MAX_NUMBER_LENGTH, MAX_POWER_OF_TEN = 100, 400   # a number typed in: characters; |k| in 1ek
 ALLOWED = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Constant, ast.Load,
            ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd)
-WHAT = ("use numbers, variables, + - * / ** ( ) and the functions "
-        + ", ".join(sorted(FUNCTIONS)))
+WHAT = ("use numbers, variables, + - * / ** (or ^) ( ), the constants e and pi, and the "
+        "functions " + ", ".join(sorted(FUNCTIONS)))
 REFUSED = {ast.Attribute: "attribute access (a.b)", ast.Subscript: "indexing (a[i])",
            ast.Compare: "comparisons", ast.BoolOp: "and/or", ast.Lambda: "lambda",
            ast.IfExp: "if/else", ast.keyword: "keyword arguments", ast.Starred: "*arguments",
@@ -29,7 +32,16 @@ class ExprError(ValueError):
 
 
 def number(text, exact=False):
-    """'2', '-0.5', '1e-3', '1/3' as a float, or as an exact Fraction (int if whole)."""
+    """'2', '-0.5', '1e-3', '1/3' as a float, or as an exact Fraction (int if whole).
+
+    Its size is checked first: Fraction('1e100000000') would build 10**100000000 (minutes)."""
+    if len(text) > MAX_NUMBER_LENGTH:
+        raise ExprError(f"{text[:20]!r}... is {len(text)} characters long: a number here has "
+                        f"at most {MAX_NUMBER_LENGTH}")
+    for power in re.findall(r"[eE]\s*([+-]?\d+)", text):
+        if abs(int(power)) > MAX_POWER_OF_TEN:
+            raise ExprError(f"{text.strip()!r} is out of range: write numbers between "
+                            f"1e-{MAX_POWER_OF_TEN} and 1e{MAX_POWER_OF_TEN} in size")
     try:
         value = Fraction(text.strip())
     except (ValueError, ZeroDivisionError):
@@ -50,11 +62,16 @@ class Expression:
         self.text, self.exact, self.source = text, exact, text.strip()
         if len(text) > MAX_LENGTH:
             raise ExprError(f"the expression is {len(text)} characters long; at most {MAX_LENGTH}")
+        # ^ is a power, as on paper and in LaTeX: swapped for ** before parsing, because
+        # Python's ^ (xor) binds more loosely than +, so x^2+1 would parse as x^(2+1)
+        self.python = self.source.replace("^", "**")
         try:
-            self.tree = ast.parse(self.source, mode="eval")
+            self.tree = ast.parse(self.python, mode="eval")
         except (SyntaxError, ValueError, RecursionError, MemoryError) as err:
             reason = getattr(err, "msg", None) or str(err) or type(err).__name__
-            raise ExprError(f"{self.short} is not a math expression ({reason}); {WHAT}") from None
+            raise ExprError(f"{self.short} is not a math expression ({reason}); "
+                            f"{_product_hint(self.source) or WHAT}") from None
+        self.constants = []         # the constants it uses (e, pi): a value given for one wins
         self.names = self._check()
 
     @property
@@ -85,13 +102,16 @@ class Expression:
         return names
 
     def _check_call(self, node):
+        if isinstance(node.func, ast.Constant):         # 2(x + 1): a product, as on paper
+            raise ExprError(f"{self.short}: write {ast.unparse(node.func)}*(...) for a product "
+                            "(a number before a bracket is not multiplied)")
         if not isinstance(node.func, ast.Name):
             raise ExprError(f"calling {ast.unparse(node.func)[:40]} is not allowed in "
                             f"{self.short}; {WHAT}")
         name = node.func.id
         if name not in FUNCTIONS:
-            raise ExprError(f"unknown function {name!r} in {self.short}; the functions are "
-                            + ", ".join(sorted(FUNCTIONS)))
+            raise ExprError(f"unknown function {name!r} in {self.short} (for a product write "
+                            f"{name}*(...)); the functions are " + ", ".join(sorted(FUNCTIONS)))
         if node.keywords:
             raise ExprError(f"{name}() takes no keyword arguments: write {name}(x)")
         allowed = (1, 2) if name == "leaky_relu" else (1,)
@@ -104,8 +124,9 @@ class Expression:
             raise ExprError(f"{name} is a function: call it, as in {name}(x)")
         if name.startswith("_"):
             raise ExprError(f"the name {name!r} is not allowed: variable names do not start with _")
-        if name not in CONSTANTS and name not in names:
-            names.append(name)
+        seen = self.constants if name in CONSTANTS else names
+        if name not in seen:
+            seen.append(name)
 
     def evaluate(self, values):
         """The expression's Value (or number, if it has no variables) at values."""
@@ -142,13 +163,20 @@ class Expression:
     def _literal(self, node):
         if not self.exact:
             return float(node.value)
-        text = ast.get_source_segment(self.source, node) or repr(node.value)
+        text = ast.get_source_segment(self.python, node) or repr(node.value)
         return number(text.replace("_", ""), exact=True)   # '1.3' -> 13/10, not the float
 
 
 _BINARY = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
            ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b,
            ast.Pow: lambda a, b: a ** b}
+
+
+def _product_hint(text):
+    """'write 2*x' when text has a number written against a name (2x), else ''."""
+    # a number, then a name that does not make it a float literal (1e5, 2e-3 are numbers)
+    found = re.search(r"(?<![\w.])(\d+\.?\d*)(?![eE][+-]?\d)([A-Za-z_]\w*)", text)
+    return f"write {found[1]}*{found[2]} for {found[0]}" if found else ""
 
 
 def _plain(x, function):

@@ -2,6 +2,7 @@
 there is one, else the `graphviz-pure` program installed with tracegrad (looked up in the running
 interpreter's scripts folder, so no activated venv is needed), else the DOT text and one line
 saying how to get a renderer. `Drawing` is a graphviz.Digraph that renders this way.
+A render has a time limit, and a file that cannot be written is an OutputError: one line each.
 """
 import os
 import shutil
@@ -16,6 +17,7 @@ ENV = "TRACEGRAD_RENDERER"      # a renderer program to use instead; 'none' for 
 HINT = ("no Graphviz renderer found: pip install graphviz-pure (or install Graphviz so "
         "`dot` is on PATH); the DOT text is written instead")
 TEXT_FORMATS = {"dot", "gv"}     # written as DOT text, no renderer needed
+TIMEOUT = 30                     # seconds one render may take before it is stopped
 
 
 class NoRenderer(RuntimeError):
@@ -24,6 +26,10 @@ class NoRenderer(RuntimeError):
 
 class RenderError(RuntimeError):
     """The renderer ran and failed (its first line of complaint is the message)."""
+
+
+class OutputError(OSError):
+    """A file that cannot be written (a folder, no permission, a full disk, no such folder)."""
 
 
 def find_renderer():
@@ -43,15 +49,25 @@ def find_renderer():
     return shutil.which("graphviz-pure")
 
 
-def run(source, fmt, engine=None):
-    """The rendered bytes of DOT source in format fmt ('svg', 'png', ...)."""
+def run(source, fmt, engine=None, timeout=TIMEOUT):
+    """The rendered bytes of DOT source in format fmt ('svg', 'png', ...), stopped with a
+    RenderError after timeout seconds."""
     renderer = find_renderer()
     if renderer is None:
         raise NoRenderer(HINT)
+    if Path(renderer).name.startswith("graphviz-pure") and fmt == "pdf":
+        raise RenderError("graphviz-pure cannot write PDF: for PDF install Graphviz so `dot` "
+                          "is on PATH (apt install graphviz, brew install graphviz), or write "
+                          ".svg or .png")
     command = [renderer, f"-T{fmt}"] + ([f"-K{engine}"] if engine else [])
     try:
         done = subprocess.run(command, input=source.encode("utf-8"), capture_output=True,
-                              timeout=120)
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        nodes = source.count("shape=record")
+        raise RenderError(f"rendering a graph of {nodes} Values took longer than {timeout:g} s "
+                          "and was stopped: draw less of it (the compact view, or one focus leaf's "
+                          "paths) or allow more time") from None
     except OSError as err:
         raise RenderError(f"could not run the renderer {renderer}: {err}") from None
     if done.returncode != 0:
@@ -60,27 +76,41 @@ def run(source, fmt, engine=None):
     return done.stdout
 
 
-def save(graph, path):
+def save(graph, path, timeout=TIMEOUT, parents=True):
     """Write graph (a Digraph or DOT text) to path, in the format its suffix names
-    (.svg, .png, .jpg, or .dot for the text). Returns the Path written: without a renderer
-    that is path with the suffix .dot, and one line on stderr says how to get one."""
+    (.svg, .png, .jpg, .pdf with Graphviz's dot, or .dot for the text). Returns the Path
+    written: without a renderer that is path with the suffix .dot, and one line on stderr
+    says how to get one. parents: create missing folders (else an OutputError)."""
     path = Path(path)
     source = getattr(graph, "source", graph)
     fmt = path.suffix.lstrip(".").lower()
-    if not fmt:
+    if not fmt and not path.is_dir():
         raise ValueError(f"save: {path} has no suffix; end it in .svg, .png or .dot")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt in TEXT_FORMATS:
-        path.write_text(source, encoding="utf-8")
-        return path
+    if fmt in TEXT_FORMATS or path.is_dir():
+        return write(path, source.encode("utf-8"), parents)
     try:
-        data = run(source, fmt)
+        data = run(source, fmt, timeout=timeout)
     except NoRenderer:
-        path = path.with_suffix(".dot")
-        path.write_text(source, encoding="utf-8")
+        path = write(path.with_suffix(".dot"), source.encode("utf-8"), parents)
         print(f"{HINT} ({path})", file=sys.stderr)
         return path
-    path.write_bytes(data)
+    return write(path, data, parents)
+
+
+def write(path, data, parents=True):
+    """Write bytes to path; any reason it cannot be done is one OutputError line."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"cannot write {path}: it is a folder; give a file name in it, "
+                          f"such as {path / 'graph.svg'}")
+    if not parents and not path.parent.is_dir():
+        raise OutputError(f"cannot write {path}: the folder {path.parent} does not exist "
+                          "(create it first)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except OSError as err:
+        raise OutputError(f"cannot write {path}: {err.strerror or err}") from None
     return path
 
 
@@ -103,11 +133,10 @@ class Drawing(graphviz.Digraph):
         _unsupported(renderer=renderer, formatter=formatter, neato_no_op=neato_no_op)
         fmt = format or (Path(outfile).suffix.lstrip(".") if outfile else self.format)
         source = Path(directory or self.directory or "") / (filename or self.filename)
-        out = Path(outfile) if outfile else Path(f"{source}.{fmt}")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(run(self.source, fmt, engine))
+        out = write(Path(outfile) if outfile else Path(f"{source}.{fmt}"),
+                    run(self.source, fmt, engine))
         if not cleanup:
-            source.write_text(self.source, encoding="utf-8")
+            write(source, self.source.encode("utf-8"))
         if view:
             graphviz.view(out, quiet=quiet_view)
         return str(out)

@@ -3,6 +3,7 @@ and refused inputs (exit code 2, one line on stderr, never a traceback)."""
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,102 @@ def test_refused_inputs(args, says):
     assert done.returncode == 2
     assert says in done.stderr and done.stderr.count("\n") == 1, done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def test_an_expression_starting_with_minus_goes_after_dash_dash():
+    done = run("steps", "--", "-x**2", "--at", "x=3")
+    assert done.returncode == 0, done.stderr
+    assert "f = -v1" in done.stdout and done.stdout.rstrip().endswith("x.grad = -6")
+    assert run("steps", "--at", "x=3", "--", "-x^2").stdout == done.stdout
+
+
+def test_a_value_for_e_wins_over_the_constant():
+    done = run("check", "e*x", "--at", "x=0.5", "e=3", "--expect", "3", "0.5")
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = run("steps", "e^x", "--at", "x=0")
+    assert "x.grad = 1" in done.stdout                      # d e^x/dx = e^x = 1 at 0
+
+
+def test_huge_numbers_in_at_and_expect_are_refused_at_once():
+    for args in [["steps", "x", "--at", "x=1e100000000"],
+                 ["check", "x", "--at", "x=1", "--expect", "1e-100000000", "--exact"]]:
+        start = time.monotonic()
+        done = run(*args)
+        assert done.returncode == 2 and "out of range" in done.stderr
+        assert done.stderr.count("\n") == 1
+        # (the whole subprocess, Python's start included: the refusal itself is microseconds)
+        assert time.monotonic() - start < 30
+
+
+def test_a_closed_stdout_is_one_line_not_a_traceback():
+    command = [sys.executable, "-m", "tracegrad.engine", "steps", "tanh(x*w + b)",
+               "--at", "x=1", "w=2", "b=3"]
+    reader = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    reader.stdout.close()                                   # as `| head -0` would
+    err = reader.stderr.read().decode()
+    assert reader.wait(60) == 141 and "Traceback" not in err
+    assert err == "python -m tracegrad.engine steps: standard output was closed before the " \
+                  "output ended\n"
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+def test_a_full_stdout_is_one_line():
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "tracegrad.engine", "steps", "x*2",
+                               "--at", "x=1"], stdout=full, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert done.returncode == 1 and "No space left on device" in done.stderr
+    assert done.stderr.count("\n") == 1
+
+
+def test_output_path_errors_are_one_line(tmp_path):
+    (tmp_path / "folder").mkdir()
+    cases = [("folder", "it is a folder"), ("missing/g.svg", "the folder missing does not exist")]
+    if os.name != "nt" and os.geteuid() != 0:              # root may write anywhere
+        (tmp_path / "locked").mkdir(mode=0o500)
+        cases.append(("locked/g.dot", "Permission denied"))
+    for output, says in cases:
+        done = run("draw", "x*y", "--at", "x=1", "y=2", "-o", output, cwd=tmp_path)
+        assert done.returncode == 1 and says in done.stderr, (output, done.stderr)
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+def test_write_refuses_what_cannot_be_written(tmp_path, monkeypatch):
+    from tracegrad.engine.render import OutputError, write
+    with pytest.raises(OutputError, match="No space left on device"):
+        if not Path("/dev/full").exists():
+            raise OutputError("cannot write /dev/full: No space left on device")
+        write(Path("/dev/full"), b"x")
+    (tmp_path / "f").write_text("a file")
+    with pytest.raises(OutputError, match="cannot write"):
+        write(tmp_path / "f" / "g.svg", b"x")              # a file where a folder should be
+
+
+def test_the_default_output_folder_is_created(tmp_path):
+    done = run("draw", "x*y", "--at", "x=1", "y=2", cwd=tmp_path, **{ENV: "none"})
+    assert done.returncode == 0 and (tmp_path / "out" / "graph.dot").exists()
+
+
+def test_pdf_without_dot_says_what_to_install(tmp_path):
+    renderer = find_renderer()
+    if renderer is None or not Path(renderer).name.startswith("graphviz-pure"):
+        pytest.skip("only graphviz-pure lacks PDF")
+    done = run("draw", "x*y", "--at", "x=1", "y=2", "-o", "g.pdf", cwd=tmp_path)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1
+    assert "for PDF install Graphviz so `dot` is on PATH" in done.stderr
+
+
+@pytest.mark.skipif(find_renderer() is None, reason="no renderer")
+def test_a_slow_render_is_stopped_with_one_line(tmp_path):
+    sum_150 = "+".join(["x"] * 150)                          # takes graphviz-pure ~2 minutes
+    done = run("draw", sum_150, "--at", "x=1", "--timeout", "1", cwd=tmp_path)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1
+    assert "took longer than 1 s and was stopped" in done.stderr
+
+
+def test_frames_of_a_large_graph_are_refused(tmp_path):
+    done = run("draw", "+".join(["x"] * 150), "--at", "x=1", "-o", "g.dot", "--frames", "fr",
+               cwd=tmp_path)
+    assert done.returncode == 2 and "150 frames: more than max_frames=60" in done.stderr
+    assert not (tmp_path / "fr").exists()

@@ -1,6 +1,7 @@
 """The expression parser: what it reads (floats, or Fractions with exact=True) and what
 it refuses, always with a one-line ExprError."""
 import math
+import re
 from fractions import Fraction
 
 import pytest
@@ -119,3 +120,45 @@ def test_numbers_on_the_command_line():
     for bad in ["x", "1/0", "nan", ""]:
         with pytest.raises(ExprError, match="is not a number"):
             number(bad)
+
+
+def test_caret_is_a_power_as_on_paper():
+    x = Value(3.0, label="x")
+    assert parse("x^2 + 1").evaluate({"x": x}).data == 10       # not x xor 3
+    assert parse("2^3^2").evaluate({}) == 512                   # right to left, as **
+    assert parse("2^-1", exact=True).evaluate({}) == Fraction(1, 2)
+    assert parse("2*x^2").evaluate({"x": x}).data == 18
+
+
+@pytest.mark.parametrize("text, says", [
+    ("2x + 1", "write 2*x for 2x"),
+    ("3.5e + 1", "write 3.5*e for 3.5e"),
+    ("1e5 + 2y", "write 2*y for 2y"),                           # 1e5 is a number
+    ("2(x + 1)", "write 2*(...) for a product"),
+    ("x(y + 1)", "for a product write x*(...)"),
+])
+def test_a_product_written_as_on_paper_gets_a_hint(text, says):
+    with pytest.raises(ExprError, match=re.escape(says)):
+        parse(text)
+
+
+def test_e_and_pi_are_constants_unless_given_a_value():
+    e = parse("e*x + pi")
+    assert e.names == ["x"] and e.constants == ["e", "pi"]
+    assert e.evaluate({"x": Value(1.0)}).data == pytest.approx(math.e + math.pi)
+    assert e.evaluate({"x": Value(1.0), "e": Value(2.0)}).data == pytest.approx(2 + math.pi)
+
+
+@pytest.mark.parametrize("text", ["1e100000000", "-1e-100000000", "1/1e999", "2E+500"])
+def test_huge_numbers_are_refused_before_they_are_built(text):
+    # Fraction('1e100000000') alone takes minutes: the size is checked on the text
+    with pytest.raises(ExprError, match="out of range"):
+        number(text, exact=True)
+    with pytest.raises(ExprError, match="out of range|only finite"):    # 1e999 reads as inf
+        parse(f"x * {text.lstrip('-')}", exact=True).evaluate({"x": Value(1)})
+
+
+def test_long_numbers_are_refused():
+    with pytest.raises(ExprError, match="at most 100"):
+        number("1" * 101)
+    assert number("1e308") == 1e308 and number("1e-400", exact=True) == Fraction(1, 10 ** 400)
