@@ -123,7 +123,7 @@ def run_train(args):
     opt = kind(model.parameters(), lr=lr, **extra)
     print(f"{model!r} on {data!r}: {loss.__name__} loss, {opt!r}, {args.epochs} epochs")
     history = fit(model, data, loss, opt, epochs=args.epochs, batch_size=args.batch_size,
-                  metric=metric, seed=args.seed, progress=not args.no_progress)
+                  metric=metric, seed=args.seed, progress=False if args.no_progress else None)
     if not history:                 # interrupted before the first step: fit said so
         return 130
     text = f"final loss {history.loss[-1]:.6g} after {len(history)} steps ({history.seconds:.1f} s)"

@@ -32,7 +32,7 @@ def demo(args):
           f"{d['epochs']} epochs ({steps} steps).")
     history = fit(model, data, losses.hinge, opt, epochs=d["epochs"],
                   batch_size=d["batch_size"], penalty=lambda m: d["alpha"] * losses.l2(m.parameters()),
-                  metric=accuracy, seed=args.seed, progress=not args.no_progress)
+                  metric=accuracy, seed=args.seed, progress=False if args.no_progress else None)
     if not history:                 # interrupted before the first step: fit said so
         return 130
     acc = evaluate(model, data)

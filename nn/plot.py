@@ -1,31 +1,47 @@
 """Pictures of training: the loss curve, a 2-D classifier's decision boundary, and the loss
-against one parameter with the gradient-descent steps drawn on it. matplotlib is imported
-only when a function here is called (Agg when there is no display); each function returns
-the Figure and, given a path, saves it there.
+against one parameter with the gradient-descent steps drawn on it. Each function returns a
+matplotlib Figure made with the object API (no pyplot state: nothing to close, no figure
+leak) and, given a path, saves it there. In Jupyter a Figure shows as the cell's result.
 """
 import os
-import sys
 
 from tracegrad.engine import grad, no_grad
 from tracegrad.extras import require
+from tracegrad.jupyter import ipython_shell
 
 from .activations import argmax
 from .train import data_loss
 
 
-def _pyplot():
-    matplotlib = require("matplotlib", "plot", "tracegrad.nn.plot's figures")
-    headless = (sys.platform.startswith("linux") and not os.environ.get("DISPLAY")
-                and not os.environ.get("WAYLAND_DISPLAY"))
-    if (headless and "matplotlib.pyplot" not in sys.modules and not os.environ.get("MPLBACKEND")
-            and "ipykernel" not in sys.modules):
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+def figure(**options):
+    """A new matplotlib Figure (options go to Figure: figsize, dpi, layout ...), outside
+    pyplot's list of open figures, so it is freed like any object once unused."""
+    require("matplotlib", "plot", "tracegrad.nn.plot's figures")
+    from matplotlib.figure import Figure
+    _show_figures_in_ipython(Figure)
+    return Figure(**options)
+
+
+def _show_figures_in_ipython(Figure):
+    # IPython draws a Figure as an image only once matplotlib's inline support has
+    # registered a formatter for it (%matplotlib inline, or importing pyplot in a kernel).
+    # Without either, a Figure would print as "<Figure size 640x400 with 1 Axes>": register
+    # IPython's own PNG printer then, leaving any formatter the user chose alone.
+    shell = ipython_shell()
+    if shell is None:
+        return
+    formatters = shell.display_formatter.formatters
+    for mime in ("image/png", "image/svg+xml", "application/pdf", "image/jpeg"):
+        try:
+            formatters[mime].lookup_by_type(Figure)
+            return
+        except KeyError:
+            continue
+    from IPython.core.pylabtools import select_figure_formats
+    select_figure_formats(shell, {"png"})
 
 
 def _finish(fig, path):
-    fig.tight_layout()
     if path is not None:
         folder = os.path.dirname(os.path.abspath(path))
         os.makedirs(folder, exist_ok=True)
@@ -36,10 +52,10 @@ def _finish(fig, path):
 def loss_curve(history, path=None, log_scale=False, title="Training loss"):
     """The loss at every step (from fit()'s History, or a list of numbers); when the history
     has a metric (e.g. accuracy) it is drawn against the right-hand axis."""
-    plt = _pyplot()
     losses = list(getattr(history, "loss", history))
     steps = list(getattr(history, "step", range(1, len(losses) + 1)))
-    fig, ax = plt.subplots(figsize=(6.4, 4))
+    fig = figure(figsize=(6.4, 4), layout="tight")
+    ax = fig.subplots()
     window = _window(history, len(losses))
     faint = 0.35 if window > 1 else 1.0
     ax.plot(steps, losses, color="tab:blue", alpha=faint, linewidth=0.8,
@@ -71,14 +87,14 @@ def decision_boundary(model, data, path=None, resolution=60, threshold=0.0, marg
     """The regions of the plane a 2-D classifier assigns to each class, with the data on top.
     One output: class 1 where the output > threshold (0 for a linear/tanh output, 0.5 for a
     sigmoid). Several outputs: the argmax. The model is run resolution^2 times (no_grad)."""
-    plt = _pyplot()
     xs, ys = [x[0] for x in data.X], [x[1] for x in data.X]
     gx = _grid(min(xs) - margin, max(xs) + margin, resolution)
     gy = _grid(min(ys) - margin, max(ys) + margin, resolution)
     with no_grad():
         scores = [[model([a, b]) for a in gx] for b in gy]
     classes = _class_indices(data)
-    fig, ax = plt.subplots(figsize=(5.6, 5))
+    fig = figure(figsize=(5.6, 5), layout="tight")
+    ax = fig.subplots()
     colors = [COLORS[i % len(COLORS)] for i in range(max(2, max(classes) + 1,
                                                           len(scores[0][0])))]
     k = len(colors)
@@ -117,7 +133,6 @@ def loss_vs_parameter(model, param, data, loss, steps=None, span=None, reduction
     gradient-descent steps (`steps`: the parameter's values, e.g. fit(track=[...])'s
     history.tracked[name]) drawn as dots, each with its tangent: the slope d loss / d param
     that gradient descent follows. param is a Value or a dotted name from named_parameters()."""
-    plt = _pyplot()
     name, param = _parameter(model, param)
     steps = list(steps or [])
     if span is None:
@@ -136,7 +151,8 @@ def loss_vs_parameter(model, param, data, loss, steps=None, span=None, reduction
             marks.append((x, value.data, grad(value, [param])[0]))
     finally:
         param.data = saved
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fig = figure(figsize=(6.4, 4.4), layout="tight")
+    ax = fig.subplots()
     ax.plot(xs, curve, color="tab:blue", label="loss")
     width = (span[1] - span[0]) * 0.08
     last = None

@@ -9,6 +9,7 @@ import sys
 import time
 
 from tracegrad.engine import Value, no_grad
+from tracegrad.jupyter import someone_watching
 
 from . import losses
 from .activations import argmax
@@ -101,7 +102,7 @@ def loss_and_gradients(model, batch, loss, reduction="mean", penalty=None, metri
 
 def fit(model, data, loss, optimizer, *, epochs=None, max_steps=None, batch_size=None,
         accumulate=1, reduction="mean", penalty=None, min_step=None, metric=None,
-        shuffle=True, seed=0, track=(), callback=None, progress=True):
+        shuffle=True, seed=0, track=(), callback=None, progress=None):
     """Train model on data = [(x, y), ...] (or an nn.data Dataset) and return a History.
 
     Each step is train_step() on a batch (all the data when batch_size is None, else
@@ -116,7 +117,9 @@ def fit(model, data, loss, optimizer, *, epochs=None, max_steps=None, batch_size
     returns True, when the loss stops being finite, or on Ctrl-C (KeyboardInterrupt). A step
     is all or nothing: interrupted at any moment, fit keeps the weights (and optimizer state)
     of the last step in the history. metric(outputs, y) (e.g. nn.accuracy) is averaged over
-    each batch; track lists parameters (Values or dotted names) whose values are recorded."""
+    each batch; track lists parameters (Values or dotted names) whose values are recorded.
+    progress: a tqdm.auto bar when stderr is a terminal or in Jupyter (None), always (True)
+    or never (False)."""
     loss_fn = losses.get(loss)
     pairs = _as_pairs(data)
     _check_options(batch_size, accumulate, reduction, epochs, max_steps, len(pairs))
@@ -211,6 +214,10 @@ def _show(bar, loss, score):
 
 
 def _progress_bar(total, progress):
+    # None: a bar only where someone watches it (a terminal, or Jupyter, where tqdm.auto
+    # draws a widget), never in pipes and logs; True forces it, False turns it off
+    if progress is None:
+        progress = someone_watching()
     if not progress:
         return None
     try:

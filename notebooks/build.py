@@ -2,13 +2,19 @@
 
     python notebooks/build.py            # every NN_*.ipynb, in order
     python notebooks/build.py 04 09      # only the lessons whose names start so
+    python notebooks/build.py --check    # run them, write nothing: are the outputs fresh?
 
 Each notebook runs top to bottom in a fresh kernel (the venv's python3 kernel) with
 notebooks/ as its working directory. Volatile metadata (execution timestamps, the Python
-version, widget state) is dropped, so running this twice gives no diff. The test run
-(pytest --nbmake) executes the notebooks without rewriting them; this script is the only
-thing that does.
+version, widget state) is dropped, so running this twice gives no diff. execute() and
+clean() here are the one definition of "fresh": tests/test_notebooks.py runs every lesson
+through them and fails when the committed outputs differ.
 """
+import base64
+import difflib
+import pprint
+import re
+import struct
 import sys
 import time
 from pathlib import Path
@@ -21,6 +27,9 @@ KERNEL = "python3"
 TIMEOUT = 300                     # seconds per cell; every lesson runs in seconds
 METADATA = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": KERNEL},
             "language_info": {"name": "python"}}
+# A lesson that needs an optional package lists it as metadata {"tracegrad": {"needs": [...]}}
+# (lesson 11: torch); the test skips it where the package is missing.
+KEPT = "tracegrad"
 
 
 def lessons(prefixes=()):
@@ -33,7 +42,8 @@ def lessons(prefixes=()):
 
 def clean(nb):
     """Drop what changes from run to run or machine to machine."""
-    nb.metadata = nbformat.from_dict(METADATA)
+    kept = {KEPT: nb.metadata[KEPT]} if KEPT in nb.metadata else {}
+    nb.metadata = nbformat.from_dict({**METADATA, **kept})
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         cell.metadata.pop("ExecuteTime", None)
@@ -58,8 +68,13 @@ def merge_streams(outputs):
     return merged
 
 
-def run(path):
-    """Execute one notebook in place; returns its run time in seconds."""
+def needs(nb):
+    """The optional packages a lesson needs to run (from its metadata)."""
+    return list(nb.metadata.get(KEPT, {}).get("needs", []))
+
+
+def execute(path):
+    """Run one notebook top to bottom in a fresh kernel: (the cleaned notebook, seconds)."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=TIMEOUT, kernel_name=KERNEL, record_timing=False,
                             resources={"metadata": {"path": str(HERE)}})
@@ -67,19 +82,109 @@ def run(path):
     client.execute()
     seconds = time.perf_counter() - start
     nbformat.validate(clean(nb))
+    return nb, seconds
+
+
+def run(path):
+    """Execute one notebook and write it back in place; returns its run time in seconds."""
+    nb, seconds = execute(path)
     nbformat.write(nb, path)
     return seconds
 
 
+def rebuild_command(path):
+    return f"python notebooks/build.py {Path(path).name[:2]}"
+
+
+def differences(committed, fresh):
+    """Where a fresh run's outputs differ from the committed ones: a list of lines, each
+    naming the cell. Text compares exactly; an image by its kind and pixel size, since its
+    bytes depend on the matplotlib and graphviz versions (on one machine they repeat)."""
+    found = []
+    if len(committed.cells) != len(fresh.cells):
+        return [f"{len(committed.cells)} cells committed, {len(fresh.cells)} after a run"]
+    for number, (old, new) in enumerate(zip(committed.cells, fresh.cells)):
+        if old.cell_type != "code":
+            continue
+        where = f"cell {number} ({_first_line(old.source)})"
+        if old.get("execution_count") != new.get("execution_count"):
+            found.append(f"{where}: execution count {old.get('execution_count')} committed, "
+                         f"{new.get('execution_count')} after a run")
+        mine, theirs = [_summary(o) for o in old.outputs], [_summary(o) for o in new.outputs]
+        if mine != theirs:
+            found.append(f"{where}: outputs differ (- committed, + fresh)\n" + _diff(mine, theirs))
+    return found
+
+
+TEXT = ("text/", "application/json", "application/javascript")
+
+
+def _summary(output):
+    """What must match in one output: its type and text, and each image's kind and size."""
+    if output.output_type == "stream":
+        return ("stream", output.name, output.text)
+    if output.output_type == "error":
+        return ("error", output.ename, output.evalue)
+    data = {}
+    for mime, value in sorted(output.get("data", {}).items()):
+        if mime.startswith(TEXT):
+            data[mime] = value if isinstance(value, str) else "".join(value)
+        else:
+            data[mime] = _image_size(mime, value)
+    return (output.output_type, data)
+
+
+def _image_size(mime, value):
+    if mime == "image/png":
+        width, height = struct.unpack(">II", base64.b64decode(value)[16:24])
+        return f"{width}x{height} px"
+    if mime == "image/svg+xml":
+        text = value if isinstance(value, str) else "".join(value)
+        size = re.search(r'<svg[^>]*?width="([^"]+)"[^>]*?height="([^"]+)"', text)
+        return f"{size.group(1)} x {size.group(2)}" if size else "an svg without a size"
+    return "an image"
+
+
+def _first_line(source):
+    line = source.strip().splitlines()[0] if source.strip() else ""
+    return repr(line[:50] + ("..." if len(line) > 50 else ""))
+
+
+def _diff(mine, theirs, most=12):
+    """The changed lines of two output summaries, at most `most` of them."""
+    lines = lambda summary: [line for output in summary
+                             for line in pprint.pformat(output, width=90).splitlines()]
+    changed = [line for line in difflib.unified_diff(lines(mine), lines(theirs), lineterm="", n=0)
+               if line[:1] in "-+" and line[:3] not in ("---", "+++")]
+    more = f"\n  ... {len(changed) - most} more lines" if len(changed) > most else ""
+    return "\n".join("  " + line for line in changed[:most]) + more
+
+
+def check(path):
+    """Execute a lesson without writing it: the differences from the committed outputs."""
+    committed = clean(nbformat.read(path, as_version=4))
+    fresh, _ = execute(path)
+    return differences(committed, fresh)
+
+
 def main(argv):
-    paths = lessons(argv)
+    checking = "--check" in argv
+    paths = lessons([a for a in argv if a != "--check"])
     if not paths:
         sys.exit(f"build.py: no notebook matches {argv}; the lessons are "
                  f"{', '.join(p.name for p in lessons())}")
+    stale = []
     for path in paths:
+        if checking:
+            problems = check(path)
+            print(f"{path.name:40s} {'stale' if problems else 'fresh'}")
+            stale += [f"{path.name}, {p}" for p in problems]
+            continue
         seconds = run(path)
         size = path.stat().st_size
         print(f"{path.name:40s} {seconds:5.1f} s  {size / 1024:6.0f} KB")
+    if stale:
+        sys.exit("\n".join(stale))
 
 
 if __name__ == "__main__":

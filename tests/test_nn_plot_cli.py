@@ -1,4 +1,4 @@
-"""nn.plot figures (Agg, files written) and the command lines `python -m tracegrad.nn`: help,
+"""nn.plot figures (files written) and the command lines `python -m tracegrad.nn`: help,
 one-line usage errors with exit status 2, a small training run, and the full demo (slow)."""
 import os
 import subprocess
@@ -20,9 +20,7 @@ def run(*args, timeout=120):
 def plot():
     pytest.importorskip("matplotlib")
     from tracegrad.nn import plot
-    yield plot
-    import matplotlib.pyplot as plt
-    plt.close("all")
+    return plot
 
 
 def test_loss_curve_and_decision_boundary_are_saved(plot, tmp_path):

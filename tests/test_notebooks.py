@@ -1,0 +1,58 @@
+"""Every lesson notebook runs top to bottom, and its committed outputs are fresh: a run now
+gives the same text and the same images (kind and pixel size) as the file. "Fresh" is
+defined once, by notebooks/build.py (execute, clean, differences), which also rebuilds."""
+import base64
+import copy
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+BUILD = Path(__file__).resolve().parent.parent / "notebooks" / "build.py"
+spec = importlib.util.spec_from_file_location("notebook_build", BUILD)
+build = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(build)
+
+
+@pytest.mark.parametrize("path", build.lessons(), ids=lambda p: p.stem)
+def test_lesson_runs_and_its_outputs_are_fresh(path):
+    committed = build.clean(nbformat.read(path, as_version=4))
+    for module in build.needs(committed):
+        pytest.importorskip(module, reason=f"{path.name} needs {module}")
+    fresh, _ = build.execute(path)
+    problems = build.differences(committed, fresh)
+    assert not problems, (
+        f"notebooks/{path.name} has stale outputs (the code now prints or draws something "
+        f"else); rebuild it with `{build.rebuild_command(path)}` and commit it.\n"
+        + "\n".join(problems))
+
+
+def test_a_stale_output_is_reported_with_its_cell_and_size():
+    cell = nbformat.v4.new_code_cell("print(1 + 1)", execution_count=1,
+                                     outputs=[nbformat.v4.new_output("stream", text="2\n")])
+    old = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# sums"), cell])
+    new = copy.deepcopy(old)
+    assert build.differences(old, new) == []
+    new.cells[1].outputs[0].text = "3\n"
+    (problem,) = build.differences(old, new)
+    assert problem.startswith("cell 1 ('print(1 + 1)'): outputs differ")
+    assert "-('stream', 'stdout', '2\\n')" in problem
+    assert "+('stream', 'stdout', '3\\n')" in problem
+    # images: the same size passes, another size is stale
+    old.cells[1].outputs = [nbformat.v4.new_output("display_data", data=png(1, 1))]
+    new.cells[1].outputs = [nbformat.v4.new_output("display_data", data=png(1, 1))]
+    assert build.differences(old, new) == []
+    new.cells[1].outputs = [nbformat.v4.new_output("display_data", data=png(2, 1))]
+    (problem,) = build.differences(old, new)
+    assert "1x1 px" in problem and "2x1 px" in problem
+
+
+def png(width, height):
+    """An image/png output's data: the PNG signature and header, where its size lives."""
+    header = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + width.to_bytes(4, "big")
+              + height.to_bytes(4, "big"))
+    return {"image/png": base64.b64encode(header).decode()}
