@@ -115,25 +115,31 @@ def cross_entropy(logits, target):
 def binary_cross_entropy(pred, target, from_logits=False, reduction="mean"):
     """-[t log p + (1 - t) log(1 - p)] for probabilities p in (0, 1) and targets t in [0, 1].
 
-    With from_logits=True, pred holds logits z (p = sigmoid z) and the loss is computed as
-    softplus(z) - t z, which is the same number but never takes log(0)."""
+    With from_logits=True, pred holds logits z (p = sigmoid z) and the loss is written with
+    log-sigmoids, -log sigmoid(z) = softplus(-z) and -log(1 - sigmoid(z)) = softplus(z):
+        t softplus(-z) + (1 - t) softplus(z)
+    the same number, but it never takes log(0) and never subtracts two large numbers
+    (softplus(z) - t z loses 4.2e-18 at z = 40, t = 1). Its gradient is sigmoid(z) - t."""
     pred, target = _pairs("binary_cross_entropy", pred, target)
     terms = []
     for p, t in zip(pred, target):
         p = as_value(p)
         if from_logits:
-            terms.append(p.softplus() - p * t)
+            terms.append(_binary_term(t, lambda: (-p).softplus(), lambda: p.softplus()))
             continue
         if not 0 <= p.data <= 1:
             raise ValueError(f"binary_cross_entropy: {p.data!r} is not a probability; "
                              "pass from_logits=True if these are logits")
-        term = Value(0.0)
-        if t != 0:
-            term = term - _log_probability(p, t) * t
-        if t != 1:
-            term = term - _log_probability(1 - p, t) * (1 - t)
-        terms.append(term)
+        terms.append(_binary_term(t, lambda: -_log_probability(p, t),
+                                  lambda: -_log_probability(1 - p, t)))
     return _reduce("binary_cross_entropy", terms, reduction)
+
+
+def _binary_term(t, minus_log_p, minus_log_not_p):
+    """t (-log p) + (1 - t) (-log(1 - p)), taking only the logs whose weight is not 0: for a
+    hard target 0 or 1 the other log (perhaps log 0) is never taken."""
+    parts = [(minus_log_p, t), (minus_log_not_p, 1 - t)]
+    return total([f() if w == 1 else f() * w for f, w in parts if w != 0])
 
 
 def _log_probability(p, t):
@@ -147,6 +153,10 @@ def kl_div(p, q):
     """KL(p || q) = sum p_i log(p_i / q_i), for probability lists p (the truth) and q (the
     model). Terms with p_i = 0 contribute 0. Note PyTorch's kl_div takes log q first."""
     p, q = _pairs("kl_div", p, q)
+    for i, (pi, qi) in enumerate(zip(p, q)):
+        if getattr(qi, "data", qi) <= 0 < getattr(pi, "data", pi):
+            raise ValueError(f"kl_div: q[{i}] = {getattr(qi, 'data', qi)!r} where p[{i}] = "
+                             f"{getattr(pi, 'data', pi)!r} > 0: the divergence is infinite")
     terms = [as_value(pi) * (as_value(pi).log() - as_value(qi).log())
              for pi, qi in zip(p, q) if getattr(pi, "data", pi) != 0]
     return _reduce("kl_div", terms or [Value(0.0)], "sum")

@@ -18,22 +18,28 @@ class Module:
     """Something with parameters: a Neuron, a Layer, an MLP, or your own model.
 
     Parameters are found, without registration, among the attributes set in __init__:
-    a Value, a Module, or a list/tuple of them. Attribute order is definition order, so
+    a Value, a Module, or a list/tuple of them (nested lists too). Attribute order is definition order, so
     `parameters()` is deterministic."""
 
     def named_parameters(self, prefix=""):
-        """(dotted name, Value) pairs, in the same order as parameters()."""
+        """(dotted name, Value) pairs, in the same order as parameters(). A Value or Module
+        reachable twice (tied weights, a child's back-reference to its parent, a cycle) is
+        visited once, under the first name it is found by, as in PyTorch."""
         stack = [(prefix, self)]
+        seen = set()                  # ids of what has been visited: no loops, no repeats
         out = []
         while stack:                  # iterative walk: no recursion, however deep
             name, item = stack.pop()
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
             if isinstance(item, Value):
                 out.append((name, item))
                 continue
             children = (vars(item).items() if isinstance(item, Module)
                         else ((str(i), child) for i, child in enumerate(item)))
             found = [(f"{name}.{key}" if name else key, child) for key, child in children
-                     if _holds_parameters(child)]
+                     if isinstance(child, (Value, Module, list, tuple))]
             stack.extend(reversed(found))
         return out
 
@@ -130,12 +136,6 @@ class Module:
                 raise ValueError(f"load: {path}: parameter {name} is {value!r}, not a number "
                                  "(nor a fraction \"p/q\")") from None
         return self.load_state_dict(state, source=f"{path} (saved from {doc.get('model')})")
-
-
-def _holds_parameters(item):
-    if isinstance(item, (Value, Module)):
-        return True
-    return isinstance(item, (list, tuple)) and any(_holds_parameters(x) for x in item)
 
 
 def _differences(missing, unexpected, show=3):

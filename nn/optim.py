@@ -3,6 +3,7 @@ Each update rule is written once, with Value arithmetic, as `update(p, g, state,
 step() runs it under no_grad() on every parameter, and explain(p) runs it recording a graph,
 so one parameter's update can be drawn and checked by hand. State is named as in the papers.
 """
+import math
 from fractions import Fraction
 
 from tracegrad.engine import Value, enable_grad, no_grad
@@ -17,7 +18,10 @@ class Optimizer:
 
     def __init__(self, params, lr, schedule=None):
         self.params = _parameters(params, type(self).__name__)
-        _positive(type(self).__name__, "lr", lr)
+        _check(type(self).__name__, "lr", lr, POSITIVE)
+        if schedule is not None and not callable(schedule):
+            raise TypeError(f"{type(self).__name__}: schedule must be a function of t -> lr, "
+                            f"got {schedule!r}")
         self.lr = lr
         self.schedule = schedule
         self.t = 0
@@ -90,8 +94,8 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr, momentum=0.0, nesterov=False, weight_decay=0.0,
                  schedule=None):
-        _nonnegative("SGD", "momentum", momentum)
-        _nonnegative("SGD", "weight_decay", weight_decay)
+        _check("SGD", "momentum", momentum, AT_LEAST_0)
+        _check("SGD", "weight_decay", weight_decay, AT_LEAST_0)
         if nesterov and not momentum:
             raise ValueError("SGD: nesterov=True needs a momentum > 0")
         self.state_names = ("velocity",) if momentum else ()
@@ -117,6 +121,9 @@ class RMSProp(Optimizer):
 
     def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, schedule=None):
         super().__init__(params, lr, schedule)
+        _check("RMSProp", "alpha", alpha, IN_0_1)
+        _check("RMSProp", "eps", eps, EPS)
+        _check("RMSProp", "weight_decay", weight_decay, AT_LEAST_0)
         self.alpha, self.eps, self.weight_decay = alpha, eps, weight_decay
 
     def update(self, p, g, state, lr, t):
@@ -139,9 +146,13 @@ class Adam(Optimizer):
     def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  schedule=None):
         super().__init__(params, lr, schedule)
+        who = type(self).__name__
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"{who}: betas must be a pair (beta1, beta2), got {betas!r}")
         for name, beta in zip(("beta1", "beta2"), betas):
-            if not 0 <= beta < 1:
-                raise ValueError(f"{type(self).__name__}: {name} must be in [0, 1), got {beta!r}")
+            _check(who, name, beta, IN_0_1)
+        _check(who, "eps", eps, EPS)
+        _check(who, "weight_decay", weight_decay, AT_LEAST_0)
         (self.beta1, self.beta2), self.eps, self.weight_decay = betas, eps, weight_decay
 
     def update(self, p, g, state, lr, t):
@@ -193,9 +204,14 @@ def _parameters(params, who):
     params = list(params)
     if not params:
         raise ValueError(f"{who}: got an empty parameter list")
-    for p in params:
+    first = {}
+    for i, p in enumerate(params):
         if not isinstance(p, Value):
             raise TypeError(f"{who}: parameters must be Values, got {type(p).__name__}")
+        if id(p) in first:           # it would be updated twice per step (PyTorch refuses too)
+            raise ValueError(f"{who}: parameters {first[id(p)]} and {i} are the same Value "
+                             f"{p!r}; list each parameter once")
+        first[id(p)] = i
     return params
 
 
@@ -203,11 +219,16 @@ def _number(grad):
     return grad.data if isinstance(grad, Value) else grad
 
 
-def _positive(who, name, x):
-    if isinstance(x, bool) or not isinstance(x, (int, float, Fraction)) or not x > 0:
-        raise ValueError(f"{who}: {name} must be a positive number, got {x!r}")
+# Hyper-parameter rules, (test, what is valid), checked as torch.optim checks them; eps must
+# be > 0 (PyTorch allows 0): with eps = 0 an exactly-zero gradient makes the step 0 / 0.
+POSITIVE = (lambda x: x > 0, "a positive number")
+AT_LEAST_0 = (lambda x: x >= 0, "a number >= 0")
+IN_0_1 = (lambda x: 0 <= x < 1, "in [0, 1)")
+EPS = (lambda x: x > 0, "a positive number (it keeps g / (sqrt(v) + eps) finite when g is 0)")
 
 
-def _nonnegative(who, name, x):
-    if isinstance(x, bool) or not isinstance(x, (int, float, Fraction)) or not x >= 0:
-        raise ValueError(f"{who}: {name} must be a number >= 0, got {x!r}")
+def _check(who, name, x, rule):
+    test, valid = rule
+    if (isinstance(x, bool) or not isinstance(x, (int, float, Fraction))
+            or not math.isfinite(x) or not test(x)):
+        raise ValueError(f"{who}: {name} must be {valid}, got {x!r}")
