@@ -13,7 +13,8 @@ from .demo import demo
 from .draw import RANKDIRS, draw, draw_frames
 from .explain import explain
 from .expr import ExprError, number, parse
-from .render import TIMEOUT, OutputError, RenderError, save
+from .render import TIMEOUT, NoRenderer, OutputError, RenderError, save
+from .stepper import stepper
 from .trace import backward_steps
 from .value import Value
 
@@ -26,6 +27,7 @@ EXAMPLES = """examples:
   tracegrad check "tanh(x)" --at x=0.5 --expect 0.7864 --digits 4
   tracegrad steps -- "-x^2" --at x=3
   tracegrad draw "tanh(x*w + b)" --at x=2 w=-3 b=6.88 -o graph.png --frames frames/
+  tracegrad play "tanh(x*w + b)" --at x=2 w=-3 b=6.88 -o backprop.html
 
 EXPR uses numbers, variables, + - * / ** ( ) and exp, log, tanh, sigmoid, relu,
 leaky_relu, softplus, sqrt, sin, cos, abs. x^2 is a power (as x**2); write 2*x, not 2x.
@@ -40,7 +42,7 @@ CHECK_WORDS = {"digits": "--digits {}", "expected_rtol": "--expect-rtol {}", "rt
 # what a failing command exits with (printed as one line): 2 bad input, 1 rendering or
 # writing a file failed
 ERRORS = {ExprError: 2, ValueError: 2, ZeroDivisionError: 2, OverflowError: 2, RenderError: 1,
-          OutputError: 1}
+          NoRenderer: 1, OutputError: 1}
 
 
 def main(argv=None):
@@ -76,6 +78,10 @@ def add_commands(commands, demo_name="demo"):
     sub.add_argument("--frames", metavar="DIR", help="also save one image per backward step")
     sub.add_argument("--timeout", type=float, default=TIMEOUT, metavar="S",
                      help=f"seconds one image may take to render (default {TIMEOUT})")
+    sub = command("play", run_play, "write an HTML page that steps through forward and backward")
+    sub.add_argument("-o", "--output", default="backprop.html",
+                     help="the page to write (default: backprop.html)")
+    sub.add_argument("--wrt", nargs=1, metavar="NAME", help="step only through NAME's paths")
     sub = command("steps", run_steps, "print the backward pass step by step")
     sub.add_argument("--digits", type=int, default=4, help="significant digits (default 4)")
     sub = command("explain", run_explain, "write d EXPR / d NAME as the chain rule")
@@ -145,6 +151,15 @@ def run_draw(args):
         frames = draw_frames(root, args.frames, output.suffix.lstrip(".") or "svg",
                              rankdir=args.rankdir, show_local=args.local, timeout=args.timeout)
         print(f"wrote {len(frames)} frames: {frames[0]} ... {frames[-1].name}")
+    return 0
+
+
+def run_play(args):
+    _, leaves, root = build(args)
+    focus = leaves[wrt_leaves(args, leaves)[0]] if args.wrt else None
+    page = stepper(root, focus=focus)
+    path = page.save(args.output)
+    print(f"wrote {path}: {len(page.data['steps']) - 1} steps; open it in a browser")
     return 0
 
 

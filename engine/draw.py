@@ -32,7 +32,7 @@ def draw(root, rankdir="LR", show_local=False, highlight=None, grads=None, digit
         raise ValueError(f"draw: rankdir={rankdir!r}; use one of {', '.join(RANKDIRS)}")
     order = topological_order(root)
     names = node_names(order)
-    ids = {node: f"n{i}" for i, node in enumerate(order)}
+    ids = dot_ids(order)
     grads = {} if grads is None else grads
     current = highlight.node if highlight else None
     touched = {c.parent for c in highlight.contributions} if highlight else set()
@@ -55,6 +55,11 @@ def draw(root, rankdir="LR", show_local=False, highlight=None, grads=None, digit
             _op_node(g, node, ids, names, digits, show_local,
                      highlight if node is current else None, path)
     return g
+
+
+def dot_ids(order):
+    """Each Value's DOT name: n0, n1 ... by topological position (its op's node adds _op)."""
+    return {node: f"n{i}" for i, node in enumerate(order)}
 
 
 def _op_node(g, node, ids, names, digits, show_local, step, path):

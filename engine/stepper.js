@@ -1,0 +1,154 @@
+/* tracegrad's backprop stepper: shows step k of the timeline engine/stepper.py wrote into the
+   page (the graph's SVG, the steps tables, a JSON block). Every number was formatted in
+   Python; this script only moves the highlight, swaps texts and handles the controls.
+   No framework, no network, no build step. */
+function tracegradStepper(root) {
+  "use strict";
+  var data = JSON.parse(root.querySelector("script.tg-data").textContent);
+  var steps = data.steps, last = steps.length - 1;
+  var page = root.hasAttribute("data-page");   // a saved page: owns the URL and the keyboard
+  var step = 0, timer = null, speed = 1, selected = data.selected;
+  var seed = steps.findIndex(function (s) { return s.kind === "seed"; });
+
+  function el(id) { return document.getElementById(data.uid + "-" + id); }
+  function all(selector) { return Array.prototype.slice.call(root.querySelectorAll(selector)); }
+  function setText(id, cls, text) {
+    var node = el(id), t = node && node.querySelector("text." + cls);
+    if (t) t.textContent = cls.slice(3) + " " + text;
+  }
+
+  // What every node shows at step k: data once computed, grad once the backward pass began.
+  function show(k) {
+    step = Math.max(0, Math.min(last, k));
+    var now = steps[step], grads = {}, id;
+    for (id in data.start) grads[id] = data.start[id];
+    for (var i = seed; i <= step && i > 0; i++)
+      for (id in steps[i].grads) grads[id] = steps[i].grads[id];
+    for (id in data.nodes) {
+      var node = data.nodes[id], known = node.leaf || node.forward === undefined ||
+        node.forward <= step;
+      setText(id, "tg-data", known ? node.data : data.unknown);
+      setText(id, "tg-grad", step >= seed ? grads[id] : data.unknown);
+    }
+    all(".current, .source, .flow, .feed").forEach(function (e) {
+      e.classList.remove("current", "source", "flow", "feed");
+    });
+    if (now.node) {
+      [now.node, now.node + "_op"].forEach(function (id) {
+        if (el(id)) el(id).classList.add("current");
+      });
+      (now.sources || []).forEach(function (id) { el(id).classList.add("source"); });
+      (now.edges || []).forEach(function (id) {
+        el(id).classList.add(now.kind === "forward" ? "feed" : "flow");
+      });
+    }
+    edgeLabels();
+    all("tr[data-step]").forEach(function (row) {
+      row.classList.toggle("current", +row.dataset.step === step);
+    });
+    var row = root.querySelector("tr.current");
+    if (row) scrollInto(root.querySelector(".tg-tables"), row);
+    root.querySelector(".tg-say").innerHTML = now.say.map(function (line, i) {
+      return "<div" + (i ? ' class="tg-part"' : "") + ">" + escape(line) + "</div>";
+    }).join("");
+    root.querySelector(".tg-k").textContent = step;
+    root.dataset.step = step;
+    if (page) {
+      document.body.dataset.step = step;
+      if (location.hash !== "#step=" + step) history.replaceState(null, "", "#step=" + step);
+    }
+    explainNode(selected);
+  }
+
+  // Each edge's label (local x upstream = contribution) appears at its backward step.
+  function edgeLabels() {
+    all("g.edge text.tg-local").forEach(function (t) {
+      var id = t.parentNode.id.slice(data.uid.length + 1);
+      var done = data.nodes[id.split("->")[1].split("_op")[0]].final;
+      if (t.dataset.text === undefined) t.dataset.text = t.textContent;
+      t.textContent = done !== undefined && done <= step ? t.dataset.text : "";
+    });
+  }
+
+  function explainNode(id) {
+    var box = root.querySelector(".tg-explain"), node = data.nodes[id];
+    all(".selected").forEach(function (e) { e.classList.remove("selected"); });
+    if (!node || !node.explain) {
+      box.textContent = "click a node to see its gradient written out as the chain rule";
+      return;
+    }
+    if (el(id)) el(id).classList.add("selected");
+    box.textContent = node.explain;
+  }
+
+  function scrollInto(box, row) {      // not scrollIntoView: that would scroll a notebook too
+    var top = row.offsetTop - box.offsetTop, bottom = top + row.offsetHeight;
+    if (top < box.scrollTop + 30) box.scrollTop = Math.max(0, top - 30);
+    else if (bottom > box.scrollTop + box.clientHeight) box.scrollTop = bottom - box.clientHeight;
+  }
+
+  function escape(text) {
+    return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  }
+
+  function play(on) {
+    clearInterval(timer);
+    timer = null;
+    if (on) {
+      if (step === last) show(0);
+      timer = setInterval(function () {
+        if (step >= last) play(false); else show(step + 1);
+      }, 1200 / speed);
+    }
+    var button = root.querySelector('[data-do="play"]');
+    button.innerHTML = on ? "&#x25AE;&#x25AE; pause" : "&#x25B6; play";
+    button.classList.toggle("on", on);
+  }
+
+  var actions = {
+    reset: function () { play(false); show(0); },
+    prev: function () { play(false); show(step - 1); },
+    next: function () { play(false); show(step + 1); },
+    end: function () { play(false); show(last); },
+    play: function () { play(timer === null); }
+  };
+  all("button[data-do]").forEach(function (b) {
+    b.addEventListener("click", function () { actions[b.dataset.do](); });
+  });
+  root.querySelector('[data-do="speed"]').addEventListener("change", function (e) {
+    speed = +e.target.value;
+    if (timer !== null) play(true);
+  });
+
+  // Click a table row to jump to its step; click a node to explain it and jump to the step
+  // that finishes it (its forward step in the forward pass, else its last gradient step).
+  all("tr[data-step]").forEach(function (row) {
+    row.addEventListener("click", function () { play(false); show(+row.dataset.step); });
+  });
+  all("g[data-node]").forEach(function (g) {
+    g.addEventListener("click", function () {
+      var node = data.nodes[g.dataset.node];
+      selected = g.dataset.node;
+      play(false);
+      if (step < seed && node.forward !== undefined) show(node.forward);
+      else if (node.final !== undefined) show(node.final);
+      else show(step);
+    });
+  });
+
+  var keys = { ArrowRight: "next", ArrowDown: "next", ArrowLeft: "prev", ArrowUp: "prev",
+               Home: "reset", End: "end", " ": "play" };
+  (page ? document : root).addEventListener("keydown", function (e) {
+    if (!keys[e.key] || e.target.tagName === "SELECT" || e.altKey || e.ctrlKey || e.metaKey)
+      return;
+    e.preventDefault();
+    actions[keys[e.key]]();
+  });
+
+  function fromHash() {
+    var m = /step=(\d+)/.exec(location.hash);
+    return m ? +m[1] : 0;
+  }
+  if (page) window.addEventListener("hashchange", function () { show(fromHash()); });
+  show(page ? fromHash() : 0);
+}
