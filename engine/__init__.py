@@ -9,10 +9,11 @@ from .value import Value
 from .check import check_grad, numerical_grad
 from .draw import draw, draw_frames
 from .explain import explain
+from .forward import forward_steps
 from .trace import backward_steps
 from .stepper import stepper
 
 __all__ = ["Value", "grad", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
            "backward", "topological_order", "local_derivatives", "OPS", "Op",
-           "backward_steps", "explain", "numerical_grad", "check_grad", "draw", "draw_frames",
-           "stepper"]
+           "forward_steps", "backward_steps", "explain", "numerical_grad", "check_grad", "draw",
+           "draw_frames", "stepper"]

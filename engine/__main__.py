@@ -13,6 +13,7 @@ from .demo import demo
 from .draw import RANKDIRS, draw, draw_frames
 from .explain import explain
 from .expr import ExprError, number, parse
+from .forward import forward_steps
 from .render import TIMEOUT, NoRenderer, OutputError, RenderError, save
 from .stepper import stepper
 from .trace import backward_steps
@@ -20,7 +21,8 @@ from .value import Value
 
 EXAMPLES = """examples:
   tracegrad neuron                                   the lecture neuron, steps and graph
-  tracegrad steps "tanh(x*w + b)" --at x=2 w=-3 b=6.88
+  tracegrad forward "tanh(x*w + b)" --at x=2 w=-3 b=6.88
+  tracegrad steps "tanh(x*w + b)" --at x=2 w=-3 b=6.88 --format md
   tracegrad explain "(a*b)*(a+b)" --wrt a --at a=3 b=2
   tracegrad check "(1.3 - (b + 0.64*5))**2" --wrt b --at b=0 --expect 3.8
   tracegrad check "(1.3 - (b + 0.64*5))**2" --wrt b --at b=0 --expect 19/5 --exact
@@ -34,6 +36,9 @@ leaky_relu, softplus, sqrt, sin, cos, abs. x^2 is a power (as x**2); write 2*x, 
 e and pi are the constants, unless --at gives them a value (--at e=2 makes e a variable).
 Quote EXPR; one starting with - goes right after --, as in steps -- "-x^2" --at x=3.
 Numbers are floats; with --exact they are Fractions (1.3 is 13/10), so results are exact."""
+
+# --format: the method of a table that writes it so
+FORMATS = {"text": "table", "md": "to_markdown", "latex": "to_latex", "csv": "to_csv"}
 
 # check_grad's keywords as spelled on this command line (a failure says how to loosen)
 CHECK_WORDS = {"digits": "--digits {}", "expected_rtol": "--expect-rtol {}", "rtol": "--rtol {}"}
@@ -82,13 +87,19 @@ def add_commands(commands, demo_name="demo"):
     sub.add_argument("-o", "--output", default="backprop.html",
                      help="the page to write (default: backprop.html)")
     sub.add_argument("--wrt", nargs=1, metavar="NAME", help="step only through NAME's paths")
-    sub = command("steps", run_steps, "print the backward pass step by step")
-    sub.add_argument("--digits", type=int, default=4, help="significant digits (default 4)")
+
+    def table_options(sub):
+        sub.add_argument("--digits", type=int, default=4, help="significant digits (default 4)")
+        sub.add_argument("--format", default="text", choices=FORMATS,
+                         help="text (default), md (Markdown), latex (a tabular) or csv")
+
+    table_options(command("forward", run_forward, "print the forward pass node by node"))
+    table_options(command("steps", run_steps, "print the backward pass step by step"))
     sub = command("explain", run_explain, "write d EXPR / d NAME as the chain rule")
     sub.add_argument("--wrt", nargs="+", required=True, metavar="NAME", help="the variable(s)")
     sub.add_argument("--max-paths", type=int, default=16,
                      help="list paths up to this many, else the per-node recurrence (16)")
-    sub.add_argument("--digits", type=int, default=4, help="significant digits (default 4)")
+    table_options(sub)
     sub = command("check", run_check, "compare autograd, central differences and your values")
     sub.add_argument("--wrt", nargs="+", metavar="NAME", help="the variables (default: all)")
     sub.add_argument("--expect", nargs="+", default=None, metavar="VALUE",
@@ -163,15 +174,28 @@ def run_play(args):
     return 0
 
 
+def written_as(table, args):
+    """A steps table or an explanation in the --format asked for."""
+    if args.format == "text":
+        return table.table(args.digits) if hasattr(table, "table") else str(table)
+    return getattr(table, FORMATS[args.format])(args.digits).rstrip("\n")
+
+
+def run_forward(args):
+    _, _, root = build(args)
+    print(written_as(forward_steps(root), args))
+    return 0
+
+
 def run_steps(args):
     _, _, root = build(args)
-    print(backward_steps(root).table(args.digits))
+    print(written_as(backward_steps(root), args))
     return 0
 
 
 def run_explain(args):
     _, leaves, root = build(args)
-    texts = [str(explain(root, leaves[n], args.max_paths, args.digits))
+    texts = [written_as(explain(root, leaves[n], args.max_paths, args.digits), args)
              for n in wrt_leaves(args, leaves)]
     print("\n\n".join(texts))
     return 0

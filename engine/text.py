@@ -28,16 +28,46 @@ def written(op, names, arg=None):
     return op.symbol.format(arg=fmt(arg), **dict(zip("ab", names)))
 
 
+def with_numbers(node, names, digits=4):
+    """'2 * (-3)', 'tanh(0.8814)': node's op from the table filled with its parents' values
+    (a constant as named in names; a negative operand in brackets, unless the op's symbol
+    already brackets it)."""
+    op = OPS[node.op]
+    texts = []
+    for slot, parent in zip("ab", node.parents):
+        constant = parent.is_leaf and parent.label is None
+        text = names[parent] if constant else fmt(parent.data, digits)
+        bracketed = "({%s})" % slot in op.symbol or "({%s}," % slot in op.symbol
+        texts.append(f"({text})" if text.startswith("-") and not bracketed else text)
+    return written(op, texts, node.arg)
+
+
+def constant_names(constants, digits=4):
+    """A name for each constant: its number at `digits` digits, with more digits where two
+    different numbers would otherwise share a name (1.00001 beside 1)."""
+    values = list(dict.fromkeys(node.data for node in constants))
+    name = {}
+    for v in values:
+        more = digits
+        while more < 17 and any(fmt(w, more) == fmt(v, more) for w in values if w != v):
+            more += 1
+        name[v] = fmt(v, more)
+    if len(set(name.values())) < len(values):       # still shared: the exact numbers
+        name = {v: repr(v) for v in values}
+    return {node: name[node.data] for node in constants}
+
+
 def node_names(order):
-    """A name for every node: its label; a constant's number; else v1, v2 ... in
-    topological order (skipping names a label already uses)."""
+    """A name for every node: its label; a constant's number (different constants have
+    different names); else v1, v2 ... in topological order (skipping names a label uses)."""
     taken = {str(node.label) for node in order if node.label is not None}
+    constants = constant_names([n for n in order if n.is_leaf and n.label is None])
     names, k = {}, 0
     for node in order:
         if node.label is not None:
             names[node] = str(node.label)
         elif node.is_leaf:
-            names[node] = fmt(node.data)
+            names[node] = constants[node]
         else:
             k += 1
             while f"v{k}" in taken:

@@ -4,6 +4,7 @@ printing the steps gives the table a teacher projects. explain() lives in explai
 """
 from typing import NamedTuple
 
+from .export import Exportable
 from .graph import backward, local_derivatives, on_paths, topological_order
 from .text import definition, fmt, node_names, table
 
@@ -25,11 +26,12 @@ class Step(NamedTuple):
     contributions: tuple
 
 
-class Steps(tuple):
+class Steps(tuple, Exportable):
     """The steps of one backward pass, in the order they were applied (root first).
 
-    str(steps) is the table; `names` maps every node to the name used in it;
-    `start` maps every node to its .grad before the first step."""
+    str(steps) is the table (in Jupyter, an HTML table; to_markdown(), to_latex() and
+    to_csv() export it); `names` maps every node to the name used in it; `start` maps
+    every node to its .grad before the first step."""
 
     def __new__(cls, steps, root, names, start, focus=None, of=None):
         self = super().__new__(cls, steps)
@@ -37,18 +39,19 @@ class Steps(tuple):
         self.focus, self.of = focus, of        # set by towards(): the leaf, and all steps
         return self
 
-    def table(self, digits=4):
-        """The steps as a printable table, then the leaves' gradients."""
+    def parts(self, digits=4):
+        """(caption, header, rows, note): the table's title, columns, one row per
+        contribution, and the leaves' gradients."""
         names, root = self.names, self.names[self.root]
-        header = ["step", "node", f"d{root}/d(node)", "parent", "d(node)/d(parent)",
-                  "contribution", "parent .grad"]
+        header = ("step", "node", f"d{root}/d(node)", "parent", "d(node)/d(parent)",
+                  "contribution", "parent .grad")
         rows = []
         for i, step in enumerate(self, 1):
             for j, c in enumerate(step.contributions):
                 first = [str(i), definition(step.node, names), fmt(step.upstream, digits)]
-                rows.append((first if j == 0 else ["", "", ""]) +
-                            [names[c.parent], fmt(c.local, digits),
-                             fmt(c.contribution, digits), fmt(c.accumulated, digits)])
+                rows.append(tuple((first if j == 0 else ["", "", ""]) +
+                                  [names[c.parent], fmt(c.local, digits),
+                                   fmt(c.contribution, digits), fmt(c.accumulated, digits)]))
         reached = {c.parent for step in self for c in step.contributions}
         leaves = [n for n in self.names if n.is_leaf and n.label is not None and n in reached]
         which = (f"{len(self)} steps" if self.focus is None else
@@ -56,6 +59,11 @@ class Steps(tuple):
         title = (f"backward pass of {root}: {which}, root first; "
                  f"contribution = d(node)/d(parent) * d{root}/d(node), added to parent .grad")
         summary = ", ".join(f"{names[n]}.grad = {fmt(n.grad, digits)}" for n in leaves)
+        return title, header, rows, summary
+
+    def table(self, digits=4):
+        """The steps as a printable table, then the leaves' gradients."""
+        title, header, rows, summary = self.parts(digits)
         return "\n".join([title, table(header, rows)] + ([summary] if summary else []))
 
     def __str__(self):

@@ -205,3 +205,17 @@ def test_frames_of_a_large_graph_are_refused(tmp_path):
                cwd=tmp_path)
     assert done.returncode == 2 and "150 frames: more than max_frames=60" in done.stderr
     assert not (tmp_path / "fr").exists()
+
+
+def test_forward_and_export_formats():
+    at = ["--at", "x=2", "w=-3", "b=6.8813735870195432"]
+    done = run("forward", "tanh(x*w + b)", *at)
+    assert done.returncode == 0 and "3     v1    x * w     2 * (-3)" in done.stdout
+    md = run("steps", "tanh(x*w + b)", *at, "--format", "md").stdout
+    assert "| 1 | f = tanh(v2) | 1 | v2 | 0.5 | 0.5 | 0.5 |" in md
+    csv_text = run("forward", "tanh(x*w + b)", *at, "--format", "csv").stdout
+    assert csv_text.splitlines()[0] == "step,node,formula,with numbers,value"
+    assert csv_text.splitlines()[-1] == "6,f,tanh(v2),tanh(0.8814),0.7071"
+    latex = run("explain", "x*w", "--wrt", "x", *at[:3], "--format", "latex").stdout
+    assert latex.count("\\begin{tabular}") == 2 and "df/dx" in latex
+    assert run("steps", "x", "--at", "x=1", "--format", "pdf").returncode == 2

@@ -1,6 +1,10 @@
 """backward_steps and explain: known answers (lecture neuron, diamond, SSR intercept exactly),
 agreement with backward() on random graphs, and the printed tables."""
+import csv
+import io
 import random
+import shutil
+import subprocess
 from fractions import Fraction
 
 import pytest
@@ -158,7 +162,7 @@ def test_explain_square_counts_both_slots():
     y = x * x
     y.label = "y"
     e = explain(y, x)
-    assert e.paths == 2 and e.value == 6 and "dy/dx[a]" in e.text and "dy/dx[b]" in e.text
+    assert e.paths == 2 and e.value == 6 and "dy/dx[1]" in e.text and "dy/dx[2]" in e.text
 
 
 def test_explain_unused_leaf_is_zero():
@@ -193,3 +197,99 @@ def test_towards_keeps_only_the_steps_that_reach_one_leaf():
 def test_negative_zero_prints_as_zero():
     from tracegrad.engine.text import fmt
     assert fmt(-0.0) == "0" and fmt(-0.5) == "-0.5"
+
+
+def test_forward_steps_list_every_node_in_topological_order():
+    from tracegrad.engine import forward_steps
+    o, _ = lecture_neuron()
+    forward = forward_steps(o)
+    assert [step.node.label for step in forward] == [
+        "x1", "w1", "x1w1", "x2", "w2", "x2w2", "x1w1x2w2", "b", "n", "o"]
+    lines = str(forward).splitlines()
+    assert lines[0].startswith("forward pass of o: 10 nodes in topological order")
+    assert lines[5].split() == ["3", "x1w1", "x1", "*", "w1", "2", "*", "(-3)", "-6"]
+    assert lines[-1].split() == ["10", "o", "tanh(n)", "tanh(0.8814)", "0.7071"]
+    assert o.grad == 0                                       # the forward table changes no .grad
+
+
+def test_different_constants_get_different_names():
+    x = Value(2.0, label="x")
+    steps = backward_steps(x * 1.00001 + x * 1)              # both are "1" to 4 digits
+    constants = [n for n in steps.names if n.is_leaf and n.label is None]
+    assert sorted(steps.names[c] for c in constants) == ["1", "1.00001"]
+    assert "v1 = x * 1.00001" in str(steps) and "v2 = x * 1 " in str(steps)
+    same = backward_steps(x * 3 + x * 3)                     # equal numbers: the same name
+    assert {name for n, name in same.names.items() if n.label is None and n.is_leaf} == {"3"}
+
+
+def steps_of_the_diamond():
+    f, a, b = diamond()
+    return backward_steps(f)
+
+
+def test_steps_export_as_markdown_csv_and_html():
+    steps = steps_of_the_diamond()
+    md = steps.to_markdown().splitlines()
+    assert md[0].startswith("backward pass of f: 3 steps")
+    assert md[2] == ("| step | node | df/d(node) | parent | d(node)/d(parent) | contribution "
+                     "| parent .grad |")
+    assert md[4] == "| 1 | f = v1 * v2 | 1 | v1 | 5 | 5 | 5 |"
+    assert md[-1] == "a.grad = 16, b.grad = 21"
+    rows = list(csv.reader(io.StringIO(steps.to_csv())))
+    assert rows[0][0] == "step" and rows[1] == ["1", "f = v1 * v2", "1", "v1", "5", "5", "5"]
+    assert len(rows) == 1 + sum(len(s.contributions) for s in steps)
+    html = steps._repr_html_()
+    assert html.startswith("<table>") and "<td>f = v1 * v2</td>" in html
+    assert str(steps).splitlines()[3].split()[:4] == ["1", "f", "=", "v1"]   # text unchanged
+
+
+def test_explanation_exports_its_paths_and_rules():
+    f, a, _ = diamond(Fraction(3), Fraction(2))
+    e = explain(f, a)
+    md = e.to_markdown()
+    assert "| 1 | a -> v1 -> f | df/dv1 * dv1/da | 5 * 2 | 10 |" in md
+    assert "| 2 | a -> v2 -> f | df/dv2 * dv2/da | 6 * 1 | 6 |" in md
+    assert "df/da = 16" in md and "| local derivative | value | node | rule |" in md
+    assert list(csv.reader(io.StringIO(e.to_csv())))[1] == ["1", "a -> v1 -> f",
+                                                             "df/dv1 * dv1/da", "5 * 2", "10"]
+    assert e._repr_html_().count("<table>") == 2
+    assert repr(e) == "Explanation(value=16, paths=2)"
+
+
+LATEX_SPECIALS = "x_1 & 50% {y} ^ ~ $ # \\"
+
+
+def latex_document(tmp_path):
+    from tracegrad.engine import check_grad, forward_steps
+    x = Value(2.0, label=LATEX_SPECIALS)
+    y = (x * x).tanh()
+    y.label = "y"
+    parts = [backward_steps(y).to_latex(), forward_steps(y).to_latex(), explain(y, x).to_latex()]
+    tex = tmp_path / "handout.tex"
+    tex.write_text("\\documentclass{article}\n\\begin{document}\n" + "\n\n".join(parts)
+                   + "\n\\end{document}\n")
+    return tex, parts
+
+
+def test_latex_escapes_special_characters(tmp_path):
+    _, parts = latex_document(tmp_path)
+    assert all("\\begin{tabular}" in p and p.rstrip().count("\\end{tabular}") >= 1 for p in parts)
+    escaped = r"x\_1 \& 50\% \{y\} \^{} \textasciitilde{} \$ \# \textbackslash{}"
+    assert escaped in parts[0] and LATEX_SPECIALS not in parts[0]
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_latex_exports_compile(tmp_path):
+    tex, _ = latex_document(tmp_path)
+    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert (tmp_path / "handout.pdf").read_bytes()[:5] == b"%PDF-"
+
+
+def test_gradcheck_shows_as_an_html_table():
+    from tracegrad.engine import check_grad
+    result = check_grad(lambda x: x.tanh(), [0.5], [0.7864], digits=4)
+    html = result._repr_html_()
+    assert "<th>autograd</th>" in html and "<td>0.7864</td>" in html
+    assert "(to 4 significant digits)" in html and str(result) == result.table
