@@ -11,7 +11,7 @@ import time
 from tracegrad.engine import Value, no_grad
 from tracegrad.jupyter import someone_watching
 
-from . import losses
+from . import losses, replay
 from .activations import argmax
 
 
@@ -60,13 +60,14 @@ class History:
 
 
 def train_step(model, batch, loss, optimizer, reduction="mean", penalty=None, metric=None,
-               accumulate=1):
+               accumulate=1, gradients=None):
     """One step of gradient descent on a batch of (x, y) pairs, PyTorch's four steps.
     Returns (batch loss, mean metric or None); a loss that is not finite is returned
-    without updating (the step diverged)."""
+    without updating (the step diverged). gradients: loss_and_gradients or another engine's
+    function of the same signature (nn.replay)."""
     optimizer.zero_grad()                                     # 1. forget the last gradients
-    batch_loss, score = loss_and_gradients(model, batch, loss, reduction, penalty, metric,
-                                           accumulate)       # 2. forward + loss, 3. backward
+    batch_loss, score = (gradients or loss_and_gradients)(
+        model, batch, loss, reduction, penalty, metric, accumulate)  # 2. forward + loss, 3. backward
     if math.isfinite(batch_loss):
         optimizer.step()                                      # 4. update the parameters
     return batch_loss, score
@@ -102,7 +103,7 @@ def loss_and_gradients(model, batch, loss, reduction="mean", penalty=None, metri
 
 def fit(model, data, loss, optimizer, *, epochs=None, max_steps=None, batch_size=None,
         accumulate=1, reduction="mean", penalty=None, min_step=None, metric=None,
-        shuffle=True, seed=0, track=(), callback=None, progress=None):
+        shuffle=True, seed=0, track=(), callback=None, progress=None, engine="scalar"):
     """Train model on data = [(x, y), ...] (or an nn.data Dataset) and return a History.
 
     Each step is train_step() on a batch (all the data when batch_size is None, else
@@ -119,12 +120,16 @@ def fit(model, data, loss, optimizer, *, epochs=None, max_steps=None, batch_size
     of the last step in the history. metric(outputs, y) (e.g. nn.accuracy) is averaged over
     each batch; track lists parameters (Values or dotted names) whose values are recorded.
     progress: a tqdm.auto bar when stderr is a terminal or in Jupyter (None), always (True)
-    or never (False)."""
+    or never (False).
+    engine="replay" records one sample's graph and replays it over each batch with numpy
+    (nn.replay: same losses and gradients to float rounding, or a warning and the scalar
+    engine where it cannot be exact)."""
     loss_fn = losses.get(loss)
     pairs = _as_pairs(data)
     _check_options(batch_size, accumulate, reduction, epochs, max_steps, len(pairs))
     size = len(pairs) if batch_size is None else min(batch_size, len(pairs))
     total = _total_steps(epochs, max_steps, math.ceil(len(pairs) / size))
+    gradients = replay.gradients_for(engine, model, loss_fn, pairs, size, loss_and_gradients)
     tracked = _tracked(model, track)
     history = History(tracked)
     for name, p in tracked.items():
@@ -136,7 +141,7 @@ def fit(model, data, loss, optimizer, *, epochs=None, max_steps=None, batch_size
             before = _snapshot(optimizer, history)
             try:
                 batch_loss, score = train_step(model, batch, loss_fn, optimizer, reduction,
-                                               penalty, metric, accumulate)
+                                               penalty, metric, accumulate, gradients)
                 if not math.isfinite(batch_loss):
                     history.stopped = "diverged"
                     break

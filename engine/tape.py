@@ -1,0 +1,166 @@
+"""The tape: one sample's Value graph flattened into numbered entries (op row, parent entries,
+argument, which leaves are parameters, inputs or labels), replayed forward and backward over a
+whole batch with numpy: one array operation per entry, every derivative from its row of ops.py.
+
+    tape = record(loss, params, inputs, labels);  print(tape);  run = tape.replay(batch_size)
+"""
+from fractions import Fraction
+from typing import NamedTuple
+
+from tracegrad.extras import require
+
+from . import modes
+from .graph import topological_order
+from .text import fmt, written
+from .value import Value
+
+KINDS = ("param", "input", "label", "const", "op")
+
+
+class Entry(NamedTuple):
+    """One line of the tape. kind: param / input / label (leaves filled in at replay:
+    `where` is their position in params, inputs or labels), const (`where` is the number,
+    the same for every sample) or op (`op` is its row of the table, `parents` entry numbers)."""
+    kind: str
+    op: object = None
+    parents: tuple = ()
+    arg: object = None
+    where: object = None
+    label: object = None
+
+
+class TapeError(ValueError):
+    """A graph that cannot be replayed exactly (exact numbers, or not the same for every
+    sample); the message says why and what to do instead."""
+
+
+def record(root, params, inputs=(), labels=(), outputs=()):
+    """The Tape of root's graph. params are shared by every sample (a model's weights);
+    inputs and labels are the placeholder leaves that hold one sample's numbers; any other
+    leaf is a constant, frozen into the tape. outputs (e.g. the model's outputs) are
+    entries whose values the replay reports per sample."""
+    if not isinstance(root, Value):
+        raise TypeError(f"record: root must be a Value, got {type(root).__name__}")
+    roles = {}
+    for kind, leaves in (("param", params), ("input", inputs), ("label", labels)):
+        for k, leaf in enumerate(leaves):
+            if not isinstance(leaf, Value) or not leaf.is_leaf:
+                raise TypeError(f"record: {kind} {k} must be a leaf Value, got {leaf!r}")
+            roles.setdefault(leaf, (kind, k))
+    order = topological_order(root)
+    # outputs the loss does not use (kl_div drops terms) are recorded too, before the root
+    seen = set(order)
+    extra = [n for o in outputs for n in topological_order(o) if n not in seen
+             and not seen.add(n)]
+    order = order[:-1] + extra + order[-1:]
+    number = {node: i for i, node in enumerate(order)}
+    entries = []
+    for node in order:
+        if isinstance(node.data, Fraction):
+            raise TapeError(f"record: {node!r} holds the exact number {node.data}; replay "
+                            "computes in float64, so exact (Fraction) graphs stay on the scalar "
+                            "engine")
+        if node.is_leaf:
+            kind, where = roles.get(node, ("const", node.data))
+            entries.append(Entry(kind, where=where, label=node.label))
+        else:
+            entries.append(Entry("op", node._op, tuple(number[p] for p in node.parents),
+                                 node.arg, label=node.label))
+    if not isinstance(root.data, float):
+        raise TapeError(f"record: the root is the {type(root.data).__name__} {root.data!r}; "
+                        "replay computes in float64, so only a float graph replays exactly")
+    return Tape(entries, [number[o] for o in outputs], len(params), len(inputs), len(labels))
+
+
+class Tape:
+    """A recorded graph: `entries` in topological order (the root last), `outputs` the entry
+    numbers reported per sample. str(tape) lists one entry a line."""
+
+    def __init__(self, entries, outputs, n_params, n_inputs, n_labels):
+        self.entries, self.outputs = tuple(entries), tuple(outputs)
+        self.n_params, self.n_inputs, self.n_labels = n_params, n_inputs, n_labels
+
+    def __len__(self):
+        return len(self.entries)
+
+    def __repr__(self):
+        ops = sum(e.kind == "op" for e in self.entries)
+        return (f"Tape({len(self)} entries: {ops} ops, {self.n_params} parameters, "
+                f"{self.n_inputs} inputs, {self.n_labels} labels)")
+
+    def __str__(self):
+        return self.table()
+
+    def line(self, i):
+        """Entry i as printed: '  12  mul      #5 * #0'."""
+        e = self.entries[i]
+        if e.kind == "op":
+            what = written(e.op, [f"#{p}" for p in e.parents], e.arg)
+            name = e.op.name
+        elif e.kind == "const":
+            what, name = fmt(e.where, 6), "const"
+        else:
+            what, name = f"{e.kind} {e.where}", e.kind
+        label = f"   ({e.label})" if e.label is not None else ""
+        return f"{i:>5}  {name:<10} {what}{label}"
+
+    def table(self, limit=None):
+        """The entries, one a line (index, op row, parents); limit: at most this many lines."""
+        lines = [repr(self)]
+        shown = range(len(self)) if limit is None or len(self) <= limit else range(limit)
+        lines += [self.line(i) for i in shown]
+        if len(shown) < len(self):
+            lines.append(f"  ... {len(self) - len(shown)} more entries")
+        return "\n".join(lines)
+
+    def difference(self, other):
+        """None when other is the same tape (same entries, same constants), else the first
+        difference in words. Equal tapes mean equal graphs, so replaying one is exact for
+        the sample the other was recorded from."""
+        if len(self) != len(other):
+            return f"{len(self)} entries against {len(other)}"
+        for i, (a, b) in enumerate(zip(self.entries, other.entries)):
+            if a[:5] != b[:5] or (a.kind == "const" and type(a.where) is not type(b.where)):
+                return f"entry {i}: {self.line(i).strip()}  against  {other.line(i).strip()}"
+        if self.outputs != other.outputs:
+            return "the outputs are other entries"
+        return None
+
+    def replay(self, batch_size, fused=True):
+        """A Replay of this tape over batch_size samples, its buffers allocated once."""
+        _numpy()
+        from .replay import Replay
+        return Replay(self, batch_size, fused)
+
+    def materialize(self, params, inputs, labels=()):
+        """Sample's graph rebuilt as real Values from the tape: params (numbers, shared),
+        one sample's inputs and labels. Returns (root, [Value per entry]); leaves carry the
+        recorded labels, so backward_steps, explain and draw show the model's names."""
+        np = _numpy()
+        values = []
+        for e in self.entries:
+            if e.kind == "op":
+                values.append(_apply_row(e, values))
+                if e.label is not None:
+                    values[-1].label = e.label
+                continue
+            number = {"param": params, "input": inputs, "label": labels}.get(e.kind)
+            data = e.where if number is None else number[e.where]
+            data = data.item() if isinstance(data, np.generic) else data
+            values.append(Value(data, label=e.label))
+        return values[-1], values
+
+
+def _apply_row(entry, values):
+    """The op of an entry on real Values, through the same table row as Value's methods."""
+    from .value import _apply
+    parents = [values[p] for p in entry.parents]
+    with modes.enable_grad():
+        return _apply(entry.op, parents[0], parents[1] if len(parents) > 1 else None, entry.arg)
+
+
+def _numpy():
+    return require("numpy", "fast", "replay (tracegrad.engine.tape)")
+
+
+__all__ = ["record", "Tape", "Entry", "TapeError", "KINDS"]

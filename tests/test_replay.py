@@ -1,0 +1,340 @@
+"""Replay (engine/tape.py, engine/replay.py, nn/replay.py) against the scalar engine: every row
+of the table, the fused layers against the plain replay, fit with every loss, optimizer,
+activation, accumulation and penalty, random MLP shapes, materialize, and each hazard."""
+import math
+import random
+import warnings
+from fractions import Fraction
+
+import pytest
+from hypothesis import given, strategies as st
+
+np = pytest.importorskip("numpy")
+
+from tracegrad.engine import OPS, Value, backward_steps, detect_anomaly, explain  # noqa: E402
+from tracegrad.engine.tape import TapeError, record  # noqa: E402
+from tracegrad.engine.value import _apply  # noqa: E402
+from tracegrad.nn import MLP, accuracy, data, fit, losses, optim  # noqa: E402
+from tracegrad.nn.replay import Replayer, ReplayWarning  # noqa: E402
+from tracegrad.nn.train import loss_and_gradients  # noqa: E402
+
+TOL = dict(rel=1e-12, abs=1e-13)
+
+
+def scalar_batch(build, params, samples):
+    """Per-sample roots and the summed parameter gradients, by the scalar engine."""
+    for p in params:
+        p.grad = 0
+    roots = []
+    for x in samples:
+        root = build(x)
+        root.backward()
+        roots.append(root.data)
+    return roots, [float(p.grad) for p in params]
+
+
+def one_op_graph(op):
+    """op applied to w1*x1 (and w2*x2): parameters w, inputs x as placeholders."""
+    w = [Value(0.7, label="w1"), Value(1.3, label="w2")]
+
+    def build(x):
+        a = w[0] * x[0]
+        b = w[1] * x[1] if "{b}" in op.symbol else None
+        arg = 0.5 if "{arg}" in op.symbol else None
+        return _apply(op, a, b, arg) * 1.0
+    return w, build
+
+
+@pytest.mark.parametrize("name", sorted(OPS))
+@pytest.mark.parametrize("fused", [False, True])
+def test_every_row_of_the_table_replays_as_the_scalar_engine(name, fused):
+    # generic over the table: a row added to ops.py is tested here with no edit
+    w, build = one_op_graph(OPS[name])
+    rng = random.Random(1)
+    samples = [[rng.uniform(0.5, 2.0), rng.uniform(0.5, 2.0)] for _ in range(9)]
+    xs = [Value(v) for v in samples[0]]                 # recorded at a valid point
+    tape = record(build(xs), w, xs)
+    run = tape.replay(16, fused=fused)
+    roots = run.forward([p.data for p in w], samples)
+    grads = run.backward(1.0)
+    want_roots, want_grads = scalar_batch(build, w, samples)
+    assert roots.tolist() == pytest.approx(want_roots, **TOL)
+    assert grads.tolist() == pytest.approx(want_grads, **TOL)
+
+
+def test_a_new_row_replays_with_no_edit(monkeypatch):
+    import dataclasses
+    tan = dataclasses.replace(OPS["sin"], name="tan", symbol="tan({a})", forward=math.tan,
+                              local=lambda out, a, arg: (1 + out * out,))
+    monkeypatch.setitem(OPS, "tan", tan)
+    w, build = one_op_graph(tan)
+    xs = [Value(0.0), Value(0.0)]
+    run = record(build(xs), w, xs).replay(4)
+    samples = [[0.5, 1.0], [0.6, 1.0], [0.9, 1.0]]
+    assert run.forward([0.7, 1.3], samples).tolist() == pytest.approx(
+        [math.tan(0.7 * s[0]) for s in samples], **TOL)
+    assert run.backward(1.0)[0] == pytest.approx(
+        sum(s[0] / math.cos(0.7 * s[0]) ** 2 for s in samples), **TOL)
+
+
+def mlp_problem(nin, sizes, activation, n, seed):
+    model = MLP(nin, sizes, activation=activation, seed=seed)
+    rng = random.Random(seed)
+    X = [[rng.uniform(-2, 2) for _ in range(nin)] for _ in range(n)]
+    Y = [[rng.uniform(-1, 1) for _ in range(sizes[-1])] for _ in range(n)]
+    return model, X, Y
+
+
+def mlp_tape(model, nin, nout, loss=losses.mse):
+    xs = [Value(0.0) for _ in range(nin)]
+    ys = [Value(0.0) for _ in range(nout)]
+    out = model(xs)
+    return record(loss(out, ys), model.parameters(), xs, ys, out)
+
+
+@given(nin=st.integers(1, 4), sizes=st.lists(st.integers(1, 5), min_size=1, max_size=3),
+       n=st.integers(1, 7), seed=st.integers(0, 10 ** 6),
+       activation=st.sampled_from(["relu", "tanh", "sigmoid", "softplus", "leaky_relu"]))
+def test_random_mlps_replay_fused_and_plain_as_the_scalar_engine(nin, sizes, n, seed,
+                                                                 activation):
+    model, X, Y = mlp_problem(nin, sizes, activation, n, seed)
+    params = model.parameters()
+    tape = mlp_tape(model, nin, sizes[-1])
+    want_roots, want_grads = scalar_batch(lambda s: losses.mse(model(s[0]), s[1]), params,
+                                          list(zip(X, Y)))
+    for fused in (False, True):
+        run = tape.replay(8, fused=fused)
+        roots = run.forward([p.data for p in params], X, Y)
+        assert roots.tolist() == pytest.approx(want_roots, **TOL)
+        assert run.backward(1.0).tolist() == pytest.approx(want_grads, **TOL)
+
+
+def test_the_fused_layers_are_found_and_equal_the_plain_replay():
+    model, X, Y = mlp_problem(3, [6, 5, 2], "tanh", 20, 4)
+    tape = mlp_tape(model, 3, 2)
+    plain, fused = tape.replay(20, fused=False), tape.replay(20, fused=True)
+    assert len(plain.layers) == 0
+    assert [len(layer.tops) for layer in fused.layers] == [2, 5, 6]   # found from the root down
+    assert all(layer.act is not None for layer in fused.layers[1:])   # tanh fused in
+    p = [q.data for q in model.parameters()]
+    for step in range(3):                                # reused buffers give the same numbers
+        a, b = plain.forward(p, X, Y), fused.forward(p, X, Y)
+        assert a.tolist() == pytest.approx(b.tolist(), **TOL)
+        assert plain.backward(0.05).tolist() == pytest.approx(fused.backward(0.05).tolist(), **TOL)
+        p = [v * 0.9 for v in p]
+
+
+def test_the_tape_prints_one_entry_a_line():
+    w, x = Value(2.0, label="w"), Value(0.0)
+    tape = record((w * x).tanh(), [w], [x])
+    assert repr(tape) == "Tape(4 entries: 2 ops, 1 parameters, 1 inputs, 0 labels)"
+    assert str(tape).splitlines()[1:] == [
+        "    0  param      param 0   (w)",
+        "    1  input      input 0",
+        "    2  mul        #0 * #1",
+        "    3  tanh       tanh(#2)"]
+
+
+# --- fit(engine="replay") ----------------------------------------------------------------
+def train_both(loss, opt=lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), activation="relu",
+               sizes=(6, 1), labels=(-1, 1), **options):
+    results = []
+    for engine in ("scalar", "replay"):
+        ds = data.moons(30, seed=2, labels=labels)
+        model = MLP(2, list(sizes), activation=activation, seed=5)
+        history = fit(model, ds, loss, opt(model.parameters()), max_steps=8, batch_size=12,
+                      progress=False, engine=engine, **options)
+        results.append((history, [p.data for p in model.parameters()]))
+    (h1, p1), (h2, p2) = results
+    assert len(h1) == len(h2) == 8
+    assert h2.loss == pytest.approx(h1.loss, **TOL)
+    assert p2 == pytest.approx(p1, **TOL)
+    return h1, h2
+
+
+def bce_logits(out, y):
+    return losses.binary_cross_entropy(out, y, from_logits=True)
+
+
+@pytest.mark.parametrize("loss", ["hinge", "mse", "mae", "sse", "l1", "rmse", bce_logits])
+def test_fit_replay_equals_scalar_for_every_loss(loss):
+    labels = (0, 1) if loss is bce_logits else (-1, 1)
+    train_both(loss, labels=labels, metric=accuracy)
+
+
+def test_fit_replay_equals_scalar_for_probability_losses():
+    # bce needs probabilities: a sigmoid output layer
+    results = []
+    for engine in ("scalar", "replay"):
+        ds = data.moons(20, seed=2, labels=(0, 1))
+        model = MLP(2, [4, 1], output_activation="sigmoid", seed=5)
+        fit(model, ds, "bce", optim.SGD(model.parameters(), lr=0.5), max_steps=5,
+            progress=False, engine=engine)
+        results.append([p.data for p in model.parameters()])
+    assert results[1] == pytest.approx(results[0], **TOL)
+
+
+# Adam and RMSProp divide by sqrt(v) + eps: a gradient's rounding difference d becomes a
+# step difference up to lr * d / eps, so these use eps = 1e-4 to keep that below 1e-12
+@pytest.mark.parametrize("make", [
+    lambda ps: optim.SGD(ps, lr=0.1),
+    lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    lambda ps: optim.RMSProp(ps, lr=0.01, eps=1e-4),
+    lambda ps: optim.Adam(ps, lr=0.01, eps=1e-4),
+    lambda ps: optim.AdamW(ps, lr=0.01, eps=1e-4)])
+def test_fit_replay_equals_scalar_for_every_optimizer(make):
+    train_both("hinge", opt=make)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "softplus", "leaky_relu"])
+def test_fit_replay_equals_scalar_for_every_activation(activation):
+    train_both("mse", activation=activation, sizes=(5, 4, 1))
+
+
+@pytest.mark.parametrize("accumulate", [2, 5])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_fit_replay_equals_scalar_with_accumulation_and_penalties(accumulate, reduction):
+    # l1 on the weights only: the biases start at 0, the corner of |b|, where a rounding-level
+    # difference (0 against 1e-18) changes sign(b) and so the step by 1e-4 * lr
+    def penalty(m):
+        weights = [p for name, p in m.named_parameters() if ".w." in name]
+        return 1e-3 * losses.l2(m.parameters()) + 1e-4 * losses.l1(weights)
+    train_both("hinge", accumulate=accumulate, reduction=reduction, penalty=penalty)
+
+
+def test_a_multi_output_regression_with_list_labels():
+    results = []
+    for engine in ("scalar", "replay"):
+        model = MLP(3, [4, 2], activation="tanh", seed=1)
+        rng = random.Random(0)
+        pairs = [([rng.uniform(-1, 1) for _ in range(3)], [rng.uniform(-1, 1), rng.uniform(0, 1)])
+                 for _ in range(25)]
+        fit(model, pairs, "mse", optim.SGD(model.parameters(), lr=0.2), epochs=3,
+            batch_size=10, progress=False, engine=engine)
+        results.append([p.data for p in model.parameters()])
+    assert results[1] == pytest.approx(results[0], **TOL)
+
+
+# --- materialize -------------------------------------------------------------------------
+def test_materialize_gives_a_sample_back_as_values_equal_to_the_replay():
+    ds = data.moons(10, seed=0, labels=(-1, 1))
+    model = MLP(2, [4, 1], seed=0)
+    replayer = Replayer(model, "hinge", list(ds), fallback=loss_and_gradients)
+    replayer(model, list(ds), losses.hinge)
+    root = replayer.materialize(3)
+    x, y = list(ds)[3]
+    scalar = losses.hinge(model(x), y)
+    assert root.data == pytest.approx(scalar.data, **TOL)
+    assert root.data == pytest.approx(replayer.run.value(len(replayer.tape) - 1)[3], **TOL)
+    leaves = {v.label: v for v in _leaves(root)}
+    for p in model.parameters():
+        p.grad = 0
+    (scalar * 0.1).backward()                           # the replay's seed: 1/10 (mean)
+    for name, p in model.named_parameters():
+        if name in leaves:
+            assert leaves[name].grad == pytest.approx(p.grad, **TOL)
+    steps = backward_steps(root)                        # the teaching tools work on it
+    assert len(steps) > 10 and "layers.1.neurons.0.b" in explain(root, leaves[
+        "layers.1.neurons.0.b"]).text
+
+
+def _leaves(root):
+    from tracegrad.engine import topological_order
+    return [n for n in topological_order(root) if n.is_leaf and n.label]
+
+
+# --- the hazards -------------------------------------------------------------------------
+def test_a_label_frozen_as_a_constant_is_caught_by_comparing_tapes():
+    model, x = MLP(2, [3, 1], seed=0), [Value(0.0), Value(0.0)]
+    taped = [record(losses.hinge(model(x), y), model.parameters(), x) for y in (-1, 1)]
+    assert "const" in taped[0].difference(taped[1])     # y went in as a number, not a leaf
+    y = Value(-1.0)
+    placeholder = [record(losses.hinge(model(x), y), model.parameters(), x, [y]) for _ in "ab"]
+    assert placeholder[0].difference(placeholder[1]) is None
+
+
+@pytest.mark.parametrize("why, make", [
+    ("step: a branch on .data", lambda: dict(activation="step", loss="mse")),
+    ("softmax's max shift", lambda: dict(activation="relu", loss="cross_entropy")),
+])
+def test_data_dependent_graphs_fall_back_to_scalar_with_a_warning(why, make):
+    options = make()
+    ds = data.blobs(30, centers=3, seed=1)
+    model = MLP(2, [4, 3], activation=options["activation"], seed=0)
+    pairs = [(x, [1.0 * (y == k) for k in range(3)] if options["loss"] == "mse" else y)
+             for x, y in ds]
+    with pytest.warns(ReplayWarning, match="scalar engine"):
+        replayed = fit(model, pairs, options["loss"], optim.SGD(model.parameters(), lr=0.1),
+                       max_steps=2, progress=False, engine="replay")
+    model2 = MLP(2, [4, 3], activation=options["activation"], seed=0)
+    scalar = fit(model2, pairs, options["loss"], optim.SGD(model2.parameters(), lr=0.1),
+                 max_steps=2, progress=False)
+    assert replayed.loss == scalar.loss                 # the scalar engine did the training
+
+
+def test_kl_div_zero_terms_change_the_graph_and_are_caught():
+    # kl_div(p, q) drops the terms where p is 0: with the label as p, the graph depends on it
+    model = MLP(2, [3, 2], output_activation="sigmoid", seed=0)
+    pairs = [([0.1, 0.2], [0.5, 0.5]), ([0.3, -0.1], [0.0, 1.0])]
+    with pytest.warns(ReplayWarning, match="not the same for every sample"):
+        fit(model, pairs, lambda out, y: losses.kl_div(y, out),
+            optim.SGD(model.parameters(), lr=0.1), max_steps=1, progress=False,
+            engine="replay")
+
+
+def test_exact_fractions_stay_on_the_scalar_engine():
+    model = MLP(1, [1], seed=0)
+    for p in model.parameters():
+        p.data = Fraction(1, 2)
+    pairs = [([Fraction(1)], Fraction(2)), ([Fraction(3)], Fraction(1))]
+    with pytest.warns(ReplayWarning, match="exact"):
+        fit(model, pairs, "mse", optim.SGD(model.parameters(), lr=Fraction(1, 10)),
+            max_steps=2, progress=False, engine="replay")
+    assert all(isinstance(p.data, Fraction) for p in model.parameters())
+
+
+def test_a_domain_error_names_the_failing_sample():
+    model = MLP(1, [1], seed=0)
+    model.layers[0].neurons[0].w[0].data = 1.0
+    pairs = [([1.0], 0.0), ([2.0], 0.0), ([-3.0], 0.0), ([4.0], 0.0)]
+
+    def log_loss(out, y):
+        return (out[0] * 1.0).log() + y
+    replayer = Replayer(model, log_loss, pairs[:2], 4, fallback=loss_and_gradients)
+    with pytest.raises(ValueError, match="sample 2 of the batch"):
+        replayer(model, pairs, log_loss)
+    with pytest.raises(ValueError):                     # as the scalar engine does
+        loss_and_gradients(model, pairs, log_loss)
+
+
+def test_detect_anomaly_names_the_sample_and_the_entry():
+    x, w = Value(1.0), Value(1.0, label="w")
+    run = record((w * x) * 1e300, [w], [x]).replay(3)
+    roots = run.forward([1.0], [[1.0], [1e10], [2.0]])   # 1e310 is inf, as in Python floats
+    assert math.isinf(roots[1]) and roots[0] == 1e300
+    with detect_anomaly():
+        with pytest.raises(FloatingPointError, match=r"mul \(entry 4\) produced inf for sample 1"):
+            run.forward([1.0], [[1.0], [1e10], [2.0]])
+
+
+def test_without_numpy_replay_says_how_to_install_it(monkeypatch):
+    import sys
+    from tracegrad.extras import MissingExtra
+    monkeypatch.setitem(sys.modules, "numpy", None)      # import numpy now fails
+    with pytest.raises(MissingExtra, match=r"pip install numpy.*fast"):
+        Replayer(MLP(1, [1]), "mse", [([1.0], 1.0)])
+    model = MLP(1, [1])                                  # the scalar engine needs no numpy
+    fit(model, [([1.0], 1.0)], "mse", optim.SGD(model.parameters(), lr=0.1), max_steps=1,
+        progress=False)
+
+
+def test_fit_refuses_an_unknown_engine():
+    with pytest.raises(ValueError, match="engine must be one of 'scalar', 'replay'"):
+        fit(MLP(1, [1]), [([1.0], 1.0)], "mse", optim.SGD(MLP(1, [1]).parameters(), lr=0.1),
+            max_steps=1, progress=False, engine="gpu")
+
+
+def test_warnings_are_not_raised_for_a_replayable_model():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train_both("hinge")
