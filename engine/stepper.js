@@ -10,6 +10,9 @@ function tracegradStepper(root) {
   var step = 0, timer = null, speed = 1, selected = data.selected;
   var seed = steps.findIndex(function (s) { return s.kind === "seed"; });
 
+  var graph = root.querySelector(".tg-graph"), svg = graph.querySelector("svg");
+  var natural = svg.viewBox.baseVal.width * 4 / 3;     // graphviz sizes in pt: 1pt = 4/3 px
+
   function el(id) { return document.getElementById(data.uid + "-" + id); }
   function all(selector) { return Array.prototype.slice.call(root.querySelectorAll(selector)); }
   function setText(id, cls, text) {
@@ -58,6 +61,25 @@ function tracegradStepper(root) {
       if (location.hash !== "#step=" + step) history.replaceState(null, "", "#step=" + step);
     }
     explainNode(selected);
+    follow();
+  }
+
+  // Zoomed: the graph at its natural size, scrolled to keep the current node in view.
+  function zoom(on) {
+    graph.classList.toggle("tg-zoomed", on);
+    svg.style.width = on ? natural + "px" : "";
+    root.querySelector('[data-do="zoom"]').textContent = on ? "fit" : "zoom";
+    follow();
+  }
+
+  function follow() {
+    var cur = root.querySelector("g.node.current");
+    if (!cur || !graph.classList.contains("tg-zoomed")) return;
+    var r = cur.getBoundingClientRect(), b = graph.getBoundingClientRect();
+    if (r.left < b.left || r.right > b.right)
+      graph.scrollLeft += r.left - b.left - (b.width - r.width) / 2;
+    if (r.top < b.top || r.bottom > b.bottom)
+      graph.scrollTop += r.top - b.top - (b.height - r.height) / 2;
   }
 
   // Each edge's label (local x upstream = contribution) appears at its backward step.
@@ -82,9 +104,11 @@ function tracegradStepper(root) {
   }
 
   function scrollInto(box, row) {      // not scrollIntoView: that would scroll a notebook too
-    var top = row.offsetTop - box.offsetTop, bottom = top + row.offsetHeight;
-    if (top < box.scrollTop + 30) box.scrollTop = Math.max(0, top - 30);
-    else if (bottom > box.scrollTop + box.clientHeight) box.scrollTop = bottom - box.clientHeight;
+    var head = box.querySelector("thead").offsetHeight;
+    var top = row.getBoundingClientRect().top - box.getBoundingClientRect().top;
+    var bottom = top + row.offsetHeight;
+    if (top < head) box.scrollTop += top - head - 4 * row.offsetHeight;
+    else if (bottom > box.clientHeight) box.scrollTop += bottom - box.clientHeight + 4 * row.offsetHeight;
   }
 
   function escape(text) {
@@ -110,7 +134,8 @@ function tracegradStepper(root) {
     prev: function () { play(false); show(step - 1); },
     next: function () { play(false); show(step + 1); },
     end: function () { play(false); show(last); },
-    play: function () { play(timer === null); }
+    play: function () { play(timer === null); },
+    zoom: function () { zoom(!graph.classList.contains("tg-zoomed")); }
   };
   all("button[data-do]").forEach(function (b) {
     b.addEventListener("click", function () { actions[b.dataset.do](); });
@@ -137,7 +162,7 @@ function tracegradStepper(root) {
   });
 
   var keys = { ArrowRight: "next", ArrowDown: "next", ArrowLeft: "prev", ArrowUp: "prev",
-               Home: "reset", End: "end", " ": "play" };
+               Home: "reset", End: "end", " ": "play", z: "zoom" };
   (page ? document : root).addEventListener("keydown", function (e) {
     if (!keys[e.key] || e.target.tagName === "SELECT" || e.altKey || e.ctrlKey || e.metaKey)
       return;
@@ -150,5 +175,6 @@ function tracegradStepper(root) {
     return m ? +m[1] : 0;
   }
   if (page) window.addEventListener("hashchange", function () { show(fromHash()); });
+  zoom(graph.clientWidth > 0 && graph.clientWidth < 0.6 * natural);   // too small to read
   show(page ? fromHash() : 0);
 }

@@ -67,66 +67,76 @@ class Stepper:
 
     def _timeline(self, steps, path):
         """Every step as JSON-ready text: what to highlight, what each number becomes."""
-        f, ids, names, digits = self.names[self.root], self.ids, self.names, self.digits
-        num = lambda x: fmt(x, digits)
-        self.rows = rows = {"forward": [], "backward": []}     # (step, cells) per table row
-        self.labels = {}                        # edge: the arithmetic its backward step writes
-        timeline = [{"kind": "start", "say": ["the inputs are given; press next (or the "
-                                              "right arrow) to compute the forward pass"]}]
+        ids, names, num = self.ids, self.names, self._num
+        self.rows = {"forward": [], "backward": []}     # (step, cells) per table row
+        self.labels = {}                                # edge: its backward step's arithmetic
         nodes = {ids[n]: {"name": names[n], "data": num(n.data), "leaf": n.is_leaf}
                  for n in self.order}
+        timeline = [{"kind": "start", "say": ["the inputs are given; press next (or the right "
+                                              "arrow) to compute the forward pass"]}]
         for node in self.order:
-            if node.is_leaf or (path is not None and node not in path):
-                continue
-            inputs = [_signed(num(p.data)) for p in node.parents]
-            nodes[ids[node]]["forward"] = len(timeline)
-            rows["forward"].append((len(timeline), [
-                f"{definition(node, names)} = {written(OPS[node.op], inputs, node.arg)}",
-                num(node.data)]))
-            timeline.append({"kind": "forward", "node": ids[node], "edges": _edges(node, ids),
-                             "sources": [ids[p] for p in node.parents],
-                             "say": [f"forward: {definition(node, names)} = "
-                                     f"{written(OPS[node.op], inputs, node.arg)} = "
-                                     f"{num(node.data)}"]})
-        root_grad = steps[0].upstream if steps else self.root.grad
-        timeline.append({"kind": "seed", "node": ids[self.root], "grads": {ids[self.root]: num(
-            root_grad)}, "say": [f"backward: start at the root, d{f}/d{f} = {num(root_grad)}"]})
-        rows["backward"].append((len(timeline) - 1, [f, num(root_grad), "", "", "", ""]))
-        running = dict(steps.start)
+            if not node.is_leaf and (path is None or node in path):
+                nodes[ids[node]]["forward"] = len(timeline)
+                timeline.append(self._forward(node, len(timeline)))
+        timeline.append(self._seed(steps, len(timeline)))
+        running = dict(steps.start)                     # every .grad as the steps go
         for step in steps:
-            node = names[step.node]
-            say = [f"backward: {definition(step.node, names)} sends d{f}/d{node} = "
-                   f"{num(step.upstream)} to its parents"]
-            into = _edges(step.node, ids)
-            edges, grads = [into[-1]], {}
-            kept = {c.parent for c in step.contributions}     # towards() may drop parents
-            slots = [s for s, p in enumerate(step.node.parents) if p in kept]
-            for j, (slot, c) in enumerate(zip(slots, step.contributions)):
-                p, edge = names[c.parent], into[slot]
-                edges.append(edge)
-                self.labels[edge] = (f"{num(c.local)} × {_signed(num(step.upstream))} = "
-                                     f"{num(c.contribution)}")
-                say.append(f"{p}: d{node}/d{p} = {num(c.local)}, contribution {num(c.local)} × "
-                           f"{_signed(num(step.upstream))} = {num(c.contribution)}, "
-                           f"{p}.grad = {num(running[c.parent])} + {_signed(num(c.contribution))}"
-                           f" = {num(c.accumulated)}")
-                rows["backward"].append((len(timeline), [
-                    definition(step.node, names) if j == 0 else "",
-                    num(step.upstream) if j == 0 else "", p, num(c.local),
-                    num(c.contribution), num(c.accumulated)]))
-                running[c.parent] = c.accumulated
-                grads[ids[c.parent]] = num(c.accumulated)
-                nodes[ids[c.parent]]["final"] = len(timeline)   # the last step adding to it
-            nodes[ids[step.node]]["final"] = len(timeline)
-            timeline.append({"kind": "backward", "node": ids[step.node], "edges": edges,
-                             "grads": grads, "say": say,
-                             "sources": [ids[c.parent] for c in step.contributions]})
+            for node in [step.node] + [c.parent for c in step.contributions]:
+                nodes[ids[node]]["final"] = len(timeline)   # its grad's last step so far
+            timeline.append(self._backward(step, len(timeline), running))
         for node in self._explained():
-            nodes[ids[node]]["explain"] = explain(self.root, node, digits=digits).text
+            nodes[ids[node]]["explain"] = explain(self.root, node, digits=self.digits).text
         return {"uid": self.uid, "root": ids[self.root], "steps": timeline, "nodes": nodes,
                 "start": {ids[n]: num(g) if path is None or n in path else UNKNOWN
                           for n, g in steps.start.items()},
                 "unknown": UNKNOWN, "selected": ids[self._selected()]}
+
+    def _num(self, x):
+        return fmt(x, self.digits)
+
+    def _forward(self, node, k):
+        """Step k computes node from its parents' data: v1 = a * b = 3 * 2 = 6."""
+        inputs = [_signed(self._num(p.data)) for p in node.parents]
+        formula = f"{definition(node, self.names)} = {written(OPS[node.op], inputs, node.arg)}"
+        self.rows["forward"].append((k, [formula, self._num(node.data)]))
+        return {"kind": "forward", "node": self.ids[node], "edges": _edges(node, self.ids),
+                "sources": [self.ids[p] for p in node.parents],
+                "say": [f"forward: {formula} = {self._num(node.data)}"]}
+
+    def _seed(self, steps, k):
+        """Step k starts the backward pass: d root/d root = 1 (backward's gradient)."""
+        # a leaf root has no steps: its .grad after the pass is the seed (it was zeroed)
+        f = self.names[self.root]
+        seed = self._num(steps[0].upstream if steps else self.root.grad)
+        self.rows["backward"].append((k, [f, seed, "", "", "", ""]))
+        return {"kind": "seed", "node": self.ids[self.root], "grads": {self.ids[self.root]: seed},
+                "say": [f"backward: start at the root, d{f}/d{f} = {seed}"]}
+
+    def _backward(self, step, k, running):
+        """Step k: step.node sends its complete gradient to each parent, times the local
+        derivative, added into the parent's running .grad (updated in running)."""
+        ids, names, num = self.ids, self.names, self._num
+        f, node, upstream = names[self.root], names[step.node], _signed(num(step.upstream))
+        into = _edges(step.node, ids)
+        kept = {c.parent for c in step.contributions}         # towards() may drop parents
+        slots = [s for s, p in enumerate(step.node.parents) if p in kept]
+        say = [f"backward: {definition(step.node, names)} sends d{f}/d{node} = "
+               f"{num(step.upstream)} to its parents"]
+        grads = {}
+        for j, (slot, c) in enumerate(zip(slots, step.contributions)):
+            p, local, contribution = names[c.parent], num(c.local), num(c.contribution)
+            self.labels[into[slot]] = f"{local} × {upstream} = {contribution}"
+            say.append(f"{p}: d{node}/d{p} = {local}, contribution {local} × {upstream} = "
+                       f"{contribution}, {p}.grad = {num(running[c.parent])} + "
+                       f"{_signed(contribution)} = {num(c.accumulated)}")
+            first = [definition(step.node, names), num(step.upstream)] if j == 0 else ["", ""]
+            self.rows["backward"].append((k, first + [p, local, contribution,
+                                                      num(c.accumulated)]))
+            running[c.parent] = c.accumulated
+            grads[ids[c.parent]] = num(c.accumulated)
+        return {"kind": "backward", "node": ids[step.node], "grads": grads, "say": say,
+                "edges": [into[-1]] + [into[s] for s in slots],
+                "sources": [ids[c.parent] for c in step.contributions]}
 
     def _explained(self):
         """The nodes whose chain rule the page can show: all of a small graph; else the
@@ -278,6 +288,7 @@ TEMPLATE = """<div class="tg-stepper" id="{uid}" tabindex="0"{page}>
 <button type="button" data-do="prev" title="previous (left arrow)">&#x25C0; prev</button>
 <button type="button" data-do="play" title="play / pause (space)">&#x25B6; play</button>
 <button type="button" data-do="next" title="next (right arrow)">next &#x25B6;</button>
+<button type="button" data-do="zoom" title="natural size / fit the width (z)">zoom</button>
 <label>speed <select data-do="speed"><option value="0.5">0.5&times;</option>
 <option value="1" selected>1&times;</option><option value="2">2&times;</option>
 <option value="4">4&times;</option></select></label>

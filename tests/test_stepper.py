@@ -2,6 +2,7 @@
 exact; the lecture neuron), the saved page (one file, no URL), and the page itself in headless
 Chromium: highlighted node and row, shown gradients, controls, keys, #step=N, no network.
 """
+import html
 import json
 import re
 import subprocess
@@ -66,6 +67,13 @@ def test_a_second_page_of_the_same_graph_starts_from_zeroed_leaf_grads():
     f, a, b = diamond()
     stepper(f)
     assert stepper(f).data["steps"][7]["say"][1].endswith("a.grad = 6 + 10 = 16")
+
+
+def test_a_leaf_alone_is_seeded_with_one():
+    x = Value(2.0, label="x")
+    steps = stepper(x).data["steps"]
+    assert [s["kind"] for s in steps] == ["start", "seed"]
+    assert steps[1]["say"] == ["backward: start at the root, dx/dx = 1"]
 
 
 def test_fractions_show_as_fractions():
@@ -286,3 +294,25 @@ def test_a_plain_install_ships_the_script_and_the_style(tmp_path):
     assert page.returncode == 0, page.stderr
     assert page.stdout.startswith(str(target))
     assert "function tracegradStepper(root)" in page.stdout and ".tg-stepper g.node" in page.stdout
+
+
+def test_a_fragment_runs_in_a_sandboxed_output_iframe(browser, tmp_path):
+    # VS Code and JupyterLab's isolated outputs put HTML in an iframe: scripts, no origin
+    from selenium.webdriver.common.by import By
+    f, _, _ = diamond()
+    page = tmp_path / "iframe.html"
+    page.write_text('<html><body><iframe sandbox="allow-scripts" width="1200" height="600" '
+                    f'srcdoc="{html.escape(stepper(f)._repr_html_())}"></iframe></body></html>',
+                    encoding="utf-8")
+    browser.get(page.as_uri())
+    browser.switch_to.frame(browser.find_element(By.TAG_NAME, "iframe"))
+    try:
+        for _ in range(6):
+            browser.find_element(By.CSS_SELECTOR, 'button[data-do="next"]').click()
+        shown = browser.execute_script("""
+            var g = document.querySelector('g.node[data-name="a"] text.tg-grad');
+            return [document.querySelector('.tg-stepper').dataset.step, g.textContent,
+                    document.querySelector('g.node.current[data-name]').dataset.name];""")
+        assert shown == ["6", "grad 6", "v2"]
+    finally:
+        browser.switch_to.default_content()
