@@ -58,7 +58,9 @@ function tracegradStepper(root) {
     root.dataset.step = step;
     if (page) {
       document.body.dataset.step = step;
-      if (location.hash !== "#step=" + step) history.replaceState(null, "", "#step=" + step);
+      try {            // some browsers refuse this on file:// pages; the step still shows
+        if (location.hash !== "#step=" + step) history.replaceState(null, "", "#step=" + step);
+      } catch (e) {}
     }
     explainNode(selected);
     follow();

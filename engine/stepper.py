@@ -12,9 +12,8 @@ from importlib import resources
 from .draw import dot_ids, draw
 from .explain import explain
 from .graph import on_paths, topological_order
-from .ops import OPS
 from .render import NoRenderer, RenderError, run, write
-from .text import definition, fmt, written
+from .text import definition, fmt, with_numbers
 from .trace import backward_steps
 
 MAX_NODES = 150          # Values drawn; beyond this the page would be unreadable (and slow)
@@ -96,8 +95,7 @@ class Stepper:
 
     def _forward(self, node, k):
         """Step k computes node from its parents' data: v1 = a * b = 3 * 2 = 6."""
-        inputs = [_signed(self._num(p.data)) for p in node.parents]
-        formula = f"{definition(node, self.names)} = {written(OPS[node.op], inputs, node.arg)}"
+        formula = f"{definition(node, self.names)} = {with_numbers(node, self.names, self.digits)}"
         self.rows["forward"].append((k, [formula, self._num(node.data)]))
         return {"kind": "forward", "node": self.ids[node], "edges": _edges(node, self.ids),
                 "sources": [self.ids[p] for p in node.parents],

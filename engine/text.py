@@ -38,7 +38,9 @@ def with_numbers(node, names, digits=4):
         constant = parent.is_leaf and parent.label is None
         text = names[parent] if constant else fmt(parent.data, digits)
         bracketed = "({%s})" % slot in op.symbol or "({%s}," % slot in op.symbol
-        texts.append(f"({text})" if text.startswith("-") and not bracketed else text)
+        # a fraction under ** is bracketed too: 1/2**2 would read as 1/(2**2)
+        needs = text.startswith("-") or ("/" in text and "**" in op.symbol)
+        texts.append(f"({text})" if needs and not bracketed else text)
     return written(op, texts, node.arg)
 
 

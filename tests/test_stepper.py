@@ -84,7 +84,7 @@ def test_fractions_show_as_fractions():
     # y = v1 + v2 with v1 = x*2/3 = 1/3, v2 = x^2 = 1/4, y = 7/12. Backward, root first:
     # v2 gives x 2x * 1 = 1, then v1 gives x 2/3 * 1: x.grad = 1 + 2/3 = 5/3
     assert [s["say"][0] for s in page.data["steps"][1:4]] == [
-        "forward: v1 = x * 2/3 = 1/2 * 2/3 = 1/3", "forward: v2 = x**2 = 1/2**2 = 1/4",
+        "forward: v1 = x * 2/3 = 1/2 * 2/3 = 1/3", "forward: v2 = x**2 = (1/2)**2 = 1/4",
         "forward: y = v1 + v2 = 1/3 + 1/4 = 7/12"]
     assert page.data["steps"][-1]["say"][1] == ("x: dv1/dx = 2/3, contribution 2/3 × 1 = 2/3, "
                                                 "x.grad = 1 + 2/3 = 5/3")
@@ -143,6 +143,11 @@ def test_play_command_writes_the_page(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "tracegrad", "play", "a*b", "--at", "a=1",
                           "b=2", "--wrt", "c"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--wrt c: not a variable" in bad.stderr
+    folder = subprocess.run([sys.executable, "-m", "tracegrad", "play", "a*b", "--at", "a=1",
+                             "b=2", "-o", str(tmp_path)], capture_output=True, text=True,
+                            timeout=120)
+    assert folder.returncode == 1 and folder.stderr.count("\n") == 1
+    assert f"cannot write {tmp_path}: it is a folder" in folder.stderr
 
 
 # ---- in a real browser -------------------------------------------------------------------
@@ -213,6 +218,9 @@ def test_next_keys_rows_and_nodes_move_the_step(browser, pages):
     body.send_keys(Keys.ARROW_LEFT)
     assert state(browser)["step"] == "3"
     body.send_keys(Keys.END)
+    assert state(browser)["step"] == "7"
+    assert open_at(browser, pages["diamond"], 99)["step"] == "7"      # past the end: the last
+    browser.find_element(By.CSS_SELECTOR, 'button[data-do="next"]').click()
     assert state(browser)["step"] == "7"
     browser.find_element(By.CSS_SELECTOR, 'button[data-do="prev"]').click()
     assert state(browser)["step"] == "6"
