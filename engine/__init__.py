@@ -7,7 +7,8 @@ from .modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .ops import OPS, Op
 from .value import Value
 from .check import check_grad, numerical_grad
-from .draw import draw, draw_frames
+from .draw import draw
+from .frames import draw_frames
 from .explain import explain
 from .forward import forward_steps
 from .trace import backward_steps

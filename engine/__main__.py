@@ -10,7 +10,8 @@ import sys
 from ..cli import new_parser, run
 from .check import ATOL, EPS, RTOL, GradCheckFailed, check_grad
 from .demo import demo
-from .draw import RANKDIRS, draw, draw_frames
+from .draw import RANKDIRS, draw
+from .frames import draw_frames
 from .explain import explain
 from .expr import ExprError, number, parse
 from .forward import forward_steps
@@ -80,6 +81,10 @@ def add_commands(commands, demo_name="demo"):
                           "(default: out/graph.svg, creating out/)")
     sub.add_argument("--rankdir", default="LR", choices=RANKDIRS, help="direction (default LR)")
     sub.add_argument("--local", action="store_true", help="label edges with local derivatives")
+    sub.add_argument("--compact", action=argparse.BooleanOptionalAction, default=None,
+                     help="a sum of many terms as one Sigma node (default: 5 terms or more)")
+    sub.add_argument("--focus", metavar="NAME", help="draw NAME's paths to EXPR in colour")
+    sub.add_argument("--prune", action="store_true", help="with --focus: draw only its paths")
     sub.add_argument("--frames", metavar="DIR", help="also save one image per backward step")
     sub.add_argument("--timeout", type=float, default=TIMEOUT, metavar="S",
                      help=f"seconds one image may take to render (default {TIMEOUT})")
@@ -131,8 +136,8 @@ def build(args):
     root = expr.evaluate(leaves)
     if not isinstance(root, Value) or not leaves:
         raise ExprError(f"{expr.short} has no variables: nothing to differentiate")
-    if root.label is None:
-        root.label = "f"
+    if root.label is None:          # f, unless the expression has a variable f
+        root.label = next(n for n in ("f", "g", "h", "F", "out") if n not in expr.names)
     return expr, leaves, root
 
 
@@ -151,16 +156,19 @@ def run_demo(args):
 
 
 def run_draw(args):
-    _, _, root = build(args)
+    _, leaves, root = build(args)
+    focus = leaves[wrt_leaves(argparse.Namespace(wrt=[args.focus]), leaves)[0]] \
+        if args.focus else None
     root.backward()
+    view = {"rankdir": args.rankdir, "show_local": args.local, "focus": focus,
+            "prune": args.prune}
     # the default folder out/ is made if missing; a folder the user names must exist
-    output = save(draw(root, rankdir=args.rankdir, show_local=args.local),
-                  args.output or "out/graph.svg", timeout=args.timeout,
-                  parents=args.output is None)
+    output = save(draw(root, compact=args.compact, **view), args.output or "out/graph.svg",
+                  timeout=args.timeout, parents=args.output is None)
     print(f"wrote {output}")
     if args.frames:
         frames = draw_frames(root, args.frames, output.suffix.lstrip(".") or "svg",
-                             rankdir=args.rankdir, show_local=args.local, timeout=args.timeout)
+                             timeout=args.timeout, **view)
         print(f"wrote {len(frames)} frames: {frames[0]} ... {frames[-1].name}")
     return 0
 

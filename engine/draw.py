@@ -1,58 +1,69 @@
 """Drawing a computation graph with graphviz: a record per Value (name | data | grad), a
-separate node per op, node ids from topological position. draw_frames() saves a backward
-pass as one image per step, the current node highlighted, for clicking through on slides.
+separate node per op, node ids from topological position. A compact view draws a long
+sum as one Sigma node, and pruning keeps one focus leaf's paths (engine/view.py decides what
+is drawn). draw_frames() (engine/frames.py) saves a backward pass as one image per step.
 """
-import sys
-import time
-from pathlib import Path
-
 from .graph import local_derivatives, on_paths, topological_order
 from .ops import OPS
-from .text import definition, fmt, node_names, written
-from .trace import backward_steps
+from .text import fmt, node_names, partial, written
+from .view import view
 
 RANKDIRS = ("LR", "TB", "RL", "BT")
 CURRENT, TOUCHED, ARROW = "#ffd27f", "#fff2cc", "#d62728"   # highlight colours
 PATH = "#dbe9f6"                                              # focus: one leaf's paths
 PATH_EDGE = {"color": "#1f77b4", "penwidth": "2"}
-MAX_FRAMES, FRAMES_BUDGET = 60, 120     # frames of one pass; seconds to render them all
+SIGMA = "\u03a3"                                               # the Greek capital sigma
 
 
 def draw(root, rankdir="LR", show_local=False, highlight=None, grads=None, digits=4,
-         title=None, focus=None):
+         title=None, focus=None, compact=None, prune=False, svg_ids=False):
     """The graph of root as a Drawing (a graphviz.Digraph): render it, or show it in Jupyter.
 
     rankdir: 'LR' (default, left to right) or 'TB', 'RL', 'BT'. show_local: label each edge
     with its local derivative d child/d parent. highlight: a Step of backward_steps(root),
     drawn in colour with the contributions it adds. grads: {node: grad} to show instead
     of .grad (used for frames). title: a line written above the graph. focus: a leaf whose
-    paths to root are drawn in colour (one weight's part of a large graph)."""
+    paths to root are drawn in colour (one weight's part of a large graph); prune=True
+    then draws only those paths, each op with its inputs. compact: a sum of many terms
+    (a neuron's dot product) as one Sigma node: None (default) for 5 terms or more, True
+    for 3 or more, False never. svg_ids: give every node and edge an id from the node
+    names (x1, x1.op, x1->v1.op#0), so SVG elements can be found by name."""
     from .render import Drawing          # imported here: `import tracegrad.engine` needs no graphviz
     if rankdir not in RANKDIRS:
         raise ValueError(f"draw: rankdir={rankdir!r}; use one of {', '.join(RANKDIRS)}")
     order = topological_order(root)
     names = node_names(order)
     ids = dot_ids(order)
+    keep = {highlight.node, *highlight.node.parents} if highlight else ()
+    shown = view(order, focus, compact, prune, keep)
     grads = {} if grads is None else grads
     current = highlight.node if highlight else None
     touched = {c.parent for c in highlight.contributions} if highlight else set()
     path = on_paths(order, focus) if focus is not None else set()
-    g = Drawing("computation_graph", graph_attr={"rankdir": rankdir, "fontname": "Helvetica"},
+    # top to bottom, ranks closer than graphviz's 0.5 inch: a chain of ops fits a screen
+    layout = {"ranksep": "0.3"} if rankdir in ("TB", "BT") else {}
+    g = Drawing("computation_graph", graph_attr={"rankdir": rankdir, "fontname": "Helvetica",
+                                                 **layout},
                 node_attr={"fontname": "Helvetica", "fontsize": "12"},
                 edge_attr={"fontname": "Helvetica", "fontsize": "10"})
+    sid = svg_names(order, names) if svg_ids else None
     if title:
         g.attr(label=_plain(title), labelloc="t", fontsize="14")
     for node in order:
+        if node not in shown.drawn:
+            continue
         cells = [f"data {fmt(node.data, digits)}", f"grad {fmt(grads.get(node, node.grad), digits)}"]
         if not (node.is_leaf and node.label is None):      # a constant needs no name
             cells.insert(0, names[node])
         label = " | ".join(escape_record(c) for c in cells)
         fill = (CURRENT if node is current else TOUCHED if node in touched else
                 PATH if node in path else None)
+        # an input computed from nodes a pruned view leaves out: dashed
+        style = {"style": "dashed"} if not node.is_leaf and node not in shown.inputs else {}
         g.node(ids[node], _plain("{ %s }" % label if rankdir in ("LR", "RL") else label, False),
-               shape="record", **_filled(fill))
-        if not node.is_leaf:
-            _op_node(g, node, ids, names, digits, show_local,
+               shape="record", **_filled(fill), **style, **_id(sid, node))
+        if node in shown.inputs:
+            _op_node(g, node, shown, ids, sid, names, digits, show_local,
                      highlight if node is current else None, path)
     return g
 
@@ -62,27 +73,70 @@ def dot_ids(order):
     return {node: f"n{i}" for i, node in enumerate(order)}
 
 
-def _op_node(g, node, ids, names, digits, show_local, step, path):
-    """The op's own node, its edge to node, and an edge from each parent (labelled with
-    the local derivative, or with the contribution when this is the highlighted step)."""
+def svg_names(order, names):
+    """Each Value's SVG id: its name, with ~2, ~3 ... for a name shared (equal constants)."""
+    ids, used = {}, {}
+    for node in order:
+        name = names[node]
+        used[name] = used.get(name, 0) + 1
+        ids[node] = name if used[name] == 1 else f"{name}~{used[name]}"
+    return ids
+
+
+def _id(sid, node, suffix=""):
+    return {"id": sid[node] + suffix} if sid else {}
+
+
+def _op_node(g, node, shown, ids, sid, names, digits, show_local, step, path):
+    """The op's own node, its edge to node, and an edge from each input (labelled with
+    the local derivative, or with the contribution when this is the highlighted step).
+    A folded sum's op is a Sigma, with an edge from each term."""
     op_id = ids[node] + "_op"
     on_path = node in path
-    g.node(op_id, _plain(op_label(node, digits)), shape="ellipse",
-           **_filled(CURRENT if step else PATH if on_path else None))
-    g.edge(op_id, ids[node], **(PATH_EDGE if on_path else {}))
-    locals_ = local_derivatives(node) if show_local else ()
-    for slot, parent in enumerate(node.parents):
+    edges, total = shown.inputs[node], shown.terms.get(node)
+    label = op_label(node, digits) if total is None else SIGMA + (
+        "" if len(edges) == total else f" of {total} terms ({total - len(edges)} not drawn)")
+    g.node(op_id, _plain(label), shape="ellipse",
+           **_filled(CURRENT if step else PATH if on_path else None), **_id(sid, node, ".op"))
+    g.edge(op_id, ids[node], **(PATH_EDGE if on_path else {}), **_id(sid, node, ".op->out"))
+    if total is not None:
+        _sigma_edges(g, node, edges, ids, sid, names, show_local, path)
+        return
+    seen = {}
+    for parent, child, slot in edges:
         attrs = {}
         if step:
             c = step.contributions[slot]
-            attrs = {"color": ARROW, "fontcolor": ARROW, "penwidth": "2", "label": _plain(
-                f"{fmt(c.local, digits)} * {fmt(step.upstream, digits)} = "
-                f"{fmt(c.contribution, digits)}")}
+            # dir=back: the arrowhead at the parent, the way the gradient flows
+            attrs = {"color": ARROW, "fontcolor": ARROW, "penwidth": "2", "dir": "back",
+                     "label": _plain(f"{fmt(c.local, digits)} * {fmt(step.upstream, digits)} "
+                                     f"= {fmt(c.contribution, digits)}")}
         elif show_local:
-            attrs["label"] = _plain(f"d{names[node]}/d{names[parent]} = {fmt(locals_[slot], digits)}")
+            attrs["label"] = _plain(f"{partial(node, slot, names)} = "
+                                    f"{fmt(local_derivatives(node)[slot], digits)}")
         if not step and on_path and parent in path:
             attrs.update(PATH_EDGE)
+        k = seen[parent] = seen.get(parent, -1) + 1
+        if sid:
+            attrs["id"] = f"{sid[parent]}->{sid[node]}.op#{k}"
         g.edge(ids[parent], op_id, **attrs)
+
+
+def _sigma_edges(g, node, edges, ids, sid, names, show_local, path):
+    """One edge from each term into a Sigma; a term added n times is one edge marked x n.
+    d sum/d term = 1 through every + folded into the sum (n for a term added n times)."""
+    times = {}
+    for parent, _, _ in edges:
+        times[parent] = times.get(parent, 0) + 1
+    for parent, n in times.items():
+        attrs = dict(PATH_EDGE) if node in path and parent in path else {}
+        label = [f"d{names[node]}/d{names[parent]} = {n}"] if show_local else []
+        label += [f"added {n} times"] if n > 1 else []
+        if label:
+            attrs["label"] = _plain(", ".join(label))
+        if sid:
+            attrs["id"] = f"{sid[parent]}->{sid[node]}.op#0"
+        g.edge(ids[parent], ids[node] + "_op", **attrs)
 
 
 def op_label(node, digits=4):
@@ -109,49 +163,3 @@ def _plain(text, escape=True):
     if escape:
         text = str(text).replace("\\", "\\\\").replace('"', '\\"')
     return graphviz.nohtml(text)
-
-
-def draw_frames(root, folder, suffix="svg", max_frames=MAX_FRAMES, budget=FRAMES_BUDGET,
-                timeout=None, **options):
-    """Run root's backward pass and save one image per step into folder: frame 0 is the
-    start (only the root's grad set), frame k highlights step k. Returns the Paths.
-
-    Leaf gradients are zeroed first, so the frames show one fresh pass. A pass of more than
-    max_frames frames is refused; rendering them all stops after budget seconds (each
-    render after timeout seconds). Without a renderer the frames are written as .dot files
-    and one line says how to get one."""
-    from .render import HINT, TIMEOUT, RenderError, find_renderer, save
-    for node in topological_order(root):
-        if node.is_leaf:
-            node.grad = 0                   # a fresh pass, as after zero_grad()
-    steps = backward_steps(root)
-    if len(steps) + 1 > max_frames:
-        raise ValueError(f"draw_frames: the backward pass has {len(steps)} steps, so "
-                         f"{len(steps) + 1} frames: more than max_frames={max_frames}; draw "
-                         "the frames of a smaller graph, or allow more")
-    if suffix not in ("dot", "gv") and find_renderer() is None:
-        print(f"{HINT} ({folder})", file=sys.stderr)
-        suffix = "dot"
-    folder, deadline = Path(folder), time.monotonic() + budget
-    timeout = TIMEOUT if timeout is None else timeout
-
-    def frame(k, drawing):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise RenderError(f"draw_frames: rendering took longer than budget={budget:g} s; "
-                              f"{k} of the {len(steps) + 1} frames are in {folder}")
-        return save(drawing, folder / f"step_{k:0{width}}.{suffix}", min(timeout, left))
-
-    grads = dict(steps.start)
-    width = len(str(len(steps)))
-    r = steps.names[root]
-    frames = [frame(0, draw(root, grads=grads, title=f"start: {r} = {fmt(root.data)}, d{r}/d{r} = "
-                            f"{fmt(grads[root])}", **options))]
-    for k, step in enumerate(steps, 1):
-        for c in step.contributions:
-            grads[c.parent] = c.accumulated
-        title = (f"step {k} of {len(steps)}: {definition(step.node, steps.names)} sends "
-                 f"d{r}/d{steps.names[step.node]} = {fmt(step.upstream)} to its parents")
-        frames.append(frame(k, draw(root, highlight=step, grads=dict(grads), title=title,
-                                    **options)))
-    return frames

@@ -9,7 +9,7 @@ import math
 from .export import Exportable, csv_table, html_table, latex_table, markdown_table
 from .graph import grad, local_derivatives, topological_order
 from .ops import OPS
-from .text import definition, fmt, node_names
+from .text import definition, fmt, node_names, partial
 
 
 class Explanation(Exportable):
@@ -85,9 +85,7 @@ class _Symbols:
         self.names, self.digits = names, digits
 
     def edge(self, child, slot):
-        parent = child.parents[slot]
-        mark = f"[{slot + 1}]" if child.parents.count(parent) > 1 else ""
-        return f"d{self.names[child]}/d{self.names[parent]}{mark}"
+        return partial(child, slot, self.names)
 
     def num(self, x):
         text = fmt(x, self.digits)

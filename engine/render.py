@@ -49,9 +49,9 @@ def find_renderer():
     return shutil.which("graphviz-pure")
 
 
-def run(source, fmt, engine=None, timeout=TIMEOUT):
+def run(source, fmt, engine=None, timeout=TIMEOUT, flags=()):
     """The rendered bytes of DOT source in format fmt ('svg', 'png', ...), stopped with a
-    RenderError after timeout seconds."""
+    RenderError after timeout seconds. flags: more command-line options (-n2)."""
     renderer = find_renderer()
     if renderer is None:
         raise NoRenderer(HINT)
@@ -59,7 +59,7 @@ def run(source, fmt, engine=None, timeout=TIMEOUT):
         raise RenderError("graphviz-pure cannot write PDF: for PDF install Graphviz so `dot` "
                           "is on PATH (apt install graphviz, brew install graphviz), or write "
                           ".svg or .png")
-    command = [renderer, f"-T{fmt}"] + ([f"-K{engine}"] if engine else [])
+    command = [renderer, f"-T{fmt}"] + ([f"-K{engine}"] if engine else []) + list(flags)
     try:
         done = subprocess.run(command, input=source.encode("utf-8"), capture_output=True,
                               timeout=timeout)

@@ -161,7 +161,7 @@ class Stepper:
         # show_local gives every edge a label, so graphviz leaves room for it; the label
         # becomes the arithmetic the page writes there, so nothing moves between steps
         graph = draw(self.root, grads=widest, digits=self.digits, focus=self.focus,
-                     show_local=True)
+                     show_local=True, compact=False)      # every node: the page steps each
         count = {}
         for i, line in enumerate(graph.body):
             edge = _LABELLED_EDGE.match(line)

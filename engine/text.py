@@ -78,6 +78,14 @@ def node_names(order):
     return names
 
 
+def partial(child, slot, names):
+    """'dv1/dx': d child / d its parent in slot; 'dy/dx[1]' and 'dy/dx[2]' when that parent
+    is both operands (x*x, x**x), to say which one (first, second)."""
+    parent = child.parents[slot]
+    mark = f"[{slot + 1}]" if child.parents.count(parent) > 1 else ""
+    return f"d{names[child]}/d{names[parent]}{mark}"
+
+
 def definition(node, names):
     """'o = tanh(n)': how node was computed, from the op's symbol in the derivative table."""
     if node.is_leaf:

@@ -87,7 +87,7 @@ def show_backprop(model, data, out):
     print(explain(loss, weight))
     path = os.path.join(out, "graph.png")
     title = f"sample {sample}: the paths from {weight.label} to the loss in blue"
-    written = save(draw(loss, focus=weight, title=title), path)
+    written = save(draw(loss, focus=weight, prune=True, rankdir="TB", title=title), path)
     print(f"\nwrote {written}")
 
 

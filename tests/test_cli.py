@@ -195,9 +195,13 @@ def test_pdf_without_dot_says_what_to_install(tmp_path):
 @pytest.mark.skipif(find_renderer() is None, reason="no renderer")
 def test_a_slow_render_is_stopped_with_one_line(tmp_path):
     sum_150 = "+".join(["x"] * 150)                          # takes graphviz-pure ~2 minutes
-    done = run("draw", sum_150, "--at", "x=1", "--timeout", "1", cwd=tmp_path)
+    done = run("draw", sum_150, "--at", "x=1", "--timeout", "1", "--no-compact", cwd=tmp_path)
     assert done.returncode == 1 and done.stderr.count("\n") == 1
     assert "took longer than 1 s and was stopped" in done.stderr
+    start = time.monotonic()                                 # the compact view: one Sigma
+    done = run("draw", sum_150, "--at", "x=1", "-o", "sum.svg", cwd=tmp_path)
+    assert done.returncode == 0 and "\u03a3" in (tmp_path / "sum.svg").read_text()
+    assert time.monotonic() - start < 60
 
 
 def test_frames_of_a_large_graph_are_refused(tmp_path):

@@ -1,7 +1,9 @@
 """draw / draw_frames / rendering: the DOT source (no renderer needed), escaping, renderer
 discovery, and real SVG and PNG files when a renderer (dot or graphviz-pure) is found."""
 import os
+import re
 import stat
+import struct
 import subprocess
 
 import graphviz
@@ -188,3 +190,144 @@ def test_focus_colours_the_paths_from_one_leaf():
     assert coloured == {"n1", "n2", "n2_op", "n5", "n5_op"}
     bold = {line.strip().split(" [")[0] for line in source.splitlines() if "penwidth=2" in line}
     assert bold == {"n1 -> n2_op", "n2_op -> n2", "n2 -> n5_op", "n5_op -> n5"}
+
+
+def dot_product(n):
+    """w0*x0 + w1*x1 + ... + b, left to right, as a neuron builds it; f labelled."""
+    ws = [Value(float(i + 1), label=f"w{i}") for i in range(n)]
+    xs = [Value(0.5, label=f"x{i}") for i in range(n)]
+    total = ws[0] * xs[0]
+    for w, x in zip(ws[1:], xs[1:]):
+        total = total + w * x
+    f = total + Value(1.0, label="b")
+    f.label = "f"
+    f.backward()
+    return f, ws
+
+
+def test_a_long_sum_is_one_sigma_node_by_default():
+    f, ws = dot_product(16)
+    src = draw(f).source
+    assert src.count('[label="\u03a3" shape=ellipse]') == 1 and src.count('label="*"') == 16
+    assert src.count("shape=record") == 16 * 3 + 2           # w, x, w*x; b and f
+    assert 'label="+"' not in src                           # every + folded into the Sigma
+    assert src.count(" -> n64_op") == 17                     # 16 products and b
+    full = draw(f, compact=False).source
+    assert full.count('label="+"') == 16 and "\u03a3" not in full
+    assert draw(dot_product(3)[0]).source.count("\u03a3") == 0       # 4 terms: drawn as +
+    assert draw(dot_product(3)[0], compact=True).source.count("\u03a3") == 1
+    with pytest.raises(ValueError, match="compact='yes'; use True"):
+        draw(f, compact="yes")
+
+
+def test_the_sigma_keeps_named_partial_sums_and_shows_gradients():
+    o, _ = neuron()                        # x1w1 + x2w2 is labelled: the teacher named it
+    assert "\u03a3" not in draw(o, compact=True).source
+    f, ws = dot_product(6)
+    src = draw(f, show_local=True).source
+    # the record of every term still shows its grad, d f/d term = 1 on each edge into Sigma
+    assert src.count('label="df/dv') == 6 and '"df/dv1 = 1"' in src
+    assert '"{ w2 | data 3 | grad 0.5 }"' in src
+
+
+def test_a_term_added_many_times_is_one_edge():
+    x = Value(1.0, label="x")
+    f = x
+    for _ in range(149):
+        f = f + x
+    f.label = "f"
+    src = draw(f, show_local=True).source
+    assert src.count(" -> ") == 2 and 'label="df/dx = 150, added 150 times"' in src
+
+
+def test_pruning_keeps_one_leafs_paths_and_each_ops_inputs():
+    f, ws = dot_product(16)
+    src = draw(f, focus=ws[3], prune=True).source
+    # w3 and x3 into *, that product into the Sigma (15 terms and b not drawn), then f
+    assert src.count("shape=record") == 4 and "\u03a3 of 17 terms (16 not drawn)" in src
+    assert "{ x3 | data 0.5 | grad 4 }" in src and "w4" not in src
+    with pytest.raises(ValueError, match="give focus="):
+        draw(f, prune=True)
+
+
+def test_pruning_draws_an_off_path_input_as_a_dashed_record():
+    x, y = Value(2.0, label="x"), Value(3.0, label="y")
+    f = x * (y + 1).tanh()
+    src = draw(f, focus=x, prune=True).source
+    assert "style=dashed" in src and "tanh" not in src and "y |" not in src
+
+
+def test_svg_ids_come_from_the_names():
+    x = Value(3.0, label="x")
+    y = x * x
+    y.label = "y"
+    src = draw(y, svg_ids=True).source
+    assert 'n0 [label="{ x | data 3 | grad 0 }" id=x shape=record]' in src
+    assert 'n1_op [label="*" id="y.op" shape=ellipse]' in src
+    assert 'n0 -> n1_op [id="x->y.op#0"]' in src and 'n0 -> n1_op [id="x->y.op#1"]' in src
+    two = Value(2.0) * Value(2.0)                              # equal constants, distinct ids
+    assert 'id="2~2"' in draw(two, svg_ids=True).source
+    assert "id=" not in draw(y).source                         # graphviz's own ids by default
+
+
+@needs_renderer
+def test_svg_ids_reach_the_svg():
+    x = Value(3.0, label="x")
+    y = (x * 2).tanh()
+    y.label = "y"
+    svg = draw(y, svg_ids=True).pipe(format="svg", encoding="utf-8")
+    for element in ['id="x"', 'id="v1"', 'id="y.op"', 'id="x&#45;&gt;v1.op#0"']:
+        assert element in svg
+
+
+def test_show_local_marks_which_operand_a_doubled_parent_is():
+    x = Value(2.0, label="x")
+    f = x ** x                                                # a powv node: x is base and exponent
+    f.label = "f"
+    src = draw(f, show_local=True).source
+    assert 'label="df/dx[1] = 4"' in src                       # x * x**(x-1) = 2 * 2
+    assert 'label="df/dx[2] = 2.773"' in src                   # x**x log x = 4 ln 2
+
+
+def test_a_highlighted_edge_points_back_to_the_parent():
+    o, _ = lecture_neuron()
+    steps = backward_steps(o)
+    src = draw(o, highlight=steps[-1]).source
+    assert src.count("dir=back") == 2                          # x1 and w1 receive gradients
+
+
+def shapes(svg):
+    """{graphviz title: the points of its outline} for every node of an SVG."""
+    found = re.findall(r'<g id="[^"]*" class="node">\s*<title>([^<]*)</title>\s*'
+                       r'<(?:polygon|ellipse)[^>]*?(points="[^"]*"|cx="[^"]*" cy="[^"]*")', svg)
+    return dict(found)
+
+
+@needs_renderer
+def test_frames_keep_every_node_in_place_and_the_same_size(tmp_path):
+    o, _ = neuron()
+    frames = draw_frames(o, tmp_path, "svg")
+    svgs = [f.read_text() for f in frames]
+    sizes = {re.search(r'<svg width="([^"]+)" height="([^"]+)"', s).groups() for s in svgs}
+    assert len(sizes) == 1                                   # one size for every frame
+    first = shapes(svgs[0])
+    assert len(first) == 10 + 5                              # records and op ellipses
+    assert all(shapes(s) == first for s in svgs[1:])         # nothing moves
+    assert "step 5 of 5" in svgs[-1] and "x1w1 = x1 * w1" in svgs[-1]
+
+
+@needs_renderer
+def test_frames_as_png_have_one_size(tmp_path):
+    x = Value(2.0, label="x")
+    y = (x * x + 1).tanh()
+    frames = draw_frames(y, tmp_path, "png")
+    assert len({struct.unpack(">II", f.read_bytes()[16:24]) for f in frames}) == 1
+
+
+def test_frames_are_laid_out_for_the_widest_label():
+    from tracegrad.engine.frames import _pointing_back, widest
+    a = '\tn0 [label="{ x | data 2 | grad 0 }" shape=record]\n\tn0 -> n1_op\n'
+    b = '\tn0 [label="{ x | data 2 | grad -1.5 }" shape=record]\n\tn0 -> n1_op [label="-3 * 0.5 = -1.5" dir=back]\n'
+    assert widest([a, b]) == b.replace(" dir=back", "")
+    # the arrowhead moves from the head (e,...) to the tail (s,...), 10 points in
+    assert _pointing_back("e,100,0 0,0 30,0 60,0 90,0") == "s,0,0 10.00,0.00 30,0 60,0 100,0"
