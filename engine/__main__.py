@@ -141,11 +141,11 @@ def build(args):
     return expr, leaves, root
 
 
-def wrt_leaves(args, leaves):
-    names = args.wrt or list(leaves)
+def wrt_leaves(args, leaves, names=None, flag="--wrt"):
+    names = names or args.wrt or list(leaves)
     unknown = [n for n in names if n not in leaves]
     if unknown:
-        raise ExprError(f"--wrt {' '.join(unknown)}: not a variable of the expression "
+        raise ExprError(f"{flag} {' '.join(unknown)}: not a variable of the expression "
                         f"(its variables: {', '.join(leaves)})")
     return names
 
@@ -157,8 +157,9 @@ def run_demo(args):
 
 def run_draw(args):
     _, leaves, root = build(args)
-    focus = leaves[wrt_leaves(argparse.Namespace(wrt=[args.focus]), leaves)[0]] \
-        if args.focus else None
+    if args.prune and not args.focus:
+        raise ExprError("--prune draws only the paths of one variable: give --focus NAME")
+    focus = leaves[wrt_leaves(args, leaves, [args.focus], "--focus")[0]] if args.focus else None
     root.backward()
     view = {"rankdir": args.rankdir, "show_local": args.local, "focus": focus,
             "prune": args.prune}

@@ -35,6 +35,8 @@ def draw_frames(root, folder, suffix="svg", max_frames=MAX_FRAMES, budget=FRAMES
         if node.is_leaf:
             node.grad = 0                   # a fresh pass, as after zero_grad()
     steps = backward_steps(root)
+    if options.get("prune"):                # only the steps the pruned drawing shows
+        steps = steps.towards(options["focus"])
     if len(steps) + 1 > max_frames:
         raise ValueError(f"draw_frames: the backward pass has {len(steps)} steps, so "
                          f"{len(steps) + 1} frames: more than max_frames={max_frames}; draw "

@@ -3,7 +3,6 @@ and refused inputs (exit code 2, one line on stderr, never a traceback)."""
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -125,12 +124,9 @@ def test_a_value_for_e_wins_over_the_constant():
 def test_huge_numbers_in_at_and_expect_are_refused_at_once():
     for args in [["steps", "x", "--at", "x=1e100000000"],
                  ["check", "x", "--at", "x=1", "--expect", "1e-100000000", "--exact"]]:
-        start = time.monotonic()
-        done = run(*args)
+        done = run(*args)             # (test_expr checks no Fraction is ever built)
         assert done.returncode == 2 and "out of range" in done.stderr
         assert done.stderr.count("\n") == 1
-        # (the whole subprocess, Python's start included: the refusal itself is microseconds)
-        assert time.monotonic() - start < 30
 
 
 def test_a_closed_stdout_is_one_line_not_a_traceback():
@@ -198,10 +194,9 @@ def test_a_slow_render_is_stopped_with_one_line(tmp_path):
     done = run("draw", sum_150, "--at", "x=1", "--timeout", "1", "--no-compact", cwd=tmp_path)
     assert done.returncode == 1 and done.stderr.count("\n") == 1
     assert "took longer than 1 s and was stopped" in done.stderr
-    start = time.monotonic()                                 # the compact view: one Sigma
+    # the compact view (the default) is one Sigma with one edge from x: it renders in time
     done = run("draw", sum_150, "--at", "x=1", "-o", "sum.svg", cwd=tmp_path)
     assert done.returncode == 0 and "\u03a3" in (tmp_path / "sum.svg").read_text()
-    assert time.monotonic() - start < 60
 
 
 def test_frames_of_a_large_graph_are_refused(tmp_path):
@@ -223,3 +218,18 @@ def test_forward_and_export_formats():
     latex = run("explain", "x*w", "--wrt", "x", *at[:3], "--format", "latex").stdout
     assert latex.count("\\begin{tabular}") == 2 and "df/dx" in latex
     assert run("steps", "x", "--at", "x=1", "--format", "pdf").returncode == 2
+
+
+def test_draw_focus_prune_and_compact_flags(tmp_path):
+    expr = "+".join(f"w{i}*x{i}" for i in range(6))
+    at = ["--at", *[f"w{i}={i}" for i in range(6)], *[f"x{i}=1" for i in range(6)]]
+    done = run("draw", expr, *at, "-o", "g.dot", "--focus", "w2", "--prune", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    dot = (tmp_path / "g.dot").read_text()
+    assert "\u03a3 of 6 terms (5 not drawn)" in dot and "w3" not in dot
+    run("draw", expr, *at, "-o", "full.dot", "--no-compact", cwd=tmp_path)
+    assert (tmp_path / "full.dot").read_text().count('label="+"') == 5
+    done = run("draw", expr, *at, "--focus", "z", cwd=tmp_path)
+    assert done.returncode == 2 and "--focus z: not a variable" in done.stderr
+    done = run("draw", expr, *at, "--prune", cwd=tmp_path)
+    assert done.returncode == 2 and "give --focus NAME" in done.stderr
