@@ -1,20 +1,31 @@
 """A row of the derivative table evaluated on a whole batch: its own forward or local function
-called on numpy arrays (one lane per sample) when its code is plain arithmetic, else called lane
-by lane on floats (exact, slower). Nothing here restates an op's math: ops.py is the only source.
+called on numpy arrays, one lane per sample. Where the row's code branches on a value
+(`if a <= 0`), the lanes that go different ways are run once per way and merged, as a GPU runs
+a divergent branch; a row that cannot run on arrays at all runs lane by lane on floats.
+Nothing here restates an op's math: ops.py is the only source.
 """
+import math
+import threading
+
 import numpy as np
 
 
 class Lanes(np.ndarray):
     """A float64 array of one number per sample, as a row function sees it.
 
-    It has no `.data`: ops.value_of() then sees the array itself, so a row that branches on
-    its input's value (`1 if value_of(a) > 0 else 0`) raises instead of testing the array's
-    memory buffer, and is evaluated lane by lane."""
+    `.data` is the array itself (as a Value's .data is its number), so ops.value_of() hands
+    the row the numbers; `type(a)(0)` is a 0-d Lanes holding 0.0; and `if a > 0:` asks
+    _decide() which way the lanes go (see evaluate)."""
+
+    def __new__(cls, value=0.0):
+        return np.asarray(value, dtype=float).view(cls)
 
     @property
     def data(self):
-        raise AttributeError("Lanes hide ndarray.data so that rows cannot branch on it")
+        return self
+
+    def __bool__(self):
+        return _decide(self)
 
 
 class LaneError(Exception):
@@ -25,20 +36,101 @@ class LaneError(Exception):
         self.lane, self.error = lane, error
 
 
+class _Diverge(Exception):
+    """The lanes on the current path disagree about a branch: run each way."""
+
+    def __init__(self, mask):
+        super().__init__()
+        self.mask = mask
+
+
+_state = threading.local()      # the evaluation in progress: forced decisions, the path
+
+
+def _decide(mask):
+    """One `if` in a row's code: True or False if every lane on the current path agrees,
+    else the decision forced for this run, or _Diverge when none is forced yet."""
+    run = getattr(_state, "run", None)
+    mask = np.asarray(mask, dtype=bool)     # a plain array: its own tests must not recurse
+    if run is None or mask.ndim == 0:
+        if mask.size == 1:
+            return bool(mask.reshape(()))
+        raise ValueError("the truth value of a batch of lanes is ambiguous")
+    if run.path is None:                    # no decision forced yet: every lane is on it
+        if mask.all():
+            return True
+        if not mask.any():
+            return False
+    else:
+        if not (run.path & ~mask).any():
+            return True
+        if not (run.path & mask).any():
+            return False
+    k = run.decisions
+    run.decisions += 1
+    if k < len(run.forced):
+        way = run.forced[k]
+        side = mask if way else ~mask
+        run.path = side if run.path is None else run.path & side
+        return way
+    raise _Diverge(mask)
+
+
+class _Run:
+    def __init__(self, forced):
+        self.forced, self.decisions = forced, 0
+        self.path = None            # the lanes this run stands for (None: all of them)
+
+
 def evaluate(fn, args, shape, whole=True):
-    """fn(*args) for every lane: args are arrays of the given shape (as Lanes) or plain
-    numbers shared by every lane. Returns a number, an array, or a tuple of them (a local function's
-    derivatives), and whether the whole-array call worked. A lane where fn raises is
-    reported as LaneError(lane, the error)."""
+    """fn(*args) for every lane: args are Lanes of the given shape or plain numbers shared by
+    every lane. Returns (a number, an array or a tuple of them, whether it ran on whole
+    arrays). A lane where fn raises is reported as LaneError(lane, the error)."""
     if whole:
+        fn = _namesake(fn)
         try:
-            with np.errstate(all="ignore"):
-                out = fn(*args)
+            out = _branches(fn, args, shape, [])
             if _shaped(out, shape):
                 return out, True
-        except (TypeError, ValueError, ZeroDivisionError, OverflowError, ArithmeticError):
-            pass                # the row's code branches on data or calls math.*: lane by lane
+        except (TypeError, ValueError, AttributeError, ArithmeticError):
+            pass                # the row's code cannot take arrays (math.log(a)): lane by lane
     return _lane_by_lane(fn, args, shape), False
+
+
+def _namesake(fn):
+    """A row whose function *is* one of Python's math functions (exp's math.exp) runs numpy's
+    function of the same name, which computes the same function on arrays."""
+    if getattr(math, getattr(fn, "__name__", ""), None) is fn and hasattr(np, fn.__name__):
+        return getattr(np, fn.__name__)
+    return fn
+
+
+def _branches(fn, args, shape, forced):
+    """fn on whole arrays with the first len(forced) divergent decisions forced; merges the
+    results of both ways of any further divergent decision."""
+    run = _Run(forced)
+    _state.run = run
+    try:
+        out = fn(*args)
+        return out
+    except _Diverge as branch:
+        mask = np.broadcast_to(branch.mask, shape)
+        yes = _branches(fn, args, shape, forced + [True])
+        no = _branches(fn, args, shape, forced + [False])
+        return _merge(mask, yes, no)
+    except (ValueError, ZeroDivisionError, OverflowError, ArithmeticError) as err:
+        if forced:              # raised on the lanes of this path: name the first
+            raise LaneError(int(np.flatnonzero(np.broadcast_to(run.path, shape))[0]),
+                            err) from None
+        raise
+    finally:
+        _state.run = None
+
+
+def _merge(mask, yes, no):
+    if isinstance(yes, tuple):
+        return tuple(_merge(mask, a, b) for a, b in zip(yes, no))
+    return np.where(mask, np.asarray(yes), np.asarray(no))
 
 
 def _shaped(out, shape):

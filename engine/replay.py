@@ -31,6 +31,14 @@ class Replay:
         self.values = np.zeros((rows, batch_size))
         self.grads = np.zeros((rows, batch_size))
         self.uniform = [None] * len(entries)       # entries shared by every sample
+        read = {p for item in self.program if isinstance(item, int)
+                for p in entries[item].parents}
+        self.leaves = {kind: [(i, e.where) for i, e in enumerate(entries) if e.kind == kind
+                              and (kind != "param" or i in read)]
+                       for kind in ("input", "label", "param")}
+        for i, e in enumerate(entries):
+            if e.kind == "const":
+                self.uniform[i] = e.where
         self.whole = {}                            # entry -> did its row run on whole arrays
         self.params = None
 
@@ -48,16 +56,16 @@ class Replay:
         self.params = np.asarray(params, dtype=float)
         tape, values, row = self.tape, self.values[:, :n], self.row
         labels = None if labels is None else np.asarray(labels, dtype=float).reshape(n, -1)
-        for i, e in enumerate(tape.entries):
-            if e.kind == "input":
-                values[row[i]] = inputs[:, e.where]
-            elif e.kind == "label":
-                values[row[i]] = labels[:, e.where]
-            elif e.kind in ("param", "const"):
-                self.uniform[i] = float(self.params[e.where]) if e.kind == "param" else e.where
+        for i, where in self.leaves["input"]:
+            values[row[i]] = inputs[:, where]
+        for i, where in self.leaves["label"]:
+            values[row[i]] = labels[:, where]
+        numbers = self.params.tolist()
+        for i, where in self.leaves["param"]:      # those read one by one (not fused)
+            self.uniform[i] = numbers[where]
         with np.errstate(all="ignore"):
             for item in self.program:
-                if isinstance(item, Layer):
+                if not isinstance(item, int):
                     item.forward(self, values)
                 else:
                     self._forward_entry(item, values)
@@ -147,13 +155,12 @@ class Replay:
         state = _Pass(self, grads, fresh, shared, dparams)
         with np.errstate(all="ignore"):
             for item in reversed(self.program):
-                if isinstance(item, Layer):
+                if not isinstance(item, int):
                     item.backward(state)
                 else:
                     self._backward_entry(item, state)
-        for i, e in enumerate(tape.entries):      # shared entries: parameters reached directly
-            if e.kind == "param":
-                dparams[e.where] += shared[i]
+        for i, where in self.leaves["param"]:     # parameters read one by one, not fused
+            dparams[where] += shared[i]
         return dparams
 
     def _backward_entry(self, i, state):
@@ -281,6 +288,33 @@ class Layer:
                     state.send(x, dX[k], "a fused layer")
 
 
+class Dot:
+    """SPEED TRICK: a sum of products of parameters, p_1*q_1 + ... + p_n*q_n [+ b] (an L2
+    penalty sum(p*p)), as one dot product; backward d/dp_i = q_i * g, d/dq_i = p_i * g."""
+
+    act, tops = None, ()
+
+    def __init__(self, top, left, right, bias, absorbed):
+        self.top, self.absorbed = top, absorbed
+        self.left, self.right, self.bias = np.array(left), np.array(right), bias
+        self.tops = [top]
+
+    def forward(self, replay, values):
+        P = replay.params
+        total = float(np.dot(P[self.left], P[self.right]))
+        replay.uniform[self.top] = total + (P[self.bias] if self.bias is not None else 0.0)
+
+    def backward(self, state):
+        g = state.shared[self.top]
+        if g == 0.0:
+            return
+        P = state.replay.params
+        np.add.at(state.dparams, self.left, g * P[self.right])
+        np.add.at(state.dparams, self.right, g * P[self.left])
+        if self.bias is not None:
+            state.dparams[self.bias] += g
+
+
 def _block(replay, key, fn, args, shape):
     """A fused layer's activation row on its (neurons, samples) block."""
     try:
@@ -339,7 +373,7 @@ def _consumers(entries):
 def _find_layers(entries, per_sample):
     """Neurons (sum-of-products chains, see Layer) grouped into layers by their inputs."""
     uses = _consumers(entries)
-    chains, taken = {}, set()
+    chains, taken, dots = {}, set(), []
     for i in reversed(range(len(entries))):    # a chain's top comes after its prefixes,
         if i in taken:                         # which are chains too: take the longest
             continue
@@ -347,7 +381,12 @@ def _find_layers(entries, per_sample):
         if chain is not None:
             chains.setdefault(chain[2], []).append((i, chain))
             taken.update(chain[3])
-    layers = []
+            continue
+        chain = _chain(entries, uses, per_sample, i, _shared_term)
+        if chain is not None:
+            dots.append(Dot(i, chain[0], chain[2], chain[1], chain[3]))
+            taken.update(chain[3])
+    layers = dots
     for inputs, members in chains.items():
         members.sort()
         with_bias = {c[1] is not None for _, c in members}
@@ -362,46 +401,69 @@ def _find_layers(entries, per_sample):
     return layers
 
 
-def _chain(entries, uses, per_sample, top):
-    """(weights, bias, inputs, absorbed entries) if entry top is w_1*x_1 + ... + w_n*x_n [+ b]
-    folded left with parameter w's and b and per-sample x's, else None."""
-    e = entries[top]
-    if e.kind != "op" or e.op.name != "add":
+def _chain(entries, uses, per_sample, top, term=None):
+    """(weights, bias, inputs, absorbed entries) if entry top is a left-folded sum of products
+    w*x (w a parameter, x per sample) with at most one parameter b added, first (micrograd's
+    sum(..., b)) or last (Neuron's ... + b); else None."""
+    if entries[top].kind != "op" or entries[top].op.name != "add":
         return None
-    node, bias = top, None
-    a, b = e.parents
-    if entries[b].kind == "param" and entries[a].kind == "op":
-        bias, node = entries[b].where, a
-    weights, inputs, absorbed = [], [], []
+    weights, inputs, absorbed, bias = [], [], [], None
+    node = top
     while True:
-        n = entries[node]
-        if node != top and uses[node] != 1:
-            return None
-        if n.kind == "op" and n.op.name == "mul":
-            w, x = n.parents
-            if entries[w].kind != "param" or not per_sample[x]:
+        e = entries[node]
+        if node != top:
+            if uses[node] != 1:
                 return None
-            weights.append(entries[w].where)
-            inputs.append(x)
             absorbed.append(node)
+        is_add = e.kind == "op" and e.op.name == "add"
+        for part in (e.parents[::-1] if is_add else [node]):
+            if is_add and part == e.parents[0]:
+                break                              # the left operand: walk down to it
+            found = (term or _term)(entries, uses, per_sample, part)
+            if found is None and entries[part].kind == "const" and entries[part].where == 0:
+                if part in absorbed:               # sum()'s start, 0 + ...: nothing to add
+                    absorbed.remove(part)
+            elif found is None and entries[part].kind == "param" and bias is None:
+                bias = entries[part].where
+                if part in absorbed:
+                    absorbed.remove(part)
+            elif found is None:
+                return None
+            else:
+                weights.append(found[0])
+                inputs.append(found[1])
+                if part not in absorbed:
+                    absorbed.append(part)
+        if not is_add:
             break
-        if n.kind != "op" or n.op.name != "add":
-            return None
-        left, right = n.parents
-        r = entries[right]
-        if r.kind != "op" or r.op.name != "mul" or uses[right] != 1:
-            return None
-        w, x = r.parents
-        if entries[w].kind != "param" or not per_sample[x]:
-            return None
-        weights.append(entries[w].where)
-        inputs.append(x)
-        absorbed += [node, right]
-        node = left
-    if bias is None and len(weights) < 2:
+        node = e.parents[0]
+    if not weights or (bias is None and len(weights) < 2):
         return None
-    absorbed = [m for m in absorbed if m != top]
     return weights[::-1], bias, tuple(inputs[::-1]), absorbed
+
+
+def _shared_term(entries, uses, per_sample, i):
+    """(parameter, parameter) if entry i is p * q of two parameters, used once, else None."""
+    e = entries[i]
+    if e.kind != "op" or e.op.name != "mul" or uses[i] != 1:
+        return None
+    a, b = e.parents
+    if entries[a].kind == "param" and entries[b].kind == "param":
+        return entries[a].where, entries[b].where
+    return None
+
+
+def _term(entries, uses, per_sample, i):
+    """(parameter number, input entry) if entry i is w * x or x * w, used once, else None."""
+    e = entries[i]
+    if e.kind != "op" or e.op.name != "mul" or uses[i] != 1:
+        return None
+    a, b = e.parents
+    if entries[b].kind == "param" and per_sample[a]:
+        a, b = b, a
+    if entries[a].kind == "param" and per_sample[b]:
+        return entries[a].where, b
+    return None
 
 
 def _activations(entries, uses, tops):
@@ -446,7 +508,8 @@ def _layout(entries, per_sample, layers):
             layer = at[i]
             program.append(layer)
             for t in layer.tops:
-                place(t)
+                if per_sample[t]:
+                    place(t)
             for a in layer.act or ():
                 place(a)
         if i in skip or e.kind != "op":

@@ -338,3 +338,15 @@ def test_warnings_are_not_raised_for_a_replayable_model():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         train_both("hinge")
+
+
+def test_an_l2_penalty_of_the_parameters_is_one_dot_product():
+    w = [Value(0.5 * k - 1, label=f"w{k}") for k in range(5)]
+    root = 0.01 * sum(p * p for p in w)                  # sum() starts with 0 + ...
+    fused = record(root, w).replay(1)
+    # the program: the Dot, then the entry 0.01 * (the sum)
+    assert [type(item).__name__ for item in fused.program] == ["Dot", "int"]
+    plain = record(root, w).replay(1, fused=False)
+    for run in (fused, plain):
+        assert float(run.forward([p.data for p in w], [[]])) == pytest.approx(root.data, **TOL)
+        assert run.backward(1.0).tolist() == pytest.approx([0.02 * p.data for p in w], **TOL)

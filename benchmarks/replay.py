@@ -1,0 +1,248 @@
+"""Replay benchmarks (issue 14): the mlp-step at batch 100, 1,000 and 10,000 with tracegrad's
+scalar engine, the tape replayed (per entry, and with fused layers) and PyTorch batched in
+float64; the one-off cost of recording and compiling; memory; the digits workload.
+
+    python benchmarks/replay.py            # the full run, writes the replay section of results
+    python benchmarks/replay.py --quick    # fewer repetitions, prints only
+"""
+import argparse
+import gc
+import os
+import statistics
+import sys
+import time
+import tracemalloc
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# one thread for numpy's BLAS, as for torch: 2 cores shared by others, no spinning threads
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+from tracegrad.engine import Value  # noqa: E402
+from tracegrad.engine.tape import record  # noqa: E402
+from workloads import flat, max_margin_loss, mlp, mlp_weights, moons, value_relu  # noqa: E402
+
+now = time.perf_counter
+ALPHA, LR = 1e-4, 0.05
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.md")
+
+
+def median_ms(fn, reps):
+    fn()                                              # warm up: first-touch of buffers
+    times = []
+    for _ in range(reps):
+        gc.collect()
+        t0 = now()
+        fn()
+        times.append(now() - t0)
+    return statistics.median(times) * 1e3
+
+
+# --- the three engines, one mlp-step each --------------------------------------------------
+def scalar_step(points, labels):
+    """tracegrad's scalar engine: the graph of every sample, backward, SGD."""
+    layers = [[([Value(w) for w in ws], Value(b)) for ws, b in layer]
+              for layer in mlp_weights(2, [16, 16, 1])]
+    params = flat(layers)
+
+    def step():
+        inputs = [[Value(a) for a in row] for row in points]
+        loss = max_margin_loss([mlp(layers, x, value_relu) for x in inputs], labels, params,
+                               value_relu)
+        for p in params:
+            p.grad = 0
+        loss.backward()
+        for p in params:
+            p.data -= LR * p.grad
+        return loss.data
+    return step
+
+
+def compile_replay(batch, fused):
+    """Record one sample's hinge term and the L2 penalty; replays for batch samples."""
+    layers = [[([Value(w) for w in ws], Value(b)) for ws, b in layer]
+              for layer in mlp_weights(2, [16, 16, 1])]
+    params = flat(layers)
+    x, y = [Value(0.5), Value(-0.5)], Value(1.0)
+    term = value_relu(1 + -y * mlp(layers, x, value_relu))   # max_margin_loss, one sample
+    penalty = ALPHA * sum(p * p for p in params)
+    return (record(term, params, x, [y]).replay(batch, fused),
+            record(penalty, params).replay(1, fused), np.array([p.data for p in params]))
+
+
+def replay_step(points, labels, fused):
+    data, penalty, params = compile_replay(len(points), fused)
+    X, Y = np.array(points), np.array(labels, dtype=float)[:, None]
+    weight = 1.0 / len(points)
+
+    def step():
+        terms = data.forward(params, X, Y)
+        loss = float(np.sum(terms)) * weight + float(penalty.forward(params, [[]]))
+        grads = data.backward(weight) + penalty.backward(1.0)
+        params[:] -= LR * grads
+        return loss
+    return step
+
+
+def torch_step(points, labels):
+    import torch
+    torch.set_num_threads(1)
+    weights = mlp_weights(2, [16, 16, 1])
+    tensors = []
+    for layer in weights:
+        tensors.append(torch.tensor([w for w, _ in layer], dtype=torch.float64,
+                                    requires_grad=True))
+        tensors.append(torch.tensor([b for _, b in layer], dtype=torch.float64,
+                                    requires_grad=True))
+    X = torch.tensor(points, dtype=torch.float64)
+    y = torch.tensor(labels, dtype=torch.float64)
+
+    def step():
+        h = X
+        for k in range(0, len(tensors), 2):
+            h = h @ tensors[k].T + tensors[k + 1]
+            if k < len(tensors) - 2:
+                h = torch.relu(h)
+        loss = torch.relu(1 - y * h[:, 0]).mean() + ALPHA * sum((p * p).sum() for p in tensors)
+        for p in tensors:
+            p.grad = None
+        loss.backward()
+        with torch.no_grad():
+            for p in tensors:
+                p -= LR * p.grad
+        return loss.item()
+    return step
+
+
+def check_same_losses(points, labels, steps=3):
+    """Every engine takes the same steps: their losses agree to 1e-12 over a few steps."""
+    engines = [scalar_step(points, labels), replay_step(points, labels, False),
+               replay_step(points, labels, True)]
+    try:
+        engines.append(torch_step(points, labels))
+    except ImportError:
+        pass
+    losses = [[e() for _ in range(steps)] for e in engines]
+    for seen in losses[1:]:
+        assert np.allclose(seen, losses[0], rtol=1e-12, atol=0), (seen, losses[0])
+
+
+def mlp_steps(args):
+    rows = {}
+    for batch in args.batches:
+        points, labels = moons(batch)
+        runners = {"replay, per entry": replay_step(points, labels, False),
+                   "replay, fused": replay_step(points, labels, True)}
+        try:
+            runners["torch batched (float64)"] = torch_step(points, labels)
+        except ImportError:
+            pass
+        if batch <= args.scalar_max:
+            runners["tracegrad scalar"] = scalar_step(points, labels)
+        result = {}
+        for rep in range(args.reps):                  # interleaved, the order rotating
+            names = list(runners)
+            for name in names[rep % len(names):] + names[:rep % len(names)]:
+                result.setdefault(name, []).append(median_ms(runners[name], 1))
+        rows[batch] = {name: statistics.median(t) for name, t in result.items()}
+        print(batch, {k: round(v, 3) for k, v in rows[batch].items()}, file=sys.stderr)
+    # the scalar engine is linear in the batch: the largest batch estimated from the last
+    measured = max(b for b in args.batches if b <= args.scalar_max)
+    for batch in args.batches:
+        if "tracegrad scalar" not in rows[batch]:
+            rows[batch]["tracegrad scalar (estimated)"] = (
+                rows[measured]["tracegrad scalar"] * batch / measured)
+    return rows
+
+
+def compile_cost(batch, reps):
+    return {fused: median_ms(lambda: compile_replay(batch, fused), reps)
+            for fused in (False, True)}
+
+
+def memory(batch):
+    """Peak traced memory of recording, compiling and one replayed step at batch, and the
+    bytes the buffers take per tape entry and sample."""
+    points, labels = moons(batch)
+    gc.collect()
+    tracemalloc.start()
+    step = replay_step(points, labels, True)
+    step()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    data, _, _ = compile_replay(batch, True)
+    rows = data.values.shape[0]
+    return {"peak": peak, "rows": rows, "entries": len(data.tape),
+            "buffer bytes": data.values.nbytes + data.grads.nbytes}
+
+
+def report(rows, compiled, mem):
+    lines = ["## Replay (issue 14): record one sample's graph, replay it over the batch", "",
+             "mlp-step as above (MLP(2, [16, 16, 1]), micrograd's weights, max-margin + L2, "
+             "SGD) at three batch sizes; medians, engines interleaved in one process; torch "
+             "with one thread, float64, the same model and data.", ""]
+    names = ["tracegrad scalar", "replay, per entry", "replay, fused", "torch batched (float64)"]
+    lines += ["| batch | " + " | ".join(names) + " | fused / torch | scalar / fused |",
+              "|---" * (len(names) + 3) + "|"]
+    for batch, r in rows.items():
+        scalar = r.get("tracegrad scalar") or r.get("tracegrad scalar (estimated)")
+        cells = []
+        for n in names:
+            value = r.get(n) if n != "tracegrad scalar" else scalar
+            mark = " (est.)" if n == "tracegrad scalar" and "tracegrad scalar" not in r else ""
+            cells.append(_ms(value) + mark)
+        torch = r.get("torch batched (float64)")
+        lines.append(f"| {batch:,} | " + " | ".join(cells) +
+                     f" | {r['replay, fused'] / torch:.2f}x |" if torch else " | — |")
+        lines[-1] += f" {scalar / r['replay, fused']:,.0f}x |"
+    lines += ["", f"Compile (record the sample's graph and the penalty, analyse, allocate "
+              f"buffers at batch 10,000): {_ms(compiled[False])} per entry, "
+              f"{_ms(compiled[True])} with fusion.",
+              f"Memory at batch 10,000: the tape has {mem['entries']} entries, "
+              f"{mem['rows']} of them per-sample rows in the buffers (values and gradients: "
+              f"16 bytes per row and sample, {mem['buffer bytes'] / 1e6:.1f} MB); peak traced "
+              f"memory of compiling and one step: {mem['peak'] / 1e6:.1f} MB."]
+    return "\n".join(lines) + "\n"
+
+
+def _ms(x):
+    if x is None:
+        return "—"
+    return f"{x / 1e3:.2f} s" if x >= 1000 else f"{x:.2f} ms"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--reps", type=int, default=None)
+    parser.add_argument("--scalar-max", type=int, default=1000,
+                        help="largest batch to time the scalar engine at (estimated above)")
+    args = parser.parse_args()
+    args.reps = args.reps or (3 if args.quick else 9)
+    args.batches = [100, 1000, 10000]
+    check_same_losses(*moons(50))
+    rows = mlp_steps(args)
+    compiled = compile_cost(10000, 3)
+    mem = memory(10000)
+    text = report(rows, compiled, mem)
+    print(text)
+    if not args.quick:
+        _write(text)
+
+
+def _write(text):
+    """Replace the replay section of results.md (or append it)."""
+    with open(RESULTS) as f:
+        old = f.read()
+    head = "## Replay (issue 14)"
+    if head in old:
+        start = old.index(head)
+        rest = old.find("\n## ", start + 1)
+        old = old[:start] + (old[rest + 1:] if rest != -1 else "")
+    with open(RESULTS, "w") as f:
+        f.write(old.rstrip("\n") + "\n\n" + text)
+
+
+if __name__ == "__main__":
+    main()
