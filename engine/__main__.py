@@ -92,6 +92,7 @@ def add_commands(commands, demo_name="demo"):
     sub.add_argument("-o", "--output", default="backprop.html",
                      help="the page to write (default: backprop.html)")
     sub.add_argument("--wrt", nargs=1, metavar="NAME", help="step only through NAME's paths")
+    sub.add_argument("--rankdir", default="LR", choices=RANKDIRS, help="direction (default LR)")
 
     def table_options(sub):
         sub.add_argument("--digits", type=int, default=4, help="significant digits (default 4)")
@@ -177,7 +178,7 @@ def run_draw(args):
 def run_play(args):
     _, leaves, root = build(args)
     focus = leaves[wrt_leaves(args, leaves)[0]] if args.wrt else None
-    page = stepper(root, focus=focus)
+    page = stepper(root, focus=focus, rankdir=args.rankdir)
     path = page.save(args.output)
     print(f"wrote {path}: {len(page.data['steps']) - 1} steps; open it in a browser")
     return 0

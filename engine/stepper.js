@@ -14,6 +14,9 @@ function tracegradStepper(root) {
   var natural = svg.viewBox.baseVal.width * 4 / 3;     // graphviz sizes in pt: 1pt = 4/3 px
 
   function el(id) { return document.getElementById(data.uid + "-" + id); }
+  function mark(id, cls) {        // a node or edge the drawing left out is passed over
+    if (el(id)) el(id).classList.add(cls);
+  }
   function all(selector) { return Array.prototype.slice.call(root.querySelectorAll(selector)); }
   function setText(id, cls, text) {
     var node = el(id), t = node && node.querySelector("text." + cls);
@@ -37,12 +40,10 @@ function tracegradStepper(root) {
       e.classList.remove("current", "source", "flow", "feed");
     });
     if (now.node) {
-      [now.node, now.node + "_op"].forEach(function (id) {
-        if (el(id)) el(id).classList.add("current");
-      });
-      (now.sources || []).forEach(function (id) { el(id).classList.add("source"); });
+      [now.node, now.node + "_op"].forEach(function (id) { mark(id, "current"); });
+      (now.sources || []).forEach(function (id) { mark(id, "source"); });
       (now.edges || []).forEach(function (id) {
-        el(id).classList.add(now.kind === "forward" ? "feed" : "flow");
+        mark(id, now.kind === "forward" ? "feed" : "flow");
       });
     }
     edgeLabels();
@@ -87,10 +88,9 @@ function tracegradStepper(root) {
   // Each edge's label (local x upstream = contribution) appears at its backward step.
   function edgeLabels() {
     all("g.edge text.tg-local").forEach(function (t) {
-      var id = t.parentNode.id.slice(data.uid.length + 1);
-      var done = data.nodes[id.split("->")[1].split("_op")[0]].final;
+      var at = data.labelled[t.parentNode.id.slice(data.uid.length + 1)];
       if (t.dataset.text === undefined) t.dataset.text = t.textContent;
-      t.textContent = done !== undefined && done <= step ? t.dataset.text : "";
+      t.textContent = at !== undefined && at <= step ? t.dataset.text : "";
     });
   }
 
@@ -101,7 +101,7 @@ function tracegradStepper(root) {
       box.textContent = "click a node to see its gradient written out as the chain rule";
       return;
     }
-    if (el(id)) el(id).classList.add("selected");
+    mark(id, "selected");
     box.textContent = node.explain;
   }
 

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tracegrad.engine import Value, stepper
+from tracegrad.engine import Value, backward_steps, stepper
 from tracegrad.engine.demo import lecture_neuron
+from tracegrad.engine.text import fmt
+from tracegrad.nn import MLP, losses
 
 from browser import Unavailable, chrome
 
@@ -104,9 +106,45 @@ def test_a_large_graph_is_refused_with_the_focus_view_offered():
     y = x
     for _ in range(80):
         y = y * 1.01 + x                 # 3 Values a turn: 1 + 3*80 = 241
-    with pytest.raises(ValueError, match=r"stepper: .* 241 Values, more than max_nodes=150.*"
-                                         r"focus=leaf"):
+    with pytest.raises(ValueError, match=r"stepper: .* 241 Values to draw, more than "
+                                         r"max_nodes=150.*Pass focus=leaf"):
         stepper(y)
+
+
+def test_one_weight_of_micrograds_moons_model_steps_in_the_focus_view():
+    model = MLP(2, [16, 16, 1], seed=0)
+    loss = losses.mse(model([0.5, -1.0]), [1.0])
+    with pytest.raises(ValueError, match="Values to draw, more than max_nodes=150"):
+        stepper(loss)
+    w = model.parameters()[0]
+    page = stepper(loss, focus=w)          # pruned to w's paths, sums drawn as Sigma nodes
+    kept = backward_steps(loss).towards(w)
+    backward = [s for s in page.data["steps"] if s["kind"] == "backward"]
+    assert len(backward) == len(kept) and len(page.view.drawn) <= 150
+    for step in page.data["steps"][1:]:    # every step lights up something that is drawn
+        assert f'id="{page.uid}-{step["node"]}"' in page.svg
+        for edge in step.get("edges", []):
+            assert f'id="{page.uid}-{html.escape(edge)}"' in page.svg, edge
+    assert backward[-1]["say"][-1].endswith(f"= {fmt(w.grad)}")
+
+
+def test_a_long_sum_is_one_sigma_whose_steps_come_one_plus_at_a_time():
+    a, b, c, d, e = (Value(k, label=n) for k, n in zip(range(1, 6), "abcde"))
+    s = a + b + c + d + e                  # ((((a + b) + c) + d) + e): 5 terms, folded
+    s.label = "s"
+    page = stepper(s)
+    backward = [st for st in page.data["steps"] if st["kind"] == "backward"]
+    sid = page.ids[s]
+    assert [st["node"] for st in backward] == [sid] * 4          # every + lights the Sigma
+    assert backward[0]["say"][0] == "backward: s = v3 + e sends ds/ds = 1 to its parents"
+    assert backward[3]["say"][0] == ("backward: v1 = a + b sends ds/dv1 = 1 to its parents "
+                                     "(inside the \u03a3 of s)")
+    # the last + sends 1 to a and to b, along a's and b's edges into the Sigma
+    assert backward[3]["edges"][1:] == [f"{page.ids[a]}->{sid}_op#0", f"{page.ids[b]}->{sid}_op#0"]
+    assert page.labels[f"{page.ids[a]}->{sid}_op#0"] == "1 × 1 = 1"
+    assert "\u03a3" in page.svg and len(page.view.drawn) == 6      # 5 terms and s
+    every = stepper(s, compact=False)
+    assert len(every.view.drawn) == 9 and "\u03a3" not in every.svg
 
 
 def test_focus_steps_only_through_the_leafs_paths():
@@ -122,6 +160,14 @@ def test_focus_steps_only_through_the_leafs_paths():
     assert page.data["selected"] == page.ids[w1]
     with pytest.raises(ValueError, match="focus=.* is not a node"):
         stepper(o, focus=Value(1.0))
+
+
+def test_a_top_to_bottom_graph_goes_beside_the_tables():
+    f, _, _ = diamond()
+    assert 'class="tg-main tg-wide"' in stepper(f).fragment()
+    assert 'class="tg-main tg-tall"' in stepper(f, rankdir="TB").fragment()
+    with pytest.raises(ValueError, match="stepper: rankdir='up'; use one of LR, TB, RL, BT"):
+        stepper(f, rankdir="up")
 
 
 def test_no_renderer_is_a_clear_error(monkeypatch):
