@@ -1,11 +1,15 @@
 """Module: the base of every network piece. It finds its parameters by walking its own
 attributes in the order they were set, names them with dotted paths such as
-`layers.0.neurons.3.w.1`, and saves and loads them as JSON (exactly, atomically).
+`layers.0.neurons.3.w.1`, and saves and loads them as JSON (exactly, atomically, refusing
+hostile files).
 """
+import contextlib
 import json
 import math
 import os
-import tempfile
+import re
+import stat
+import threading
 from fractions import Fraction
 
 from tracegrad.engine import Value
@@ -92,38 +96,44 @@ class Module:
     def save(self, path):
         """Write the parameters to a JSON file. Floats round-trip exactly (Python writes
         the shortest repr that reads back to the same float); Fractions are kept as "p/q".
-        Written to a temporary file that then replaces `path`, so a crash never leaves
-        half a file."""
+
+        Like open(path, "w") it writes through a symlink to its target, makes a new file
+        with the mode the umask gives and keeps an existing file's mode. It writes a
+        temporary file beside the target, `.NAME.PID-THREAD.tmp`, that then replaces it, so
+        a crash never leaves half a file; a temporary file left by a killed process (its
+        PID no longer running, checked on POSIX) is removed by the next save."""
         doc = {"format": FORMAT, "version": VERSION, "model": repr(self),
                "parameters": {k: _encode(v) for k, v in self.state_dict().items()}}
         text = json.dumps(doc, indent=1, allow_nan=False)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
+        target = os.path.realpath(path)
+        folder, name = os.path.split(target)
+        _remove_stale_temporaries(folder, name)
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}-{threading.get_ident()}.tmp")
+        mode = stat.S_IMODE(os.stat(target).st_mode) if os.path.exists(target) else None
         try:
+            # 0o666 with the umask applied, as open(path, "w") creates a file
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.write(text)
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(tmp, path)
+            if mode is not None:
+                os.chmod(tmp, mode)
+            os.replace(tmp, target)
         except BaseException:
-            if os.path.exists(tmp):
+            with contextlib.suppress(OSError):
                 os.remove(tmp)
             raise
         return path
 
     def load(self, path):
         """Read parameters saved by save() into this model (which must have the same shape).
-        A corrupt file or one of another shape raises ValueError and changes nothing."""
-        try:
-            with open(path, encoding="utf-8") as f:
-                doc = json.load(f)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ValueError(f"load: {path} is not a saved model (corrupt JSON: {err})") from None
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise ValueError(f"load: {path} is not a saved model "
-                             f"(no \"format\": \"{FORMAT}\" field)")
-        if doc.get("version") != VERSION:
-            raise ValueError(f"load: {path} has version {doc.get('version')!r}; "
+        A corrupt or hostile file (not strict JSON, numbers beyond float, nested too deeply,
+        another shape) raises ValueError naming it, and changes nothing."""
+        doc = _read(path)
+        version = doc.get("version")
+        if type(version) is not int or version != VERSION:
+            raise ValueError(f"load: {path} has version {_short(version)}; "
                              f"this tracegrad reads version {VERSION}")
         params = doc.get("parameters")
         if not isinstance(params, dict):
@@ -133,10 +143,11 @@ class Module:
             try:
                 state[name] = _decode(value)
             except (ValueError, ZeroDivisionError, TypeError):
-                raise ValueError(f"load: {path}: parameter {name} is {value!r}, not a number "
-                                 "(nor a fraction \"p/q\")") from None
-        return self.load_state_dict(state, source=f"{path} (saved from {doc.get('model')})")
-
+                raise ValueError(f"load: {path}: parameter {name} is {_short(value)}, not a "
+                                 "number that fits a float (nor a fraction \"p/q\")") from None
+        model = doc.get("model")
+        model = model if isinstance(model, str) and len(model) <= 80 else _short(model)
+        return self.load_state_dict(state, source=f"{path} (saved from {model})")
 
 def _differences(missing, unexpected, show=3):
     def some(names):
@@ -148,6 +159,87 @@ def _differences(missing, unexpected, show=3):
     if unexpected:
         parts.append(f"unexpected {some(unexpected)}")
     return "; ".join(parts)
+
+
+MAX_BYTES = 100_000_000       # a saved 100,000-parameter model is about 6 MB
+FRACTION = re.compile(r"-?[0-9]+/[0-9]+")
+
+
+def _read(path):
+    """The saved document as a dict, or a ValueError naming the file. Only strict JSON:
+    no NaN or Infinity, numbers that fit a float, no key twice, nesting that fits the
+    parser; a number's digits are counted before they are converted."""
+    def constant(name):
+        raise ValueError(f"{name} is not a JSON number")
+
+    def floating(text):
+        number = float(text)
+        if not math.isfinite(number):
+            raise ValueError(f"{_short(text)} is beyond the range of a float")
+        return number
+
+    def integer(text):
+        if len(text) > 310:           # float's largest is 309 digits: refuse before int()
+            raise ValueError(f"an integer of {len(text.lstrip('-'))} digits does not fit a float")
+        return _fits_float(int(text))
+
+    def unique(pairs):
+        keys = [k for k, _ in pairs]
+        if len(set(keys)) != len(keys):
+            raise ValueError(f"the key {next(k for k in keys if keys.count(k) > 1)!r} is twice")
+        return dict(pairs)
+    if os.path.getsize(path) > MAX_BYTES:
+        raise ValueError(f"load: {path} is {os.path.getsize(path):,} bytes, not a saved model "
+                         f"(at most {MAX_BYTES:,})")
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f, parse_constant=constant, parse_float=floating, parse_int=integer,
+                            object_pairs_hook=unique)
+    except RecursionError:
+        raise ValueError(f"load: {path} is not a saved model (nested too deeply)") from None
+    except ValueError as err:        # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ValueError(f"load: {path} is not a saved model (corrupt JSON: {err})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise ValueError(f"load: {path} is not a saved model "
+                         f"(no \"format\": \"{FORMAT}\" field)")
+    return doc
+
+
+def _fits_float(x):
+    """x itself, if it is within float's range (it meets floats in every forward pass)."""
+    try:
+        float(x)
+    except OverflowError:
+        raise ValueError(f"{_short(x)} is beyond the range of a float") from None
+    return x
+
+
+def _short(x, width=60):
+    text = repr(x)
+    return text if len(text) <= width else f"{text[:width - 15]}...({len(text)} chars)"
+
+
+def _remove_stale_temporaries(folder, name):
+    """Remove `.NAME.PID-THREAD.tmp` files that a process no longer running left behind."""
+    prefix, suffix = f".{name}.", ".tmp"
+    for entry in os.listdir(folder):
+        pid = entry[len(prefix):-len(suffix)].split("-")[0]
+        if entry.startswith(prefix) and entry.endswith(suffix) and pid.isdigit() \
+                and not _running(int(pid)):
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(folder, entry))
+
+
+def _running(pid):
+    if pid == os.getpid() or os.name != "posix":    # this process, or no safe test (Windows)
+        return True
+    try:
+        os.kill(pid, 0)               # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:           # it exists, owned by someone else
+        return True
+    return True
 
 
 def _encode(x):
@@ -162,7 +254,9 @@ def _decode(x):
     if isinstance(x, str):
         if x in ("nan", "inf", "-inf"):
             return float(x)
-        return Fraction(x)          # "p/q"; a bad string raises ValueError
+        if not FRACTION.fullmatch(x):   # digits only: "1e999999999" would expand forever
+            raise ValueError(x)
+        return _fits_float(Fraction(x))  # more than 4300 digits: Python's int limit refuses
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         raise TypeError(x)
     return x

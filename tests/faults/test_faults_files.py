@@ -1,0 +1,134 @@
+"""Faults in files: hostile JSON refused by load() with the file named (non-finite and huge
+numbers, wrong types, deep nesting, expanding exponents), SIGKILL during save() with a count
+of temporary files, and save() behaving like a normal write (umask, existing mode, symlink)."""
+import os
+import stat
+import subprocess
+import sys
+
+import pytest
+
+from tracegrad.nn import MLP, Neuron
+
+from . import files
+
+posix = pytest.mark.skipif(os.name != "posix", reason="POSIX signals, modes and symlinks")
+
+
+def saved(parameters, version="1"):
+    return ('{"format": "tracegrad.nn", "version": %s, "model": "Neuron(2, relu)", '
+            '"parameters": {%s}}' % (version, parameters))
+
+
+def w0(value):
+    return saved(f'"w.0": {value}, "w.1": 0.5, "b": 0.0')
+
+
+HOSTILE = [
+    ("NaN", w0("NaN"), "NaN is not a JSON number"),
+    ("Infinity", w0("Infinity"), "Infinity is not a JSON number"),
+    ("-Infinity", w0("-Infinity"), "-Infinity is not a JSON number"),
+    ("1e400", w0("1e400"), "1e400' is beyond the range of a float"),
+    ("version true", saved('"w.0": 1, "w.1": 1, "b": 1', version="true"), "version True"),
+    ("4300-digit int", w0("9" * 4300), "an integer of 4300 digits does not fit a float"),
+    ("310-digit int", w0("9" * 310), "(310 chars) is beyond the range of a float"),                 # 1e310 > float's max
+    ("deep nesting", "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ("huge fraction", w0('"%s/1"' % ("1" + "0" * 400)), "parameter w.0 is '1000"),
+    ("5000-digit fraction", w0('"%s/3"' % ("1" * 5000)), "parameter w.0 is '1111"),
+    ("key twice", saved('"w.0": 1, "w.0": 2, "w.1": 1, "b": 1'), "the key 'w.0' is twice"),
+    ("a list", w0("[1]"), "parameter w.0 is [1]"),
+    ("a bool", w0("true"), "parameter w.0 is True"),
+]
+
+
+@pytest.mark.parametrize("text, message", [h[1:] for h in HOSTILE], ids=[h[0] for h in HOSTILE])
+def test_load_refuses_a_hostile_file_naming_it_and_changing_nothing(tmp_path, text, message):
+    path = tmp_path / "hostile.json"
+    path.write_text(text)
+    neuron = Neuron(2, seed=0)
+    before = neuron.state_dict()
+    with pytest.raises(ValueError, match=f"load: {path}") as err:
+        neuron.load(path)
+    assert message in str(err.value)
+    assert neuron.state_dict() == before
+
+
+def test_load_refuses_an_oversized_file_without_reading_it(tmp_path):
+    path = tmp_path / "big.json"
+    with open(path, "wb") as f:
+        f.truncate(100_000_001)                       # sparse: nothing is written
+    with pytest.raises(ValueError, match="100,000,001 bytes, not a saved model"):
+        Neuron(2).load(path)
+
+
+def test_an_expanding_exponent_is_refused_in_bounded_time(tmp_path):
+    # Fraction("1e999999999") would build a billion-digit integer: run it where it can be
+    # stopped, so a regression fails in 60 s instead of hanging the suite
+    path = tmp_path / "exponent.json"
+    path.write_text(w0('"1e999999999"'))
+    code = ("import sys; from tracegrad.nn import Neuron\n"
+            "try: Neuron(2).load(sys.argv[1])\nexcept ValueError as e: print(e)")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                         text=True, timeout=60).stdout
+    assert "parameter w.0 is '1e999999999', not a number" in out
+
+
+@posix
+def test_sigkill_during_save_leaves_nothing_the_next_save_does_not_remove(tmp_path):
+    tried, ok, _ = files.trials(4, str(tmp_path), seed=0)
+    assert ok == tried
+
+
+@posix
+@pytest.mark.slow
+def test_fifty_sigkills_during_save(tmp_path):
+    tried, ok, _ = files.trials(50, str(tmp_path), seed=1)
+    assert ok == tried
+
+
+def test_a_stale_temporary_of_a_dead_process_is_removed_and_a_live_ones_kept(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    (tmp_path / f".model.json.{dead}-1.tmp").write_text("half a fi")
+    (tmp_path / f".model.json.{os.getppid()}-1.tmp").write_text("still being written")
+    (tmp_path / "notes.tmp").write_text("not ours")
+    MLP(2, [1]).save(tmp_path / "model.json")
+    expected = sorted([f".model.json.{os.getppid()}-1.tmp", "model.json", "notes.tmp"])
+    assert sorted(os.listdir(tmp_path)) == (expected if os.name == "posix" else
+                                            sorted(expected + [f".model.json.{dead}-1.tmp"]))
+
+
+@posix
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_a_new_file_gets_the_mode_the_umask_gives(tmp_path, umask, mode):
+    old = os.umask(umask)
+    try:
+        MLP(2, [1]).save(tmp_path / "model.json")
+        with open(tmp_path / "plain.txt", "w") as f:           # what a normal write gives
+            f.write("x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "model.json").st_mode) == mode
+    assert stat.S_IMODE(os.stat(tmp_path / "plain.txt").st_mode) == mode
+
+
+@posix
+def test_saving_over_a_file_keeps_its_mode(tmp_path):
+    path = tmp_path / "model.json"
+    MLP(2, [1]).save(path)
+    os.chmod(path, 0o640)
+    MLP(2, [1], seed=1).save(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+
+
+@posix
+def test_saving_through_a_symlink_writes_the_target_and_keeps_the_link(tmp_path):
+    (tmp_path / "runs").mkdir()
+    target = tmp_path / "runs" / "model.json"
+    link = tmp_path / "latest.json"
+    link.symlink_to(target)                              # dangling until the first save
+    for seed in (0, 1):
+        MLP(2, [3, 1], seed=seed).save(link)
+        assert link.is_symlink() and os.readlink(link) == str(target)
+        assert MLP(2, [3, 1]).load(target).state_dict() == MLP(2, [3, 1], seed=seed).state_dict()
+    assert sorted(os.listdir(tmp_path / "runs")) == ["model.json"]
