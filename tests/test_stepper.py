@@ -370,3 +370,34 @@ def test_a_fragment_runs_in_a_sandboxed_output_iframe(browser, tmp_path):
         assert shown == ["6", "grad 6", "v2"]
     finally:
         browser.switch_to.default_content()
+
+
+def test_a_notebooks_own_output_styles_do_not_undo_the_highlight(browser, tmp_path):
+    # JupyterLab 4's rules for HTML outputs (selectors as it writes them): right-aligned,
+    # striped, fixed-layout cells, wrapped pre, svg at most 100% wide. The stepper's win.
+    jupyterlab = """
+        :not(.jp-RenderedMarkdown).jp-RenderedHTMLCommon td { text-align: right; }
+        .jp-RenderedHTMLCommon table { table-layout: fixed; }
+        .jp-RenderedHTMLCommon tbody tr:nth-child(odd) { background: #fff; }
+        .jp-RenderedHTMLCommon tbody tr:nth-child(even) { background: #eee; }
+        .jp-OutputArea-output pre, .jp-RenderedHTMLCommon pre { white-space: pre-wrap; }
+        .jp-RenderedHTMLCommon svg { max-width: 100%; }"""
+    f, _, _ = diamond()
+    page = tmp_path / "styled.html"
+    page.write_text(f"<html><head><style>{jupyterlab}</style></head><body style='width: 700px'>"
+                    "<div class='jp-OutputArea-output jp-RenderedHTMLCommon'>"
+                    f"{stepper(f)._repr_html_()}</div></body></html>", encoding="utf-8")
+    browser.get(page.as_uri())
+    shown = browser.execute_script("""
+        var next = document.querySelector('button[data-do="next"]');
+        for (var i = 0; i < 7; i++) next.click();
+        var c = getComputedStyle, rows = document.querySelectorAll('tr.current');
+        document.querySelector('button[data-do="zoom"]').click();
+        return [Array.from(rows, r => c(r).backgroundColor), c(rows[0].cells[0]).textAlign,
+                c(document.querySelector('.tg-explain')).whiteSpace,
+                document.querySelector('.tg-graph').className,
+                document.querySelector('.tg-graph svg').getBoundingClientRect().width];""")
+    colours, align, space, zoomed, width = shown
+    assert colours == ["rgb(255, 210, 127)"] * 2 and align == "left" and space == "pre"
+    # the diamond is 642pt = 856px wide: zoomed, it is that wide, not capped at 100%
+    assert zoomed == "tg-graph tg-zoomed" and width > 800, (zoomed, width)
