@@ -156,6 +156,43 @@ def mlp_steps(args):
     return rows
 
 
+def gc_pause(reps, batches=(100, 1000), loop=5):
+    """The scalar engine's training step (nn.train.loss_and_gradients + SGD) with Python's
+    default collector and with it paused (nn.collector.paused), `loop` steps back to back."""
+    from tracegrad.nn import MLP, losses, optim
+    from tracegrad.nn.collector import paused
+    from tracegrad.nn.train import loss_and_gradients
+    rows = {}
+    for batch in batches:
+        points, labels = moons(batch)
+        pairs = list(zip(points, labels))
+        model = MLP(2, [16, 16, 1], seed=0)
+        opt = optim.SGD(model.parameters(), lr=0.01)
+        penalty = lambda m: ALPHA * losses.l2(m.parameters())      # noqa: E731
+
+        def steps(pause):
+            for _ in range(loop):
+                if pause:
+                    with paused():
+                        opt.zero_grad()
+                        loss_and_gradients(model, pairs, losses.hinge, penalty=penalty)
+                        opt.step()
+                else:
+                    opt.zero_grad()
+                    loss_and_gradients(model, pairs, losses.hinge, penalty=penalty)
+                    opt.step()
+        times = {True: [], False: []}
+        for rep in range(reps):
+            for pause in ((True, False) if rep % 2 else (False, True)):
+                gc.collect()
+                t0 = now()
+                steps(pause)
+                times[pause].append((now() - t0) / loop * 1e3)
+        rows[batch] = {k: statistics.median(v) for k, v in times.items()}
+        print("gc", batch, rows[batch], file=sys.stderr)
+    return rows
+
+
 def compile_cost(batch, reps):
     return {fused: median_ms(lambda: compile_replay(batch, fused), reps)
             for fused in (False, True)}

@@ -9,7 +9,7 @@ import sys
 from ..cli import new_parser, run
 from ..extras import MissingExtra, require
 from . import data as datasets
-from . import losses, optim
+from . import losses, optim, replay
 from .demo import demo, write_plots
 from .layers import MLP
 from .train import accuracy, evaluate, fit
@@ -18,6 +18,7 @@ EXAMPLES = """examples:
   tracegrad demo                         train on moons, print one weight's backprop, write plots
   tracegrad demo --out /tmp/demo --no-progress
   tracegrad train --data moons --hidden 16,16 --optimizer adam --lr 0.05 --epochs 30 --batch-size 10
+  tracegrad train --data moons --samples 2000 --epochs 50 --engine replay
   tracegrad train --data spiral --hidden 32,32 --optimizer adam --lr 0.02 --epochs 100 --out out/spiral
   tracegrad train --data dosage --hidden 2 --activation softplus --optimizer sgd --lr 0.1 --epochs 2000
 """
@@ -63,6 +64,9 @@ def add_commands(commands):
     cmd.add_argument("--batch-size", type=_positive_int, default=None,
                      help="samples per step (default: the whole data set)")
     cmd.add_argument("--seed", type=int, default=0, help="seed for data, weights and shuffling")
+    cmd.add_argument("--engine", default="scalar", choices=replay.ENGINES,
+                     help="scalar: a graph per sample; replay: one sample's graph replayed "
+                     "over the batch with numpy (same numbers, much faster; default scalar)")
     cmd.add_argument("--out", default=None,
                      help="folder to write loss.png, boundary.png (2-D data) and model.json")
     cmd.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -123,7 +127,8 @@ def run_train(args):
     opt = kind(model.parameters(), lr=lr, **extra)
     print(f"{model!r} on {data!r}: {loss.__name__} loss, {opt!r}, {args.epochs} epochs")
     history = fit(model, data, loss, opt, epochs=args.epochs, batch_size=args.batch_size,
-                  metric=metric, seed=args.seed, progress=False if args.no_progress else None)
+                  metric=metric, seed=args.seed, progress=False if args.no_progress else None,
+                  engine=args.engine)
     if not history:                 # interrupted before the first step: fit said so
         return 130
     text = f"final loss {history.loss[-1]:.6g} after {len(history)} steps ({history.seconds:.1f} s)"

@@ -5,6 +5,8 @@ and height/weight line, and a small fruit set. Each is a Dataset of (x, y) pairs
 import math
 import random
 
+from .digits import digits
+
 
 class Dataset:
     """Inputs X (a list of feature lists) and targets y. Iterating gives (x, y) pairs.
@@ -206,4 +208,4 @@ def fruit(n=30, seed=0, labels=None):
 
 
 BY_NAME = {"moons": moons, "circles": circles, "spiral": spiral, "xor": xor, "blobs": blobs,
-           "fruit": fruit, "dosage": dosage, "height_weight": height_weight}
+           "fruit": fruit, "dosage": dosage, "height_weight": height_weight, "digits": digits}

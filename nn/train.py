@@ -11,7 +11,7 @@ import time
 from tracegrad.engine import Value, no_grad
 from tracegrad.jupyter import someone_watching
 
-from . import losses, replay
+from . import collector, losses, replay
 from .activations import argmax
 
 
@@ -65,11 +65,12 @@ def train_step(model, batch, loss, optimizer, reduction="mean", penalty=None, me
     Returns (batch loss, mean metric or None); a loss that is not finite is returned
     without updating (the step diverged). gradients: loss_and_gradients or another engine's
     function of the same signature (nn.replay)."""
-    optimizer.zero_grad()                                     # 1. forget the last gradients
-    batch_loss, score = (gradients or loss_and_gradients)(
-        model, batch, loss, reduction, penalty, metric, accumulate)  # 2. forward + loss, 3. backward
-    if math.isfinite(batch_loss):
-        optimizer.step()                                      # 4. update the parameters
+    with collector.paused():              # graphs have no cycles: nothing for it to find
+        optimizer.zero_grad()                                 # 1. forget the last gradients
+        batch_loss, score = (gradients or loss_and_gradients)(
+            model, batch, loss, reduction, penalty, metric, accumulate)  # 2. forward + loss, 3. backward
+        if math.isfinite(batch_loss):
+            optimizer.step()                                  # 4. update the parameters
     return batch_loss, score
 
 

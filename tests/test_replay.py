@@ -350,3 +350,45 @@ def test_an_l2_penalty_of_the_parameters_is_one_dot_product():
     for run in (fused, plain):
         assert float(run.forward([p.data for p in w], [[]])) == pytest.approx(root.data, **TOL)
         assert run.backward(1.0).tolist() == pytest.approx([0.02 * p.data for p in w], **TOL)
+
+
+# --- the scalar step pauses the cyclic garbage collector -----------------------------------
+def test_a_training_step_pauses_the_collector_and_restores_it(monkeypatch):
+    import gc
+    from tracegrad.nn.train import train_step
+    seen = []
+
+    def spy(model, batch, *args):
+        seen.append(gc.isenabled())
+        return loss_and_gradients(model, batch, *args)
+    model = MLP(1, [2, 1], seed=0)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    assert gc.isenabled()
+    train_step(model, [([1.0], 1.0)], losses.mse, opt, gradients=spy)
+    assert seen == [False] and gc.isenabled()
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        train_step(model, [([1.0], 1.0)], losses.mse, opt, gradients=interrupted)
+    assert gc.isenabled()                                 # restored on Ctrl-C too
+    gc.disable()
+    try:
+        train_step(model, [([1.0], 1.0)], losses.mse, opt)
+        assert not gc.isenabled()                         # a caller's choice is kept
+    finally:
+        gc.enable()
+
+
+def test_tracegrad_train_engine_replay(capsys):
+    from tracegrad.cli import main
+    args = ["train", "--data", "moons", "--samples", "40", "--hidden", "4", "--epochs", "3",
+            "--no-progress", "--seed", "1"]
+    assert main(args) == 0
+    scalar = capsys.readouterr().out
+    assert main(args + ["--engine", "replay"]) == 0
+    replayed = capsys.readouterr().out
+    assert scalar.splitlines()[-1].split(" after ")[0] == replayed.splitlines()[-1].split(
+        " after ")[0]                                    # the same final loss, printed
+    assert main(args + ["--engine", "gpu"]) == 2           # a usage error
+    assert "--engine" in capsys.readouterr().err
