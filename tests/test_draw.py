@@ -331,3 +331,25 @@ def test_frames_are_laid_out_for_the_widest_label():
     assert widest([a, b]) == b.replace(" dir=back", "")
     # the arrowhead moves from the head (e,...) to the tail (s,...), 10 points in
     assert _pointing_back("e,100,0 0,0 30,0 60,0 90,0") == "s,0,0 10.00,0.00 30,0 60,0 100,0"
+
+
+def test_pdf_goes_to_a_system_dot(tmp_path, monkeypatch):
+    if os.name == "nt":
+        pytest.skip("a shell script stands in for dot")
+    fake = tmp_path / "dot"                 # answers -Tpdf as Graphviz's dot would
+    fake.write_text('#!/bin/sh\ncat > /dev/null\n[ "$1" = "-Tpdf" ] && printf "%%PDF-1.4 fake"\n')
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.delenv(ENV, raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    written = save(draw(Value(1.0, label="x") * 2), tmp_path / "g.pdf")
+    assert written.read_bytes() == b"%PDF-1.4 fake"
+
+
+def test_pdf_with_graphviz_pure_is_a_clear_error(tmp_path, monkeypatch):
+    pure = tmp_path / "graphviz-pure"
+    pure.write_text("#!/bin/sh\nexit 3\n")
+    pure.chmod(pure.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv(ENV, str(pure))
+    with pytest.raises(RenderError, match="graphviz-pure cannot write PDF: for PDF install "
+                                          "Graphviz so `dot` is on PATH"):
+        save(draw(Value(1.0) * 2), tmp_path / "g.pdf")
