@@ -21,11 +21,11 @@ import numpy as np  # noqa: E402
 
 from tracegrad.engine import Value  # noqa: E402
 from tracegrad.engine.tape import record  # noqa: E402
+from sections import write_section  # noqa: E402
 from workloads import flat, max_margin_loss, mlp, mlp_weights, moons, value_relu  # noqa: E402
 
 now = time.perf_counter
 ALPHA, LR = 1e-4, 0.05
-RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.md")
 
 
 def median_ms(fn, reps):
@@ -270,15 +270,7 @@ def main():
 
 def _write(text):
     """Replace the replay section of results.md (or append it)."""
-    with open(RESULTS) as f:
-        old = f.read()
-    head = "## Replay (issue 14)"
-    if head in old:
-        start = old.index(head)
-        rest = old.find("\n## ", start + 1)
-        old = old[:start] + (old[rest + 1:] if rest != -1 else "")
-    with open(RESULTS, "w") as f:
-        f.write(old.rstrip("\n") + "\n\n" + text)
+    write_section("## Replay (issue 14)", text)
 
 
 if __name__ == "__main__":
