@@ -225,7 +225,8 @@ class Layer:
         self.weights = np.array(weights)          # (neurons, inputs) parameter numbers
         self.biases = None if biases is None else np.array(biases)
         self.act = act                            # the activation entries, one per neuron
-        self.unique = len(set(self.weights.ravel())) == self.weights.size
+        every = list(self.weights.ravel()) + list(biases or [])
+        self.unique = len(set(every)) == len(every)   # tied parameters need np.add.at
 
     def rows(self, replay, entries):
         idx = [replay.row[e] for e in entries]
@@ -237,7 +238,10 @@ class Layer:
         W = replay.params[self.weights]
         X = values[self.rows(replay, self.inputs)]
         lin = self.rows(replay, self.tops)
-        out = W @ X
+        if isinstance(lin, slice):                  # straight into the buffer: no copy
+            out = np.matmul(W, X, out=values[lin])
+        else:
+            out = W @ X
         if self.biases is not None:
             out += replay.params[self.biases][:, None]
         values[lin] = out
@@ -279,9 +283,19 @@ class Layer:
             state.dparams[self.weights] += dW
         else:
             np.add.at(state.dparams, self.weights, dW)
-        if self.biases is not None:
+        if self.biases is not None and self.unique:
+            state.dparams[self.biases] += G.sum(axis=1)
+        elif self.biases is not None:
             np.add.at(state.dparams, self.biases, G.sum(axis=1))
         if any(r.needs_grad[x] for x in self.inputs):
+            into = self.rows(r, self.inputs)
+            if isinstance(into, slice) and all(r.row[x] in state.fresh for x in self.inputs):
+                np.matmul(self.W.T, G, out=state.grads[into])   # no copy, nothing to add to
+                state.fresh.difference_update(r.row[x] for x in self.inputs)
+                if modes.anomaly:
+                    _check_finite(state.grads[into], "the gradient from a fused layer is",
+                                  r.base)
+                return
             dX = self.W.T @ G
             for k, x in enumerate(self.inputs):
                 if r.needs_grad[x]:

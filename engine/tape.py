@@ -99,8 +99,10 @@ class Tape:
             name = e.op.name
         elif e.kind == "const":
             what, name = fmt(e.where, 6), "const"
-        else:
-            what, name = f"{e.kind} {e.where}", e.kind
+        else:                                       # the name, then where replay reads it
+            kind = {"param": "parameter"}.get(e.kind, e.kind)
+            what = f"{kind} {e.where}" if e.label is None else f"{e.label}  ({kind} {e.where})"
+            return f"{i:>5}  {e.kind:<10} {what}"
         label = f"   ({e.label})" if e.label is not None else ""
         return f"{i:>5}  {name:<10} {what}{label}"
 

@@ -2,6 +2,7 @@
 then one weight's backprop through the output neuron printed step by step and drawn, and
 the loss curve and decision boundary written to an output folder.
 """
+import importlib.util
 import os
 
 from tracegrad.engine import Value, backward_steps, draw, explain, no_grad
@@ -42,6 +43,7 @@ def demo(args):
         print("(interrupted: the plots show the weights learned so far)")
     os.makedirs(args.out, exist_ok=True)
     show_backprop(model, data, args.out)
+    show_replay(model, data, hardest_sample(model, data))
     write_plots(model, data, history, args.out)
     return 0
 
@@ -89,6 +91,26 @@ def show_backprop(model, data, out):
     title = f"sample {sample}: the paths from {weight.label} to the loss in blue"
     written = save(draw(loss, focus=weight, prune=True, rankdir="TB", title=title), path)
     print(f"\nwrote {written}")
+
+
+def show_replay(model, data, sample):
+    """The data set's loss replayed from one tape (nn.replay), and sample turned back into
+    Values with materialize: the same numbers as the scalar engine."""
+    if importlib.util.find_spec("numpy") is None:
+        print('\n(Replay, fit(..., engine="replay"), needs numpy: pip install "tracegrad[fast]")')
+        return
+    from .replay import Replayer
+    pairs = list(data)
+    replayer = Replayer(model, losses.hinge, pairs)
+    mean, _ = replayer(model, pairs, losses.hinge)
+    model.zero_grad()
+    root = replayer.materialize(sample)
+    with no_grad():
+        scalar = losses.hinge(model(pairs[sample][0]), pairs[sample][1]).data
+    print(f"\nReplay: all {len(pairs)} points from one tape of {len(replayer.tape)} entries "
+          f"(mean loss {mean:.4f}); sample {sample} materialized as Values: loss "
+          f"{root.data:.6f} (scalar engine {scalar:.6f}), ready for backward_steps, explain "
+          "and draw.")
 
 
 def _short(numbers):

@@ -166,6 +166,8 @@ class Replayer:
         x, y = micro[i]
         root, _ = self.tape.materialize([p.data for p in self.params], _numbers(x, "input"),
                                         _numbers(y, "label"))
+        if root.label is None:
+            root.label = "loss"
         root.backward(weight)
         return root
 

@@ -129,7 +129,7 @@ def test_the_tape_prints_one_entry_a_line():
     tape = record((w * x).tanh(), [w], [x])
     assert repr(tape) == "Tape(4 entries: 2 ops, 1 parameters, 1 inputs, 0 labels)"
     assert str(tape).splitlines()[1:] == [
-        "    0  param      param 0   (w)",
+        "    0  param      w  (parameter 0)",
         "    1  input      input 0",
         "    2  mul        #0 * #1",
         "    3  tanh       tanh(#2)"]
@@ -392,3 +392,19 @@ def test_tracegrad_train_engine_replay(capsys):
         " after ")[0]                                    # the same final loss, printed
     assert main(args + ["--engine", "gpu"]) == 2           # a usage error
     assert "--engine" in capsys.readouterr().err
+
+
+def test_tied_weights_in_a_fused_layer_add_up():
+    model, X, Y = mlp_problem(2, [3, 1], "tanh", 6, 2)
+    first = model.layers[0].neurons
+    first[1].w[0] = first[0].w[0]                         # one weight in two neurons
+    first[2].b = first[0].b                               # and one bias
+    params = model.parameters()
+    tape = mlp_tape(model, 2, 1)
+    plain, fused = tape.replay(6, fused=False), tape.replay(6, fused=True)
+    assert not fused.layers[-1].unique
+    p = [q.data for q in params]
+    assert plain.forward(p, X, Y).tolist() == pytest.approx(fused.forward(p, X, Y).tolist(), **TOL)
+    assert plain.backward(1.0).tolist() == pytest.approx(fused.backward(1.0).tolist(), **TOL)
+    _, want = scalar_batch(lambda s: losses.mse(model(s[0]), s[1]), params, list(zip(X, Y)))
+    assert fused.backward(1.0).tolist() == pytest.approx(want, **TOL)
