@@ -23,29 +23,12 @@ function tracegradStepper(root) {
     if (t) t.textContent = cls.slice(3) + " " + text;
   }
 
-  // What every node shows at step k: data once computed, grad once the backward pass began.
+  // Step k: every node's numbers, the highlight, the table rows, the text; then the state.
   function show(k) {
     step = Math.max(0, Math.min(last, k));
-    var now = steps[step], grads = {}, id;
-    for (id in data.start) grads[id] = data.start[id];
-    for (var i = seed; i <= step && i > 0; i++)
-      for (id in steps[i].grads) grads[id] = steps[i].grads[id];
-    for (id in data.nodes) {
-      var node = data.nodes[id], known = node.leaf || node.forward === undefined ||
-        node.forward <= step;
-      setText(id, "tg-data", known ? node.data : data.unknown);
-      setText(id, "tg-grad", step >= seed ? grads[id] : data.unknown);
-    }
-    all(".current, .source, .flow, .feed").forEach(function (e) {
-      e.classList.remove("current", "source", "flow", "feed");
-    });
-    if (now.node) {
-      [now.node, now.node + "_op"].forEach(function (id) { mark(id, "current"); });
-      (now.sources || []).forEach(function (id) { mark(id, "source"); });
-      (now.edges || []).forEach(function (id) {
-        mark(id, now.kind === "forward" ? "feed" : "flow");
-      });
-    }
+    var now = steps[step];
+    numbers();
+    highlight(now);
     edgeLabels();
     all("tr[data-step]").forEach(function (row) {
       row.classList.toggle("current", +row.dataset.step === step);
@@ -65,6 +48,35 @@ function tracegradStepper(root) {
     }
     explainNode(selected);
     follow();
+  }
+
+  // Data once a node is computed; grads once the backward pass began: the start values,
+  // then what each step so far wrote (replayed from the seed, so any step can be shown).
+  function numbers() {
+    var grads = {}, id, i;
+    for (id in data.start) grads[id] = data.start[id];
+    for (i = seed; i <= step && i > 0; i++)
+      for (id in steps[i].grads) grads[id] = steps[i].grads[id];
+    for (id in data.nodes) {
+      var node = data.nodes[id];
+      var known = node.leaf || node.forward === undefined || node.forward <= step;
+      setText(id, "tg-data", known ? node.data : data.unknown);
+      setText(id, "tg-grad", step >= seed ? grads[id] : data.unknown);
+    }
+  }
+
+  // The current node (and its op), the parents it reads or feeds, the edges between.
+  function highlight(now) {
+    all(".current, .source, .flow, .feed").forEach(function (e) {
+      e.classList.remove("current", "source", "flow", "feed");
+    });
+    if (!now.node) return;
+    mark(now.node, "current");
+    mark(now.node + "_op", "current");
+    (now.sources || []).forEach(function (id) { mark(id, "source"); });
+    (now.edges || []).forEach(function (id) {
+      mark(id, now.kind === "forward" ? "feed" : "flow");
+    });
   }
 
   // Zoomed: the graph at its natural size, scrolled to keep the current node in view.

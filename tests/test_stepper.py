@@ -71,6 +71,16 @@ def test_a_second_page_of_the_same_graph_starts_from_zeroed_leaf_grads():
     assert stepper(f).data["steps"][7]["say"][1].endswith("a.grad = 6 + 10 = 16")
 
 
+def test_x_times_x_says_which_edge_is_which():
+    x = Value(3, label="x")
+    y = x * x
+    y.label = "y"
+    # dy/dx = x for each slot: 3 * 1 twice, x.grad = 3 then 6 = 2x
+    assert stepper(y).data["steps"][-1]["say"][1:] == [
+        "x: dy/dx[1] = 3, contribution 3 × 1 = 3, x.grad = 0 + 3 = 3",
+        "x: dy/dx[2] = 3, contribution 3 × 1 = 3, x.grad = 3 + 3 = 6"]
+
+
 def test_a_leaf_alone_is_seeded_with_one():
     x = Value(2.0, label="x")
     steps = stepper(x).data["steps"]
