@@ -15,6 +15,7 @@ import sys
 import time
 import tracemalloc
 from contextlib import contextmanager
+from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -30,6 +31,7 @@ except ImportError:                      # the table then shows tracegrad and fl
 
 now = time.perf_counter
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.md")
+KEPT = "## Instruction counts"   # a section of results.md measured with instructions.py: kept
 
 
 @contextmanager
@@ -186,7 +188,8 @@ def uniforms(n, seed=1):
 
 # name -> (make the leaves from a number type, build the graph from them); 4n + 1 nodes each:
 # chain: x, then per step the constant 1.0001, mul, the constant 0.1, add;
-# wide-sum: a_i, b_i, mul, add per term, and the 0 that sum() starts from.
+# wide-sum: a_i, b_i, mul, add per term, and the 0 that sum() starts from (micrograd; in
+# tracegrad 0 + v is v, so 4n - 1: no constant 0 and no add for it).
 DEEP = {
     "chain": (lambda Number, n: [Number(1.0)], lambda leaves, n: chain(leaves[0], n)),
     "wide-sum": (lambda Number, n: [Number(x) for x in uniforms(2 * n)],
@@ -219,6 +222,9 @@ def deep(args, name):
         build(leaves, n)
         return {"build": now() - t0}
 
+    def nodes(Value, size):
+        return 4 * size - 1 if name == "wide-sum" and Value is engine.Value else 4 * size + 1
+
     def bytes_per_node(Value, size, backward):
         def run():
             leaves = make_leaves(Value, size)
@@ -226,7 +232,7 @@ def deep(args, name):
             if backward:
                 root.backward()
             return leaves, root
-        return peak_bytes(run) / (4 * size + 1)
+        return peak_bytes(run) / nodes(Value, size)
 
     result = interleaved({"floats": floats_run, "tracegrad": graph_run(engine.Value, n)},
                          args.big_reps)
@@ -236,7 +242,7 @@ def deep(args, name):
         result["micrograd"] = graph_run(micrograd.engine.Value, peer_n)()
         result["micrograd"]["bytes/node"] = bytes_per_node(micrograd.engine.Value, peer_n, False)
         result["micrograd"]["n"] = peer_n
-    result["nodes"] = 4 * n + 1
+    result["nodes"] = nodes(engine.Value, n)
     return result
 
 
@@ -412,9 +418,11 @@ def main():
     text += f"\nTotal benchmark time: {now() - started:.0f} s.\n"
     print(text)
     if out:
+        kept = Path(out).read_text() if Path(out).exists() else ""
+        kept = kept[kept.index(KEPT):] if KEPT in kept else ""
         with open(out, "w") as f:
             f.write("# Benchmark results\n\nWritten by `python benchmarks/run.py` "
-                    "(`python3 tasks.py bench`).\n\n" + text)
+                    "(`python3 tasks.py bench`).\n\n" + text + ("\n" + kept if kept else ""))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Exit codes: 0 done, 1 a gradient check failed or rendering failed, 2 a usage err
 """
 import argparse
 import sys
+from textwrap import fill
 
 from ..cli import new_parser, run
 from .check import ATOL, EPS, RTOL, GradCheckFailed, check_grad
@@ -13,7 +14,7 @@ from .demo import demo
 from .draw import RANKDIRS, draw
 from .frames import draw_frames
 from .explain import explain
-from .expr import ExprError, number, parse
+from .expr import FUNCTIONS, ExprError, number, parse
 from .forward import forward_steps
 from .render import TIMEOUT, NoRenderer, OutputError, RenderError, save
 from .stepper import stepper
@@ -32,8 +33,8 @@ EXAMPLES = """examples:
   tracegrad draw "tanh(x*w + b)" --at x=2 w=-3 b=6.88 -o graph.png --frames frames/
   tracegrad play "tanh(x*w + b)" --at x=2 w=-3 b=6.88 -o backprop.html
 
-EXPR uses numbers, variables, + - * / ** ( ) and exp, log, tanh, sigmoid, relu,
-leaky_relu, softplus, sqrt, sin, cos, abs. x^2 is a power (as x**2); write 2*x, not 2x.
+""" + fill(f"EXPR uses numbers, variables, + - * / ** ( ) and {', '.join(FUNCTIONS)}. "
+           "x^2 is a power (as x**2); write 2*x, not 2x.", 88) + """
 e and pi are the constants, unless --at gives them a value (--at e=2 makes e a variable).
 Quote EXPR; one starting with - goes right after --, as in steps -- "-x^2" --at x=3.
 Numbers are floats; with --exact they are Fractions (1.3 is 13/10), so results are exact."""

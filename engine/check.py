@@ -9,13 +9,13 @@ from typing import NamedTuple
 
 from .graph import grad, topological_order
 from .modes import no_grad
+from .ops import value_of
 from .text import fmt, table
-from .value import Value
+from .value import Value, expect_value
 
 EPS = 1e-6             # central-difference step, relative to max(1, |x|)
 RTOL, ATOL = 1e-5, 1e-6            # autograd vs central differences
 EXPECTED_RTOL, EXPECTED_ATOL = 1e-9, 1e-12   # autograd vs a float worked out on paper
-_KINKS = {"relu", "abs", "leaky_relu"}     # ops with a corner at 0
 
 
 def numerical_grad(f, values, eps=EPS):
@@ -25,7 +25,7 @@ def numerical_grad(f, values, eps=EPS):
 
     f is called with one Value per input, under no_grad(). The error is about
     h**2 * f''' / 6 (truncation) plus 1e-16 * |f| / h (rounding): near 1e-10 with eps=1e-6."""
-    xs = [float(getattr(v, "data", v)) for v in values]
+    xs = [float(value_of(v)) for v in values]
     grads = []
     with no_grad():
         for i, x in enumerate(xs):
@@ -37,7 +37,7 @@ def numerical_grad(f, values, eps=EPS):
 
 def _at(f, xs, i, x):
     out = f(*[Value(x if j == i else v) for j, v in enumerate(xs)])
-    return float(getattr(out, "data", out))
+    return float(value_of(out))
 
 
 # how each keyword of check_grad is spelled where it is used: in Python, and (__main__.py)
@@ -96,7 +96,7 @@ def check_grad(f, values, expected=None, *, eps=EPS, rtol=RTOL, atol=ATOL,
                          "digits a rounded value must agree to, a whole number from 1 to 17")
     names = _names(f, values)
     inputs = [v if isinstance(v, Value) else Value(v, label=n) for v, n in zip(values, names)]
-    out = f(*inputs)
+    out = expect_value(f(*inputs), "check_grad", "f must return the Value it computes")
     autograd = grad(out, inputs)
     numerical = numerical_grad(f, inputs, eps)
     expected = _expected(expected, names)
@@ -156,7 +156,7 @@ def _expected(expected, names):
 def _compare(g, num, want, rtol, atol, expected_rtol, digits):
     """The reasons autograd g fails (an empty list when it passes), and the (keyword,
     value) pairs that would make those comparisons pass."""
-    g = getattr(g, "data", g)
+    g = value_of(g)
     problems, loosen = [], []
     gap = abs(float(g) - num)
     if not gap <= atol + rtol * abs(float(g)):
@@ -241,8 +241,9 @@ def _advice(loosen, words):
 
 
 def _near_kink(out):
-    """The first node sitting on the corner of relu/abs/leaky_relu, or ''."""
+    """The first node sitting on a corner of its op (the table's kinks: relu's 0 ...), or ''."""
     for node in topological_order(out):
-        if node.op in _KINKS and abs(node.parents[0].data) <= 1e-5:
-            return f"{node.op}({fmt(node.parents[0].data)})"
+        x = node.parents[0].data if node.parents else None
+        if node._op is not None and any(abs(x - k) <= 1e-5 for k in node._op.kinks):
+            return f"{node.op}({fmt(x)})"
     return ""

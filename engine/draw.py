@@ -7,6 +7,7 @@ from .graph import local_derivatives, on_paths, topological_order
 from .ops import OPS
 from .text import fmt, node_names, partial, written
 from .view import view
+from .value import expect_value
 
 RANKDIRS = ("LR", "TB", "RL", "BT")
 CURRENT, TOUCHED, ARROW = "#ffd27f", "#fff2cc", "#d62728"   # highlight colours
@@ -29,6 +30,7 @@ def draw(root, rankdir="LR", show_local=False, highlight=None, grads=None, digit
     for 3 or more, False never. svg_ids: give every node and edge an id from the node
     names (x1, x1.op, x1->v1.op#0), so SVG elements can be found by name."""
     from .render import Drawing          # imported here: `import tracegrad.engine` needs no graphviz
+    expect_value(root, "draw")
     if rankdir not in RANKDIRS:
         raise ValueError(f"draw: rankdir={rankdir!r}; use one of {', '.join(RANKDIRS)}")
     order = topological_order(root)

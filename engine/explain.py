@@ -10,6 +10,7 @@ from .export import Exportable, csv_table, html_table, latex_table, markdown_tab
 from .graph import grad, local_derivatives, topological_order
 from .ops import OPS
 from .text import definition, fmt, node_names, partial
+from .value import expect_value
 
 
 class Explanation(Exportable):
@@ -56,9 +57,14 @@ class Explanation(Exportable):
 def explain(root, leaf, max_paths=16, digits=4):
     """Write d root/d leaf as the chain rule: every path with its local derivatives, or
     (with more than max_paths paths) the recurrence over the nodes between them."""
+    expect_value(root, "explain")
+    expect_value(leaf, "explain", "the input to differentiate with respect to")
     order = topological_order(root)
     names = node_names(order)
     r, x = names[root], names.get(leaf) or node_names([leaf])[leaf]
+    if leaf is root:
+        return Explanation(f"d{r}/d{r} = 1: anything changes one for one with itself",
+                           grad(root, [leaf])[0], 1)
     count = _count_paths(order, leaf)
     if not count.get(root):
         return Explanation(f"d{r}/d{x} = 0: {x} is not used to compute {r} (no path from {x} "

@@ -8,10 +8,11 @@ import math
 import re
 from fractions import Fraction
 
+from .ops import OPS
 from .value import Value
 
-FUNCTIONS = {"exp", "log", "tanh", "sigmoid", "relu", "softplus", "sqrt", "sin", "cos", "abs",
-             "leaky_relu"}              # leaky_relu(x) or leaky_relu(x, slope)
+# the ops of the table written as calls: exp(x) ..., leaky_relu(x) or leaky_relu(x, slope)
+FUNCTIONS = {op.name: op for op in OPS.values() if op.function}
 CONSTANTS = {"pi": math.pi, "e": math.e}
 MAX_LENGTH, MAX_DEPTH = 2000, 200       # characters; nesting of the parsed tree
 MAX_EXPONENT, MAX_BITS = 1000, 100_000  # |n| in a ** n; size of an exact number made by **
@@ -114,9 +115,10 @@ class Expression:
                             f"{name}*(...)); the functions are " + ", ".join(sorted(FUNCTIONS)))
         if node.keywords:
             raise ExprError(f"{name}() takes no keyword arguments: write {name}(x)")
-        allowed = (1, 2) if name == "leaky_relu" else (1,)
+        parameter = FUNCTIONS[name].arg             # leaky_relu's slope, which has a default
+        allowed = (1, 2) if parameter else (1,)
         if len(node.args) not in allowed:
-            usage = "leaky_relu(x) or leaky_relu(x, slope)" if name == "leaky_relu" else f"{name}(x)"
+            usage = f"{name}(x) or {name}(x, {parameter})" if parameter else f"{name}(x)"
             raise ExprError(f"{name}() got {len(node.args)} arguments: write {usage}")
 
     def _check_name(self, name, names):

@@ -1,12 +1,14 @@
 """Walking the graph: topological order (iterative, never recursive), the chain rule
-(written once, in `_chain_rule`), backward() and grad().
+(written once, in `chain_rule`), backward() and grad().
 
     d root / d x  =  sum over children c of x:  d root / d c  *  d c / d x
 """
 import math
 
 from . import modes
-from .value import Value, describe
+from .ops import value_of
+from .text import describe, fmt
+from .value import Value, expect_value
 
 
 def topological_order(root):
@@ -47,42 +49,6 @@ def topological_order(root):
             node = ascend()
 
 
-# backward's walk marks each interior node it reaches by setting its .grad to this object
-_REACHED = object()
-
-
-def _reach(root):
-    """The interior nodes of root's graph (leaves left out), in topological_order's order,
-    each with .grad set to _REACHED: backward's walk.
-
-    The same walk as topological_order, faster for what backward needs: a node's .grad,
-    which backward overwrites anyway, marks it as seen instead of a set (a reached node's
-    first gradient then replaces the mark: no reset to 0 either), and leaves, which pass
-    nothing on, are passed over. Together 15% of backward."""
-    order, path = [], []
-    finish, descend, ascend = order.append, path.append, path.pop
-    reached = root.grad = _REACHED
-    node = root
-    while True:
-        parent = node._a                                # enter node
-        if parent is not None and parent._a is not None and parent.grad is not reached:
-            parent.grad = reached
-            descend(node)
-            node = parent
-            continue
-        while True:                                     # resume node at its second parent
-            parent = node._b
-            if parent is not None and parent._a is not None and parent.grad is not reached:
-                parent.grad = reached
-                descend(node)
-                node = parent
-                break                                   # ... and enter that parent
-            finish(node)
-            if not path:
-                return order
-            node = ascend()
-
-
 def on_paths(order, leaf):
     """The nodes of order (a topological order) on some path from leaf: leaf itself and
     every node computed from it, directly or not. Used to show one weight's part of a graph."""
@@ -109,58 +75,108 @@ def local_derivatives(node, as_values=False):
     return op.local(node.data, a.data, b.data)
 
 
-def _chain_rule(order, create_graph):
-    """Push each node's .grad to its parents, children before parents (order reversed).
+def chain_rule(order, create_graph=False, observe=None):
+    """The chain rule, written once: push each node's gradient to its parents, children first.
 
-    The caller sets the root's .grad to the seed and every other node's .grad to where
-    accumulation starts: a number, or _REACHED for nothing yet."""
-    check, reached = modes.anomaly, _REACHED
+    order: a topological order of the graph, root last. On entry the root's .grad holds the
+    seed (d root/d root) and every other node's .grad the number its sum starts from.
+    observe(node, upstream, [(parent, local, contribution, accumulated), ...]), if given,
+    is told each node's step: backward_steps records them, detect_anomaly checks them."""
     # with create_graph the chain rule's own arithmetic is recorded (so the gradients
     # can be differentiated again); without it nothing is
     with (modes.enable_grad() if create_graph else modes.no_grad()):
+        for node in reversed(order):                # children before parents
+            if node._op is None:
+                continue                            # a leaf passes nothing on
+            upstream = node.grad                    # d root/d node: all its children are done
+            step = []
+            for parent, local in zip(node.parents, local_derivatives(node, create_graph)):
+                contribution = local * upstream     # d root/d node * d node/d parent
+                parent.grad = parent.grad + contribution    # summed over parent's children
+                step.append((parent, local, contribution, parent.grad))
+            if observe is not None:
+                observe(node, upstream, step)
+
+
+# --- a speed trick: plain backward in one function ----------------------------------------
+# backward() and grad() with no observer and no create_graph run this instead of
+# topological_order + chain_rule: the same steps in the same order with the same arithmetic
+# (tests/test_engine_chain_rule.py checks every .grad against chain_rule's on random
+# graphs), faster because the walk leaves out the leaves (they pass nothing on) and zeroes
+# each node as it reaches it, and the loop over parents is unrolled. What it buys is
+# measured in benchmarks/results.md.
+def _fast_backward(root, seed, order=None):
+    # order: grad() has walked the graph already (it restores every .grad afterwards) and
+    # set each .grad to 0; else the walk below finds the interior nodes
+    zero = float(0)
+    if order is None:
+        # topological_order's walk, leaves left out. A node reached is marked by setting
+        # its .grad to `zero`, a float made for this pass (no other .grad is this object),
+        # so no set of seen nodes is needed; the mark is a true value, 0 until the first
+        # gradient arrives and replaces it.
+        order, path = [], []
+        finish, descend, ascend = order.append, path.append, path.pop
+        root.grad = zero
+        node = root
+        while node is not None:
+            parent = node._a                            # enter node
+            if parent._a is not None and parent.grad is not zero:
+                parent.grad = zero
+                descend(node)
+                node = parent
+                continue
+            while True:                                 # resume node at its second parent
+                parent = node._b
+                if parent is not None and parent._a is not None and parent.grad is not zero:
+                    parent.grad = zero
+                    descend(node)
+                    node = parent
+                    break                               # ... and enter that parent
+                finish(node)
+                node = ascend() if path else None
+                if node is None:
+                    break
+    root.grad = seed
+    with modes.no_grad():
         for node in reversed(order):
             op = node._op
-            if op is None:                  # a leaf: nothing to pass on
-                continue
+            if op is None:
+                continue                                # a leaf (only in grad()'s order)
             upstream, a, b = node.grad, node._a, node._b    # (4 names would build a tuple)
-            # d node / d parent, for a (and b): local_derivatives(node, create_graph), inlined
             local = op.local
-            if create_graph:
-                local = local_derivatives(node, True)
-            elif type(local) is not tuple:  # a tuple is a constant derivative: no call
+            if type(local) is not tuple:                # a tuple: a constant derivative
                 local = (local(node.data, a.data, node._arg) if b is None
                          else local(node.data, a.data, b.data))
-            # parent.grad += d_parent * upstream, for a then b, unrolled: a loop over
-            # zip((a, b), local) and a call per parent took half of the pass's time. The
-            # first gradient reaching a node marked by backward's walk replaces the mark.
-            contribution, total = local[0] * upstream, a.grad
-            if check:
-                _check_gradient(contribution, node, a)
-            a.grad = (contribution if total is reached else
-                      _accumulate(total, contribution) if create_graph else total + contribution)
+            total = a.grad                              # the loop over (a, b), unrolled
+            a.grad = local[0] * upstream if total is zero else total + local[0] * upstream
             if b is not None:
-                contribution, total = local[1] * upstream, b.grad
-                if check:
-                    _check_gradient(contribution, node, b)
-                b.grad = (contribution if total is reached else
-                          _accumulate(total, contribution) if create_graph
-                          else total + contribution)
+                total = b.grad
+                b.grad = local[1] * upstream if total is zero else total + local[1] * upstream
 
 
-def _accumulate(total, contribution):
-    # an untouched gradient is the int 0: replacing it (rather than adding to it) keeps
-    # create_graph gradients free of '0 + ...' nodes
-    if type(total) is int and total == 0:
-        return contribution
-    return total + contribution
+def _check_step(node, upstream, step):
+    """detect_anomaly's observer: stop at the first gradient that is NaN or infinite."""
+    for parent, local, contribution, accumulated in step:
+        number = value_of(contribution)
+        if isinstance(number, float) and not math.isfinite(number):
+            raise FloatingPointError(
+                f"detect_anomaly: the gradient flowing from {node.op} "
+                f"({describe(node._op, node.parents, node.arg)}) into its input "
+                f"{fmt(parent.data, typed=True)} is {number} (local derivative "
+                f"{fmt(local, typed=True)}, upstream {fmt(upstream, typed=True)})")
 
 
-def _check_gradient(contribution, node, parent):
-    number = getattr(contribution, "data", contribution)
-    if isinstance(number, float) and not math.isfinite(number):
-        raise FloatingPointError(
-            f"detect_anomaly: the gradient flowing from {node.op} "
-            f"({describe(node._op, node.parents, node.arg)}) into {parent!r} is {number}")
+def _observers(observe):
+    """The observer a pass runs with: observe, plus detect_anomaly's check when it is on."""
+    if not modes.anomaly:
+        return observe
+    if observe is None:
+        return _check_step
+
+    def both(node, upstream, step):
+        _check_step(node, upstream, step)
+        observe(node, upstream, step)
+    return both
 
 
 def _seed(root, gradient):
@@ -171,42 +187,70 @@ def _seed(root, gradient):
     return gradient
 
 
-def backward(root, gradient=1, create_graph=False):
-    """Fill .grad on every node of root's graph. Leaves accumulate; interior nodes are reset."""
+def _as_value(gradient):
+    # with create_graph every gradient is a Value; one that is still a number is constant
+    # (x + 2 has d/dx = 1): it becomes a leaf, so it too can be differentiated (to 0). The
+    # chain rule itself starts from the number seed, so constants add no nodes to the graph.
+    return gradient if isinstance(gradient, Value) else Value(gradient)
+
+
+def backward(root, gradient=1, create_graph=False, observe=None):
+    """Fill .grad on every node of root's graph with d root/d node: a leaf's .grad
+    accumulates (until zeroed, as in PyTorch), an interior node's is this pass's.
+
+    observe: as for chain_rule (backward_steps passes one)."""
+    expect_value(root, "backward")
     gradient = _seed(root, gradient)
     if root._op is None:                    # a leaf: d root / d root, nothing to pass on
-        root.grad = _accumulate(root.grad, gradient)
+        root.grad = root.grad + gradient
+        if create_graph:
+            root.grad = _as_value(root.grad)
         return
-    try:
-        order = _reach(root)
-        root.grad = gradient
-        _chain_rule(order, create_graph)
-    except BaseException:                   # Ctrl-C, detect_anomaly: leave no mark behind
-        for node in topological_order(root):
-            if node.grad is _REACHED:
-                node.grad = 0
-        raise
+    _backward_pass(root, gradient, create_graph, observe)
+
+
+def _backward_pass(root, seed, create_graph, observe, order=None):
+    """One pass from an interior root: chain_rule, or the fast path when nothing watches.
+    order: root's topological order with every .grad already 0 (grad() passes one)."""
+    observe = _observers(observe)
+    if observe is None and not create_graph:
+        return _fast_backward(root, seed, order)
+    if order is None:
+        order = topological_order(root)
+        for node in order:
+            if node._op is not None:
+                node.grad = 0               # interior nodes: this pass's gradient only
+    root.grad = seed
+    chain_rule(order, create_graph, observe)
+    if create_graph:
+        for node in order:
+            node.grad = _as_value(node.grad)
 
 
 def grad(output, inputs, create_graph=False, gradient=1):
     """The gradients d output / d input, returned as a list; no .grad is changed.
 
-    With create_graph=True they are Values with their own graph, so they can be
-    differentiated again (second, third ... derivatives)."""
+    With create_graph=True they are Values with their own graph (constants and unused
+    inputs included), so they can be differentiated again: second, third ... derivatives."""
+    expect_value(output, "grad", "the output to differentiate")
     single = isinstance(inputs, Value)
     inputs = [inputs] if single else list(inputs)
     for x in inputs:
-        if not isinstance(x, Value):
-            raise TypeError(f"grad: inputs must be Values, got {type(x).__name__}")
+        expect_value(x, "grad", "an input to differentiate with respect to")
     order = topological_order(output)
     saved = [node.grad for node in order]
     try:
         for node in order:
-            node.grad = 0
-        output.grad = _seed(output, gradient)
-        _chain_rule(order, create_graph)
+            node.grad = 0                   # leaves too: this pass's gradient only
+        seed = _seed(output, gradient)
+        if output._op is None:
+            output.grad = seed
+        else:
+            _backward_pass(output, seed, create_graph, None, order)
         in_graph = set(order)
         result = [x.grad if x in in_graph else type(x.data)(0) for x in inputs]
+        if create_graph:
+            result = [_as_value(g) for g in result]
     finally:
         for node, g in zip(order, saved):
             node.grad = g

@@ -1,11 +1,13 @@
 """The derivative table: one row per primitive operation.
 
-Each row gives the forward function on plain numbers and the local derivatives
-d out / d input, written with arithmetic that works on ints, floats, Fractions and
-Values alike, so the same row serves plain backward and create_graph backward.
-A constant derivative (add's 1 and 1) is written as the tuple itself: no call per node.
+Each row gives the forward function on plain numbers, the local derivatives d out / d input
+(written with arithmetic that works on ints, floats, Fractions and Values alike, so the same
+row serves plain backward and create_graph backward) and the same derivatives as a teacher
+writes them (`rules`). The parser, --help, check_grad, Value's methods and explanations read
+their facts here: a new primitive is a new row.
 """
 import math
+import numbers
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Union
@@ -14,18 +16,35 @@ from typing import Callable, Union
 @dataclass(frozen=True, slots=True)    # slots: read faster than a NamedTuple's fields
 class Op:
     name: str          # 'mul'
-    symbol: str        # how it prints: '{a} * {b}', 'tanh({a})'
-    arity: int         # how many Value inputs
-    forward: Callable  # forward(a, b) or forward(a[, arg]) -> number
+    symbol: str        # how it prints: '{a} * {b}', 'tanh({a})', 'leaky_relu({a}, {arg})'
+    forward: Callable  # forward(a, b), forward(a) or forward(a, arg) -> number
     # d out / d input, one per input: local(out, a, b) for two inputs, local(out, a, arg)
     # for one (arg: the exponent of x**3, the slope of leaky_relu, else None); or the tuple
     local: Union[Callable, tuple]
-    math: str          # the derivative in words, for explanations
+    # the same derivatives written out, one per input, over the node's names {a} {b} {out} {arg}
+    rules: tuple
+    arg: str = ""      # the name of the op's number parameter ('n', 'slope'), if it takes one
+    kinks: tuple = ()  # inputs where the op has a corner, so no derivative: relu's 0
+
+    @property
+    def function(self):
+        """True for an op written as a call, name(x): the functions of the command line."""
+        return self.symbol.startswith(self.name + "(")
+
+    @property
+    def math(self):
+        """The rules with the table's own names: 'd(a*b)/da = b, d(a*b)/db = a'."""
+        names = {"a": "a", "b": "b", "arg": self.arg}
+        out = self.symbol.format(**names)
+        d = f"d {out}" if self.function else f"d({out})"
+        return ", ".join(f"{d}/d{x} = " + rule.format(out=out, **names)
+                         for x, rule in zip("ab", self.rules))
 
 
 def value_of(x):
-    """The number inside x, whether x is a Value or already a number."""
-    return getattr(x, "data", x)
+    """The number inside x, whether x is a Value or already a number. (A numpy scalar is a
+    number: its .data is a memory buffer, so numbers are recognised by type, not by .data.)"""
+    return x if isinstance(x, numbers.Number) else x.data
 
 
 def power(a, n):
@@ -35,8 +54,21 @@ def power(a, n):
     return a ** n
 
 
+def divide(a, b):
+    """a / b that stays exact: an int over an int is a Fraction (floats: IEEE division)."""
+    if type(a) is int and type(b) is int:
+        return Fraction(a, b)
+    return a / b
+
+
+def _div_forward(a, b):
+    if b == 0:
+        raise ZeroDivisionError("division by zero (the divisor must be non-zero)")
+    return divide(a, b)
+
+
 def _pow_forward(a, n):
-    if value_of(a) == 0 and value_of(n) < 0:
+    if a == 0 and n < 0:
         raise ZeroDivisionError("0 raised to a negative power")
     out = power(a, n)
     if isinstance(out, complex):
@@ -46,7 +78,7 @@ def _pow_forward(a, n):
 
 def _either(method, fn):
     """fn on a number; on a Value, its method of that name (so create_graph records it)."""
-    return lambda a: getattr(a, method)() if hasattr(a, "data") else fn(a)
+    return lambda a: fn(a) if isinstance(a, numbers.Number) else getattr(a, method)()
 
 
 _log, _sin, _cos = _either("log", math.log), _either("sin", math.sin), _either("cos", math.cos)
@@ -56,7 +88,12 @@ def _base_local(a, n):
     # d a**n / da = n * a**(n-1); at a == 0 with n < 1 it is infinite, as in PyTorch
     if value_of(a) == 0 and value_of(n) < 1:
         return 0 if value_of(n) == 0 else math.inf
-    return n * power(a, n - 1)
+    try:
+        return n * power(a, n - 1)
+    except OverflowError:       # too large for a float: infinite, as in PyTorch
+        a, n = value_of(a), value_of(n)
+        negative = (n < 0) != (a < 0 and (n - 1) % 2 == 1)     # the sign of n * a**(n-1)
+        return -math.inf if negative else math.inf
 
 
 def _exponent_local(out, a):
@@ -92,13 +129,19 @@ def _softplus_forward(a):
     return max(float(a), 0.0) + math.log1p(math.exp(-abs(a)))
 
 
+def _relu(a):
+    return type(a)(0) if a <= 0 else a      # `<= 0`, not `> 0`: relu(nan) is nan
+
+
 def _sign(a):
+    # sign(nan) is nan: a NaN input must not look like a flat spot to the gradient
     a = value_of(a)
-    return 1 if a > 0 else (-1 if a < 0 else 0)
+    return 1 if a > 0 else -1 if a < 0 else 0 if a == 0 else math.nan
 
 
-def _step(a):
-    return 1 if value_of(a) > 0 else 0
+def _step(a, below=0):
+    a = value_of(a)
+    return 1 if a > 0 else below if a <= 0 else math.nan
 
 
 def _sqrt_local(out, a, arg):
@@ -111,55 +154,62 @@ def _sqrt_local(out, a, arg):
 _sigmoid = _either("sigmoid", _sigmoid_forward)
 
 
-# One row per primitive: Op(name, symbol, arity, forward, local derivatives, the math).
-# sub, div, and exponents on either side are compositions of these (see value.py).
+# One row per primitive: Op(name, symbol, forward, local derivatives, rules[, arg, kinks]).
+# sub and exponents on either side are compositions of these (see value.py).
 OPS = {op.name: op for op in [
-    Op("add", "{a} + {b}", 2, lambda a, b: a + b,
-       (1, 1),
-       "d(a+b)/da = 1, d(a+b)/db = 1"),
-    Op("mul", "{a} * {b}", 2, lambda a, b: a * b,
+    Op("add", "{a} + {b}", lambda a, b: a + b,
+       (1, 1),                                          # a tuple: a constant derivative
+       ("1", "1")),
+    Op("mul", "{a} * {b}", lambda a, b: a * b,
        lambda out, a, b: (b, a),
-       "d(a*b)/da = b, d(a*b)/db = a"),
-    Op("neg", "-{a}", 1, lambda a: -a,
+       ("{b}", "{a}")),
+    Op("div", "{a} / {b}", _div_forward,
+       # -(out / b) rather than -a / b**2: b**2 overflows for tiny b even when a/b is finite
+       lambda out, a, b: (divide(1, b), -(out / b)),
+       ("1/{b}", "-{a}/{b}^2")),
+    Op("neg", "-{a}", lambda a: -a,
        (-1,),
-       "d(-a)/da = -1"),
-    Op("pow", "{a}**{arg}", 1, _pow_forward,                 # the exponent n is a number
+       ("-1",)),
+    Op("pow", "{a}**{arg}", _pow_forward,                    # the exponent n is a number
        lambda out, a, n: (_base_local(a, n),),
-       "d(a**n)/da = n * a**(n-1)"),
-    Op("powv", "{a}**{b}", 2, _pow_forward,                  # the exponent b is a Value
+       ("{arg} * {a}^({arg}-1)",), arg="n"),
+    Op("powv", "{a}**{b}", _pow_forward,                     # the exponent b is a Value
        lambda out, a, b: (_base_local(a, b), _exponent_local(out, a)),
-       "d(a**b)/da = b * a**(b-1), d(a**b)/db = a**b * log(a)"),
-    Op("exp", "exp({a})", 1, math.exp,
+       ("{b} * {a}^({b}-1)", "{a}^{b} * log({a})")),
+    Op("exp", "exp({a})", math.exp,
        lambda out, a, arg: (out,),
-       "d exp(a)/da = exp(a)"),
-    Op("log", "log({a})", 1, _log_forward,
-       lambda out, a, arg: (1 / a,),
-       "d log(a)/da = 1/a"),
-    Op("sqrt", "sqrt({a})", 1, _sqrt_forward,
+       ("exp({a})",)),
+    Op("log", "log({a})", _log_forward,
+       lambda out, a, arg: (divide(1, a),),
+       ("1/{a}",)),
+    Op("sqrt", "sqrt({a})", _sqrt_forward,
        _sqrt_local,
-       "d sqrt(a)/da = 1 / (2 sqrt(a))"),
-    Op("tanh", "tanh({a})", 1, math.tanh,
+       ("1/(2 * sqrt({a}))",)),
+    Op("tanh", "tanh({a})", math.tanh,
        lambda out, a, arg: (1 - out * out,),
-       "d tanh(a)/da = 1 - tanh(a)**2"),
-    Op("sigmoid", "sigmoid({a})", 1, _sigmoid_forward,
+       ("1 - {out}^2",)),
+    Op("sigmoid", "sigmoid({a})", _sigmoid_forward,
        lambda out, a, arg: (out * (1 - out),),
-       "d sigmoid(a)/da = sigmoid(a) (1 - sigmoid(a))"),
-    Op("relu", "relu({a})", 1, lambda a: a if a > 0 else type(a)(0),
+       ("{out} * (1 - {out})",)),
+    Op("relu", "relu({a})", _relu,
        lambda out, a, arg: (_step(a),),
-       "d relu(a)/da = 1 if a > 0 else 0"),
-    Op("leaky_relu", "leaky_relu({a}, {arg})", 1, lambda a, s: a if a > 0 else s * a,
-       lambda out, a, s: (1 if value_of(a) > 0 else s,),
-       "d leaky_relu(a)/da = 1 if a > 0 else slope"),
-    Op("softplus", "softplus({a})", 1, _softplus_forward,
+       ("1 if {a} > 0 else 0",), kinks=(0,)),
+    Op("leaky_relu", "leaky_relu({a}, {arg})", lambda a, s: a if a > 0 else s * a,
+       lambda out, a, s: (_step(a, below=s),),
+       ("1 if {a} > 0 else {arg}",), arg="slope", kinks=(0,)),
+    Op("softplus", "softplus({a})", _softplus_forward,
        lambda out, a, arg: (_sigmoid(a),),
-       "d softplus(a)/da = sigmoid(a)"),
-    Op("sin", "sin({a})", 1, math.sin,
+       ("sigmoid({a})",)),
+    Op("sin", "sin({a})", math.sin,
        lambda out, a, arg: (_cos(a),),
-       "d sin(a)/da = cos(a)"),
-    Op("cos", "cos({a})", 1, math.cos,
+       ("cos({a})",)),
+    Op("cos", "cos({a})", math.cos,
        lambda out, a, arg: (-_sin(a),),
-       "d cos(a)/da = -sin(a)"),
-    Op("abs", "abs({a})", 1, abs,
+       ("-sin({a})",)),
+    Op("tan", "tan({a})", math.tan,
+       lambda out, a, arg: (1 + out * out,),
+       ("1 + {out}^2",)),
+    Op("abs", "abs({a})", abs,
        lambda out, a, arg: (_sign(a),),
-       "d |a|/da = sign(a) (0 at 0)"),
+       ("sign({a})",), kinks=(0,)),
 ]}

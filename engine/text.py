@@ -2,6 +2,7 @@
 (`o = tanh(n)`) and plain-text tables. Shared by Value (repr, error messages), trace,
 check, draw and the command line.
 """
+import numbers
 from fractions import Fraction
 
 from .ops import OPS
@@ -12,7 +13,8 @@ def fmt(x, digits=4, typed=False):
 
     typed=True keeps the kind of number visible, as repr and error messages do: 1.0 is a
     float, 1 an int, and a Value (a create_graph gradient) shows as Value(...)."""
-    if hasattr(x, "data"):
+    if not isinstance(x, numbers.Number) and hasattr(x, "data"):
+        # a Value; a numpy scalar is a number, though it too has a .data (a memory buffer)
         inner = fmt(x.data, digits, typed)
         return f"Value({inner})" if typed else inner
     if isinstance(x, float):
@@ -57,6 +59,15 @@ def constant_names(constants, digits=4):
     if len(set(name.values())) < len(values):       # still shared: the exact numbers
         name = {v: repr(v) for v in values}
     return {node: name[node.data] for node in constants}
+
+
+def describe(op, parents, arg=None):
+    """An operation written out with its inputs, for error messages: 'exp(1000.0)',
+    'x * 2 with x=inf'."""
+    names = [fmt(p.data, typed=True) if p.label is None else p.label for p in parents]
+    text = written(op, names, arg)
+    labelled = [f"{p.label}={fmt(p.data, typed=True)}" for p in parents if p.label is not None]
+    return text + (" with " + ", ".join(dict.fromkeys(labelled)) if labelled else "")
 
 
 def node_names(order):

@@ -1,12 +1,13 @@
-"""Backprop step by step: backward_steps() runs the backward pass and records each
+"""Backprop step by step: backward_steps() runs one fresh backward pass and records each
 chain-rule step (upstream gradient, local derivative, contribution, accumulated grad);
 printing the steps gives the table a teacher projects. explain() lives in explain.py.
 """
 from typing import NamedTuple
 
 from .export import Exportable
-from .graph import backward, local_derivatives, on_paths, topological_order
+from .graph import backward, on_paths, topological_order
 from .text import definition, fmt, node_names, table
+from .value import expect_value
 
 
 class Contribution(NamedTuple):
@@ -80,23 +81,22 @@ class Steps(tuple, Exportable):
 
 
 def backward_steps(root, gradient=1):
-    """Run root's backward pass (as root.backward() does) and return its Steps.
+    """Run one fresh backward pass of root and return its Steps.
 
-    The gradients come from tracegrad.engine.backward, the chain rule written once; the steps
-    replay it with the same local derivatives from the table, in the same order."""
+    Fresh: every .grad in root's graph, leaves included, is first set to 0, so the table
+    and the .grad values left behind are those of root.backward() from zeroed gradients,
+    however often it runs (a re-run notebook cell shows, and leaves, the same numbers).
+    The steps are reported by the chain rule itself as it runs (graph.chain_rule)."""
+    expect_value(root, "backward_steps")
     order = topological_order(root)
-    start = {node: (node.grad if node.is_leaf else 0) for node in order}
-    backward(root, gradient)
-    start[root] = root.grad if not root.is_leaf else start[root]
-    running = dict(start)
+    for node in order:
+        node.grad = 0
     steps = []
-    for node in reversed(order):
-        if node.is_leaf:
-            continue
-        upstream, contributions = node.grad, []
-        for parent, local in zip(node.parents, local_derivatives(node)):
-            contribution = local * upstream
-            running[parent] = running[parent] + contribution
-            contributions.append(Contribution(parent, local, contribution, running[parent]))
-        steps.append(Step(node, upstream, tuple(contributions)))
+
+    def record(node, upstream, step):
+        steps.append(Step(node, upstream, tuple(Contribution(*c) for c in step)))
+    backward(root, gradient, observe=record)
+    start = {node: 0 for node in order}
+    if not root.is_leaf:
+        start[root] = root.grad         # the seed, d root/d root: set before the first step
     return Steps(steps, root, node_names(order), start)

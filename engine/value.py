@@ -10,26 +10,26 @@ from fractions import Fraction
 
 from . import modes
 from .ops import OPS
-from .text import fmt, written
+from .text import describe, fmt
 
-_ADD, _MUL, _NEG, _POW, _POWV = OPS["add"], OPS["mul"], OPS["neg"], OPS["pow"], OPS["powv"]
+_ADD, _MUL, _DIV, _POW, _POWV = OPS["add"], OPS["mul"], OPS["div"], OPS["pow"], OPS["powv"]
 
 
-def _number(data):
-    """Check and normalise what may be stored in a Value: int, float or Fraction."""
-    kind = type(data)
+def _number(x):
+    """The one rule for a number met anywhere (data, a constant, an exponent, a slope):
+    int, float and Fraction are kept; any other real number is converted by its kind
+    (numbers.Integral -> int, numbers.Rational -> Fraction, numbers.Real -> float: so
+    True is 1 and numpy's float64 is a float). Anything else gives None."""
+    kind = type(x)
     if kind is float or kind is int or kind is Fraction:
-        return data
-    if isinstance(data, bool):
-        return int(data)
-    if isinstance(data, numbers.Integral):
-        return int(data)
-    if isinstance(data, numbers.Rational):
-        return Fraction(data)
-    if isinstance(data, numbers.Real):
-        return float(data)
-    raise TypeError(f"Value(data={data!r}): data must be an int, float or Fraction, "
-                    f"not {kind.__name__}")
+        return x
+    if isinstance(x, numbers.Integral):
+        return int(x)
+    if isinstance(x, numbers.Rational):
+        return Fraction(x.numerator, x.denominator)
+    if isinstance(x, numbers.Real):
+        return float(x)
+    return None
 
 
 class Value:
@@ -38,20 +38,19 @@ class Value:
     # The parents are two slots, _a and _b (None when absent), rather than a tuple: one
     # object per node instead of two halves the cyclic garbage collector's work while a
     # graph is built and saves 48 bytes a node. `parents` gives them back as a tuple.
-    # _arg (set by unary ops only) and _label (set when named) are left empty otherwise:
+    # _arg (set by one-input ops) and _label (set when named) are left empty otherwise:
     # a store fewer per node each, and a reference fewer for the collector to visit.
     __slots__ = ("data", "grad", "_a", "_b", "_op", "_arg", "_label", "__weakref__")
 
-    def __init__(self, data, parents=(), _op=None, label=None, _arg=None):
-        self.data = _number(data) if _op is None else data
+    def __init__(self, data, label=None):
+        """A leaf: a number you give (int, float or Fraction), optionally named."""
+        number = _number(data)
+        if number is None:
+            raise TypeError(f"Value(data={data!r}): data must be an int, float or Fraction "
+                            f"(or another real number), not {type(data).__name__}")
+        self.data = number
         self.grad = 0
-        if len(parents) > 2:
-            raise ValueError(f"Value: at most two parents (every op has arity 1 or 2), "
-                             f"got {len(parents)}")
-        self._a = parents[0] if parents else None
-        self._b = parents[1] if len(parents) > 1 else None
-        self._op = _op
-        self._arg = _arg
+        self._a = self._b = self._op = None
         if label is not None:
             self._label = label
 
@@ -103,15 +102,18 @@ class Value:
         from .graph import backward
         backward(self, gradient, create_graph)
 
-    # --- arithmetic: add, mul, neg and pow are primitives; the rest compose them ----
-    # add, mul and neg compute the table's forward inline: they are most of every graph.
-    # add and mul also make their node inline (what _node does when recording plainly):
-    # a call fewer per node is 11% of the time to build a graph.
+    # --- arithmetic: add, mul, div, neg and pow are rows; sub composes them ----------
+    # A number on the other side becomes a constant leaf; anything else is NotImplemented,
+    # so Python says which operator failed: "unsupported operand type(s) for -".
     def __add__(self, other):
         if type(other) is not Value:
             other = _constant(other, self.data)
+            if other is None:
+                return NotImplemented
         if not modes.plain:
             return _node(self.data + other.data, self, other, _ADD)
+        # speed trick: what _node does when recording plainly, written inline (add and mul
+        # are most nodes of a graph; tests check both ways give the same node)
         node = _new(Value)
         node.data = self.data + other.data
         node.grad = 0
@@ -120,12 +122,20 @@ class Value:
         node._op = _ADD
         return node
 
+    def __radd__(self, other):          # other + self
+        if type(other) is int and other == 0:
+            return self                 # sum() starts from the int 0: 0 + v is v, no node
+        other = _constant(other, self.data)
+        return NotImplemented if other is None else other + self
+
     def __mul__(self, other):
         if type(other) is not Value:
             other = _constant(other, self.data)
+            if other is None:
+                return NotImplemented
         if not modes.plain:
             return _node(self.data * other.data, self, other, _MUL)
-        node = _new(Value)
+        node = _new(Value)              # the speed trick of __add__
         node.data = self.data * other.data
         node.grad = 0
         node._a = self
@@ -133,120 +143,114 @@ class Value:
         node._op = _MUL
         return node
 
-    def __neg__(self):
-        return _node(-self.data, self, None, _NEG)
-
-    def __pow__(self, other):
-        if isinstance(other, Value):
-            return _apply(_POWV, self, other)
-        if not isinstance(other, (int, float, Fraction)) or isinstance(other, bool):
-            raise TypeError(f"pow: exponent must be a number or a Value, not {type(other).__name__}")
-        return _apply(_POW, self, None, other)
-
-    def __rpow__(self, other):          # 2 ** x: the base is a constant
-        return _constant(other, self.data) ** self
-
-    def __radd__(self, other):          # other + self (sum() starts with 0 + first)
-        return _constant(other, self.data) + self
-
     def __rmul__(self, other):
-        return _constant(other, self.data) * self
+        other = _constant(other, self.data)
+        return NotImplemented if other is None else other * self
 
-    def __sub__(self, other):           # a - b = a + (-b)
-        return self + (-other)
+    def __neg__(self):
+        return _node(-self.data, self, None, OPS["neg"])
+
+    def __sub__(self, other):           # a - b = a + (-b); a number b is negated as a number
+        if type(other) is Value:
+            return self + (-other)
+        other = _number(other)
+        return NotImplemented if other is None else self + (-other)
 
     def __rsub__(self, other):          # other - self = other + (-self)
-        return _constant(other, self.data) + (-self)
+        other = _number(other)
+        return NotImplemented if other is None else other + (-self)
 
-    def __truediv__(self, other):       # a / b = a * b**-1
+    def __truediv__(self, other):
         if type(other) is not Value:
             other = _constant(other, self.data)
-        _check_divisor(self, other)
-        return self * other ** -1
+            if other is None:
+                return NotImplemented
+        return _apply(_DIV, self, other)
 
-    def __rtruediv__(self, other):      # other / self = other * self**-1
+    def __rtruediv__(self, other):      # other / self: 1 / x is one division
         other = _constant(other, self.data)
-        _check_divisor(other, self)
-        return other * self ** -1
+        return NotImplemented if other is None else _apply(_DIV, other, self)
+
+    def __pow__(self, other):
+        if type(other) is Value:
+            return _apply(_POWV, self, other)
+        n = _number(other)
+        return NotImplemented if n is None else _apply(_POW, self, None, n)
+
+    def __rpow__(self, other):          # 2 ** x: the base is a constant
+        other = _constant(other, self.data)
+        return NotImplemented if other is None else _apply(_POWV, other, self)
 
     def __abs__(self):
         return _apply(OPS["abs"], self)
 
-    # --- functions -----------------------------------------------------------------
-    def exp(self):
-        return _apply(OPS["exp"], self)
-
-    def log(self):
-        return _apply(OPS["log"], self)
-
-    def sqrt(self):
-        return _apply(OPS["sqrt"], self)
-
-    def tanh(self):
-        return _apply(OPS["tanh"], self)
-
-    def sigmoid(self):
-        return _apply(OPS["sigmoid"], self)
-
-    def relu(self):
-        return _apply(OPS["relu"], self)
-
+    # --- functions: exp, log, tanh ... are made from the table below this class ------
     def leaky_relu(self, slope=0.01):
-        return _apply(OPS["leaky_relu"], self, None, slope)
+        """x if x > 0 else slope * x (slope: a number)."""
+        op = OPS["leaky_relu"]
+        number = _number(slope) if type(slope) is not Value else None
+        if number is None:
+            raise TypeError(f"leaky_relu: the slope must be a real number (int, float or "
+                            f"Fraction), not {type(slope).__name__} {slope!r}")
+        return _apply(op, self, None, number)
 
-    def softplus(self):
-        return _apply(OPS["softplus"], self)
 
-    def sin(self):
-        return _apply(OPS["sin"], self)
+def _function(op):
+    """The method x.name() for a one-input row of the table: op applied to x."""
+    def method(self):
+        return _apply(op, self)
+    method.__name__, method.__qualname__ = op.name, f"Value.{op.name}"
+    call = op.symbol.format(a="x")
+    method.__doc__ = f"{call}, whose derivative is d/dx = {op.rules[0].format(a='x', out=call)}"
+    return method
 
-    def cos(self):
-        return _apply(OPS["cos"], self)
 
-    def abs(self):
-        return _apply(OPS["abs"], self)
-
+# exp, log, sqrt, tanh, sigmoid, relu, softplus, sin, cos, tan, abs: one method per row
+# written as a call and taking no parameter, so a new row is a new method at once
+for _op in OPS.values():
+    if _op.function and not _op.arg:
+        setattr(Value, _op.name, _function(_op))
 
 _new = object.__new__
 
 
-def _constant(number, partner):
-    """A number met in an expression (the 3 in x * 3) as a leaf Value.
+def _node(data, a=None, b=None, op=None, arg=None):
+    """The one way the engine makes a Value: the result of op on parents a (and b), or
+    with no op a leaf (a constant). Under no_grad() an op's result is a leaf too.
 
-    Beside a float partner an exact constant (int, Fraction) becomes a float, so a float
-    graph stays float: x / 4 has d/dx = 0.25, not Fraction(1, 4); beside an int or a
-    Fraction it stays exact. An int or float is stored without Value.__init__'s checks;
-    anything else goes through them (and so raises the usual TypeError)."""
-    kind = type(number)
-    if kind is not float and type(partner) is float and isinstance(number, (int, Fraction)):
-        number, kind = float(number), float
-    if kind is not float and kind is not int:
-        return Value(number)
-    leaf = _new(Value)
-    leaf.data = number
-    leaf.grad = 0
-    leaf._a = leaf._b = leaf._op = None
-    return leaf
-
-
-def _node(data, a, b, op, arg=None):
-    """The result of op on parents a (and b): a graph node, or a plain leaf under no_grad().
-
-    The hot path of every operation: one flag test, then the slots written directly
-    (data is already a number, so Value.__init__'s checks are skipped)."""
-    if not modes.plain:
+    The hot path of every operation: data is already a number, so Value.__init__'s checks
+    are skipped, and outside no_grad()/detect_anomaly() a single flag is tested."""
+    if op is not None and not modes.plain:
         if modes.anomaly:
             _check_finite(data, op, (a,) if b is None else (a, b), arg)
         if not modes.grad_enabled:
-            return Value(data)
+            a = b = op = arg = None
     node = _new(Value)
     node.data = data
     node.grad = 0
     node._a = a
     node._b = b
     node._op = op
-    node._arg = arg
+    if b is None:
+        node._arg = arg             # read by one-input ops' local derivatives
     return node
+
+
+def _constant(number, partner):
+    """A number met in an expression (the 3 in x * 3) as a leaf Value; None if it is not
+    a number (by the rule of _number).
+
+    Beside a float partner an exact constant (int, Fraction) becomes a float, so a float
+    graph stays float: x / 4 has d/dx = 0.25, not Fraction(1, 4); beside an int or a
+    Fraction it stays exact."""
+    kind = type(number)
+    if kind is not float and kind is not int:
+        number = _number(number)
+        if number is None:
+            return None
+    if type(partner) is float and type(number) is not float:
+        number = float(number)
+    return _node(number)
 
 
 def _apply(op, a, b=None, arg=None):
@@ -264,21 +268,15 @@ def _apply(op, a, b=None, arg=None):
     return _node(data, a, b, op, arg)
 
 
-def describe(op, parents, arg=None):
-    """An operation written out with its inputs: 'exp(1000.0)', 'x * 2 with x=inf'."""
-    names = [fmt(p.data, typed=True) if p.label is None else p.label for p in parents]
-    text = written(op, names, arg)
-    labelled = [f"{p.label}={fmt(p.data, typed=True)}" for p in parents if p.label is not None]
-    return text + (" with " + ", ".join(dict.fromkeys(labelled)) if labelled else "")
-
-
-def _check_divisor(a, b):
-    if b.data == 0:
-        raise ZeroDivisionError(f"div: {fmt(a.data, typed=True)} / {fmt(b.data, typed=True)}: "
-                                "division by zero (the divisor must be non-zero)")
-
-
 def _check_finite(data, op, parents, arg):
     if isinstance(data, float) and not math.isfinite(data):
         raise FloatingPointError(f"detect_anomaly: {op.name} produced {data} "
                                  f"from {describe(op, parents, arg)}")
+
+
+def expect_value(x, function, what="the root of a graph"):
+    """Raise a TypeError naming function unless x is a Value: grad(3.0, [x]) has no graph."""
+    if not isinstance(x, Value):
+        raise TypeError(f"{function}: expected a Value ({what}), got {type(x).__name__} "
+                        f"{fmt(x, typed=True) if isinstance(x, numbers.Number) else repr(x)}")
+    return x

@@ -82,7 +82,7 @@ def test_a_float_graph_stays_float():
     y.backward()
     assert y.grad == 1.0 and type(y.grad) is float
     assert x.grad == 1.25 and type(x.grad) is float
-    assert type((x / 4).parents[1].parents[0].data) is float
+    assert type((x / 4).parents[1].data) is float
 
 
 def test_an_int_graph_stays_exact():
