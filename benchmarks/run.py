@@ -31,7 +31,7 @@ except ImportError:                      # the table then shows tracegrad and fl
 
 now = time.perf_counter
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results.md")
-KEPT = "## Instruction counts"   # a section of results.md measured with instructions.py: kept
+KEPT = "\n## "    # results.md's `## ...` sections belong to other measurements: run.py keeps them
 
 
 @contextmanager
@@ -419,7 +419,7 @@ def main():
     print(text)
     if out:
         kept = Path(out).read_text() if Path(out).exists() else ""
-        kept = kept[kept.index(KEPT):] if KEPT in kept else ""
+        kept = kept[kept.index(KEPT) + 1:] if KEPT in kept else ""
         with open(out, "w") as f:
             f.write("# Benchmark results\n\nWritten by `python benchmarks/run.py` "
                     "(`python3 tasks.py bench`).\n\n" + text + ("\n" + kept if kept else ""))
