@@ -20,8 +20,8 @@ def topological_order(root):
     # resumed at its second (_b): the walk descends into a parent not yet seen, and when
     # that parent is finished the node below it on `path` resumes at _b (after a descent
     # into _b, _b is seen by then, so the node is finished). A leaf parent is finished at
-    # once: most nodes have one (a weight, a constant). Not re-checking _a on the way back
-    # up saved 15% of the walk.
+    # once: most nodes have one (a weight, a constant). A node resumed is not re-checked
+    # at _a on the way back up: that work is done (what it saves: README, Performance).
     order, seen, path = [], {root}, []
     finish, seen_add, descend, ascend = order.append, seen.add, path.append, path.pop
     node = root

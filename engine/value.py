@@ -36,8 +36,9 @@ class Value:
     """A scalar that remembers how it was computed, so gradients can flow back to it."""
 
     # The parents are two slots, _a and _b (None when absent), rather than a tuple: one
-    # object per node instead of two halves the cyclic garbage collector's work while a
-    # graph is built and saves 48 bytes a node. `parents` gives them back as a tuple.
+    # object per node instead of two means less work for the cyclic garbage collector
+    # while a graph is built, and less memory (README, Performance). `parents` gives them
+    # back as a tuple.
     # _arg (set by one-input ops) and _label (set when named) are left empty otherwise:
     # a store fewer per node each, and a reference fewer for the collector to visit.
     __slots__ = ("data", "grad", "_a", "_b", "_op", "_arg", "_label", "__weakref__")

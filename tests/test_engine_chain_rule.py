@@ -145,3 +145,18 @@ def test_add_and_mul_make_the_node_that_node_would():
     for a, b in zip(plain, checked):
         assert slots(a) == slots(b)
     assert plain[0].parents == (x, y) and plain[1].parents == (x, y)
+
+
+def test_the_readable_chain_rule_on_a_deep_chain():
+    # no recursion anywhere: 100,000 steps reported one by one
+    x = Value(0.5)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0 + 0.0
+    count = 0
+
+    def count_steps(node, upstream, step):
+        nonlocal count
+        count += 1
+    backward(y, observe=count_steps)
+    assert count == 200_000 and x.grad == 1.0
