@@ -193,6 +193,37 @@ def gc_pause(reps, batches=(100, 1000), loop=5):
     return rows
 
 
+DIGITS = dict(hidden=16, epochs=30, batch_size=100, lr=0.3, momentum=0.9, train=1500)
+
+
+def digits_workload(scalar_steps=3):
+    """MLP(64, [16, 10]) on the digits (1,500 to train, 297 to test), mse against one-hot
+    targets, SGD with momentum: trained with replay; the scalar engine's time for the same run
+    estimated from its first few steps."""
+    from tracegrad.engine import no_grad
+    from tracegrad.nn import MLP, data, fit, optim
+    from tracegrad.nn.activations import argmax
+    d = DIGITS
+    one_hot = [[1.0 * (k == digit) for k in range(10)] for digit in range(10)]
+    train, test = data.digits(labels=one_hot).split(d["train"])
+
+    def run(engine, **stop):
+        model = MLP(64, [d["hidden"], 10], seed=0)
+        opt = optim.SGD(model.parameters(), lr=d["lr"], momentum=d["momentum"])
+        t0 = now()
+        history = fit(model, train, "mse", opt, batch_size=d["batch_size"], progress=False,
+                      engine=engine, **stop)
+        return model, history, now() - t0
+    model, history, seconds = run("replay", epochs=d["epochs"])
+    with no_grad():
+        right = sum(argmax(model(x)) == argmax(y) for x, y in test)
+    _, few, scalar = run("scalar", max_steps=scalar_steps)
+    per_step = scalar / len(few)
+    return {"seconds": seconds, "steps": len(history), "accuracy": right / len(test),
+            "test": len(test), "scalar per step": per_step,
+            "scalar estimate": per_step * len(history)}
+
+
 def compile_cost(batch, reps):
     return {fused: median_ms(lambda: compile_replay(batch, fused), reps)
             for fused in (False, True)}
@@ -210,15 +241,32 @@ def memory(batch):
     tracemalloc.stop()
     data, _, _ = compile_replay(batch, True)
     rows = data.values.shape[0]
-    return {"peak": peak, "rows": rows, "entries": len(data.tape),
+    tape = data.tape
+    gc.collect()
+    tracemalloc.start()                   # the recorded tape alone (its graph already built)
+    again = record(*_recorded_sample())
+    tape_bytes = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    del again
+    return {"peak": peak, "rows": rows, "entries": len(tape), "tape bytes": tape_bytes,
             "buffer bytes": data.values.nbytes + data.grads.nbytes}
 
 
-def report(rows, compiled, mem):
+def _recorded_sample():
+    layers = [[([Value(w) for w in ws], Value(b)) for ws, b in layer]
+              for layer in mlp_weights(2, [16, 16, 1])]
+    params = flat(layers)
+    x, y = [Value(0.5), Value(-0.5)], Value(1.0)
+    return value_relu(1 + -y * mlp(layers, x, value_relu)), params, x, [y]
+
+
+def report(rows, compiled, mem, collector, digits):
     lines = ["## Replay (issue 14): record one sample's graph, replay it over the batch", "",
              "mlp-step as above (MLP(2, [16, 16, 1]), micrograd's weights, max-margin + L2, "
              "SGD) at three batch sizes; medians, engines interleaved in one process; torch "
-             "with one thread, float64, the same model and data.", ""]
+             "with one thread, float64, the same model and data. The machine's 2 cores are "
+             f"shared with other work (load average {os.getloadavg()[0]:.0f} at the end of this "
+             "run), so absolute times are above a quiet machine's; compare the ratios.", ""]
     names = ["tracegrad scalar", "replay, per entry", "replay, fused", "torch batched (float64)"]
     lines += ["| batch | " + " | ".join(names) + " | fused / torch | scalar / fused |",
               "|---" * (len(names) + 3) + "|"]
@@ -234,12 +282,28 @@ def report(rows, compiled, mem):
                      f" | {r['replay, fused'] / torch:.2f}x |" if torch else " | — |")
         lines[-1] += f" {scalar / r['replay, fused']:,.0f}x |"
     lines += ["", f"Compile (record the sample's graph and the penalty, analyse, allocate "
-              f"buffers at batch 10,000): {_ms(compiled[False])} per entry, "
-              f"{_ms(compiled[True])} with fusion.",
-              f"Memory at batch 10,000: the tape has {mem['entries']} entries, "
+              f"buffers at batch 10,000), once: {_ms(compiled[False])} for the per-entry "
+              f"replay, {_ms(compiled[True])} with fusion.",
+              f"Memory at batch 10,000: the tape has {mem['entries']} entries "
+              f"({mem['tape bytes'] / mem['entries']:.0f} bytes an entry as recorded), "
               f"{mem['rows']} of them per-sample rows in the buffers (values and gradients: "
               f"16 bytes per row and sample, {mem['buffer bytes'] / 1e6:.1f} MB); peak traced "
               f"memory of compiling and one step: {mem['peak'] / 1e6:.1f} MB."]
+    lines += ["", "**The scalar engine's step with the cyclic garbage collector paused** "
+              "(`nn.collector.paused`, what `fit` now does each step; 5 steps back to back, "
+              "hinge + L2, SGD):", "", "| batch | default collector | paused | saved |",
+              "|---|---|---|---|"]
+    for batch, r in collector.items():
+        lines.append(f"| {batch:,} | {_ms(r[False])} | {_ms(r[True])} | "
+                     f"{1 - r[True] / r[False]:.0%} |")
+    g = digits
+    lines += ["", f"**Digits**: `MLP(64, [{DIGITS['hidden']}, 10])` on 1,500 of the 8x8 digits, "
+              f"mse against one-hot targets, SGD (lr {DIGITS['lr']}, momentum "
+              f"{DIGITS['momentum']}), batches of {DIGITS['batch_size']}, {DIGITS['epochs']} "
+              f"epochs ({g['steps']} steps): with replay **{g['seconds']:.1f} s**, "
+              f"**{g['accuracy']:.1%}** right on the {g['test']} test digits. The scalar engine: "
+              f"{g['scalar per step']:.2f} s a step, so about {g['scalar estimate'] / 60:.0f} "
+              f"minutes for the same run (estimated from its first steps)."]
     return "\n".join(lines) + "\n"
 
 
@@ -262,7 +326,9 @@ def main():
     rows = mlp_steps(args)
     compiled = compile_cost(10000, 3)
     mem = memory(10000)
-    text = report(rows, compiled, mem)
+    collector = gc_pause(args.reps if not args.quick else 1)
+    digits = digits_workload()
+    text = report(rows, compiled, mem, collector, digits)
     print(text)
     if not args.quick:
         _write(text)

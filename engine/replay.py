@@ -138,9 +138,16 @@ class Replay:
             return
 
     # --- backward -----------------------------------------------------------------------
-    def backward(self, seed=1.0):
+    def backward(self, seed=1.0, create_graph=False):
         """d(sum over samples of seed * root)/d parameter, one number per parameter (seed:
-        a number, or one per sample). Uses the values of the last forward."""
+        a number, or one per sample). Uses the values of the last forward. The gradients are
+        numbers: for a graph of them to differentiate again, materialize a sample."""
+        if create_graph:
+            from .tape import TapeError
+            raise TapeError("replay: backward(create_graph=True) is not replayed (its "
+                            "gradients are numbers, not Values); materialize a sample and call "
+                            "grad(root, inputs, create_graph=True) on it, or use the scalar "
+                            "engine")
         tape, n, row = self.tape, self.n, self.row
         grads = self.grads[:, :n]
         fresh = set(self.row.values())            # rows not yet written in this pass

@@ -408,3 +408,35 @@ def test_tied_weights_in_a_fused_layer_add_up():
     assert plain.backward(1.0).tolist() == pytest.approx(fused.backward(1.0).tolist(), **TOL)
     _, want = scalar_batch(lambda s: losses.mse(model(s[0]), s[1]), params, list(zip(X, Y)))
     assert fused.backward(1.0).tolist() == pytest.approx(want, **TOL)
+
+
+def test_create_graph_is_refused_with_the_way_to_do_it():
+    w, x = Value(2.0, label="w"), Value(3.0)
+    run = record((w * x) ** 2, [w], [x]).replay(2)
+    run.forward([2.0], [[3.0], [1.0]])
+    with pytest.raises(TapeError, match="materialize a sample"):
+        run.backward(create_graph=True)
+    root, _ = record((w * x) ** 2, [w], [x]).materialize([2.0], [3.0])
+    from tracegrad.engine import grad
+    leaf = root.parents[0].parents[0]                     # w, rebuilt
+    (first,) = grad(root, [leaf], create_graph=True)      # d/dw (wx)^2 = 2 w x^2 = 36
+    (second,) = grad(first, [leaf])                       # 2 x^2 = 18
+    assert (first.data, second) == (36.0, 18.0)
+
+
+def test_verify_all_compares_every_sample():
+    class Odd:                               # a model whose graph differs for x = 0.3 only
+        def __init__(self):
+            self.w = Value(0.5, label="w")
+
+        def parameters(self):
+            return [self.w]
+
+        def __call__(self, x):
+            out = x[0] * self.w
+            return [out * 1.0 if abs(x[0].data - 0.3) < 1e-9 else out]
+    pairs = [([0.0], 1.0), ([0.3], 1.0), ([1.0], 1.0)]
+    some = Replayer(Odd(), "mse", pairs)                  # checks samples 0 and 2 only
+    assert some.tape is not None
+    with pytest.raises(TapeError, match="samples 0 and 1 differ"):
+        Replayer(Odd(), "mse", pairs, verify="all")
