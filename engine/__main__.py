@@ -179,7 +179,8 @@ def run_draw(args):
 def run_play(args):
     _, leaves, root = build(args)
     focus = leaves[wrt_leaves(args, leaves)[0]] if args.wrt else None
-    page = stepper(root, focus=focus, rankdir=args.rankdir)
+    title = f"{root.label} = {args.expr}" + (f" at {', '.join(args.at)}" if args.at else "")
+    page = stepper(root, focus=focus, rankdir=args.rankdir, title=title)
     path = page.save(args.output)
     print(f"wrote {path}: {len(page.data['steps']) - 1} steps; open it in a browser")
     return 0

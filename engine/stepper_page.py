@@ -119,7 +119,7 @@ TEMPLATE = """<div class="tg-stepper" id="{uid}" tabindex="0"{page}>
 <option value="4">4&times;</option></select></label>
 <span class="tg-count">step <b class="tg-k">0</b> of {last}</span></div>
 <div class="tg-main tg-{shape}"><div class="tg-graph">{svg}</div>
-<div class="tg-side"><div class="tg-info"><div class="tg-say"></div><pre class="tg-explain"></pre>
+<div class="tg-side"><div class="tg-info"><div class="tg-say" aria-live="polite"></div><pre class="tg-explain"></pre>
 </div><div class="tg-tables">{tables}</div></div></div>
 <script type="application/json" class="tg-data">{data}</script>
 <script>{js}

@@ -195,7 +195,9 @@ def test_play_command_writes_the_page(tmp_path):
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"wrote {out}: 7 steps; open it in a browser"
-    assert "a: dv1/da = 2, contribution 2 × 5 = 10, a.grad = 6 + 10 = 16" in out.read_text()
+    text = out.read_text()
+    assert "a: dv1/da = 2, contribution 2 × 5 = 10, a.grad = 6 + 10 = 16" in text
+    assert "<title>f = (a*b)*(a+b) at a=3, b=2</title>" in text
     bad = subprocess.run([sys.executable, "-m", "tracegrad", "play", "a*b", "--at", "a=1",
                           "b=2", "--wrt", "c"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--wrt c: not a variable" in bad.stderr
