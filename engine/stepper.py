@@ -11,7 +11,7 @@ from .explain import explain
 from .graph import on_paths, topological_order
 from .render import NoRenderer, RenderError, run, write
 from .stepper_page import fragment, page, relabel_edges, tag_svg
-from .text import definition, fmt, partial, with_numbers
+from .text import definition, fmt, local_rule, partial, with_numbers
 from .trace import backward_steps
 from .view import view
 
@@ -134,7 +134,9 @@ class Stepper:
             if into[slot]:
                 self.labels[into[slot]] = f"{local} × {upstream} = {contribution}"
                 self.labelled.setdefault(into[slot], k)
-            say.append(f"{p}: {partial(step.node, slot, names)} = {local}, contribution "
+            rule = local_rule(step.node, slot, names)
+            written = f"{rule} = {local}" if rule != local else local     # not 1 = 1
+            say.append(f"{p}: {partial(step.node, slot, names)} = {written}, contribution "
                        f"{local} × {upstream} = "
                        f"{contribution}, {p}.grad = {num(running[c.parent])} + "
                        f"{_signed(contribution)} = {num(c.accumulated)}")

@@ -97,6 +97,14 @@ def partial(child, slot, names):
     return f"d{names[child]}/d{names[parent]}{mark}"
 
 
+def local_rule(node, slot, names):
+    """'w1', '1 - o^2': node's local derivative for the parent in slot, the derivative
+    table's rule written with the graph's own names (node's own name for {out})."""
+    fill = dict(zip("ab", (names[p] for p in node.parents)), out=names[node],
+                arg=fmt(node.arg))
+    return OPS[node.op].rules[slot].format(**fill)
+
+
 def definition(node, names):
     """'o = tanh(n)': how node was computed, from the op's symbol in the derivative table."""
     if node.is_leaf:

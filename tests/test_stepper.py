@@ -56,8 +56,8 @@ def test_the_diamonds_timeline_is_the_hand_calculation():
     assert steps[4]["say"] == ["backward: start at the root, df/df = 1"]
     assert steps[7]["say"] == [
         "backward: v1 = a * b sends df/dv1 = 5 to its parents",
-        "a: dv1/da = 2, contribution 2 × 5 = 10, a.grad = 6 + 10 = 16",
-        "b: dv1/db = 3, contribution 3 × 5 = 15, b.grad = 6 + 15 = 21"]
+        "a: dv1/da = b = 2, contribution 2 × 5 = 10, a.grad = 6 + 10 = 16",
+        "b: dv1/db = a = 3, contribution 3 × 5 = 15, b.grad = 6 + 15 = 21"]
     assert sorted(page.labels[e] for e in steps[7]["edges"][1:]) == ["2 × 5 = 10", "3 × 5 = 15"]
     assert "2 × 5 = 10</text>" in page.svg       # drawn once, with room for it
     assert (a.grad, b.grad) == (16, 21)          # the page ran one fresh backward pass
@@ -77,8 +77,8 @@ def test_x_times_x_says_which_edge_is_which():
     y.label = "y"
     # dy/dx = x for each slot: 3 * 1 twice, x.grad = 3 then 6 = 2x
     assert stepper(y).data["steps"][-1]["say"][1:] == [
-        "x: dy/dx[1] = 3, contribution 3 × 1 = 3, x.grad = 0 + 3 = 3",
-        "x: dy/dx[2] = 3, contribution 3 × 1 = 3, x.grad = 3 + 3 = 6"]
+        "x: dy/dx[1] = x = 3, contribution 3 × 1 = 3, x.grad = 0 + 3 = 3",
+        "x: dy/dx[2] = x = 3, contribution 3 × 1 = 3, x.grad = 3 + 3 = 6"]
 
 
 def test_a_leaf_alone_is_seeded_with_one():
@@ -165,7 +165,7 @@ def test_focus_steps_only_through_the_leafs_paths():
     assert [s["say"][0].split(" sends ")[0] for s in backward] == [
         "backward: o = tanh(n)", "backward: n = x1w1x2w2 + b",
         "backward: x1w1x2w2 = x1w1 + x2w2", "backward: x1w1 = x1 * w1"]
-    assert backward[-1]["say"][1:] == ["w1: dx1w1/dw1 = 2, contribution 2 × 0.5 = 1, "
+    assert backward[-1]["say"][1:] == ["w1: dx1w1/dw1 = x1 = 2, contribution 2 × 0.5 = 1, "
                                        "w1.grad = 0 + 1 = 1"]
     assert page.data["selected"] == page.ids[w1]
     with pytest.raises(ValueError, match="focus=.* is not a node"):
@@ -196,7 +196,7 @@ def test_play_command_writes_the_page(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"wrote {out}: 7 steps; open it in a browser"
     text = out.read_text()
-    assert "a: dv1/da = 2, contribution 2 × 5 = 10, a.grad = 6 + 10 = 16" in text
+    assert "a: dv1/da = b = 2, contribution 2 × 5 = 10, a.grad = 6 + 10 = 16" in text
     assert "<title>f = (a*b)*(a+b) at a=3, b=2</title>" in text
     bad = subprocess.run([sys.executable, "-m", "tracegrad", "play", "a*b", "--at", "a=1",
                           "b=2", "--wrt", "c"], capture_output=True, text=True, timeout=120)
@@ -260,7 +260,7 @@ def test_the_diamond_at_each_step(browser, pages, step):
     for name, data in DIAMOND_DATA.get(step, {}).items():
         assert shown["cells"][name][0] == f"data {data}", name
     if step == 7:
-        assert "a: dv1/da = 2, contribution 2 × 5 = 10, a.grad = 6 + 10 = 16" in shown["say"]
+        assert "a: dv1/da = b = 2, contribution 2 × 5 = 10, a.grad = 6 + 10 = 16" in shown["say"]
         assert shown["flows"] == 3                # v1's op -> v1, a -> op, b -> op
 
 
@@ -306,7 +306,7 @@ def test_play_runs_to_the_end(browser, pages):
 def test_the_lecture_neuron(browser, pages):
     shown = open_at(browser, pages["neuron"], 7)          # o = tanh(n): 1 - o^2 = 0.5
     assert shown["node"] == "o" and shown["cells"]["n"] == ["data 0.8814", "grad 0.5"]
-    assert "n: do/dn = 0.5, contribution 0.5 × 1 = 0.5, n.grad = 0 + 0.5 = 0.5" in shown["say"]
+    assert "n: do/dn = 1 - o^2 = 0.5, contribution 0.5 × 1 = 0.5, n.grad = 0 + 0.5 = 0.5" in shown["say"]
     shown = open_at(browser, pages["neuron"], 11)         # x1w1 = x1*w1: x1 gets w1*0.5
     assert shown["node"] == "x1w1" and shown["rows"] == ["11", "11"]
     assert shown["cells"]["x1"][1] == "grad -1.5" and shown["cells"]["w1"][1] == "grad 1"
