@@ -36,6 +36,10 @@ class LaneError(Exception):
         self.lane, self.error = lane, error
 
 
+class _Ambiguous(ValueError):
+    """The lanes disagree about a branch outside a forced run (see evaluate)."""
+
+
 class _Diverge(Exception):
     """The lanes on the current path disagree about a branch: run each way."""
 
@@ -52,10 +56,14 @@ def _decide(mask):
     else the decision forced for this run, or _Diverge when none is forced yet."""
     run = getattr(_state, "run", None)
     mask = np.asarray(mask, dtype=bool)     # a plain array: its own tests must not recurse
-    if run is None or mask.ndim == 0:
-        if mask.size == 1:
-            return bool(mask.reshape(()))
-        raise ValueError("the truth value of a batch of lanes is ambiguous")
+    if run is None:                         # not inside a forced run: agree or re-run
+        if mask.all():
+            return True
+        if not mask.any():
+            return False
+        raise _Ambiguous("the lanes of a batch disagree about a branch")
+    if mask.ndim == 0:
+        return bool(mask)
     if run.path is None:                    # no decision forced yet: every lane is on it
         if mask.all():
             return True
@@ -89,7 +97,10 @@ def evaluate(fn, args, shape, whole=True):
     if whole:
         fn = _namesake(fn)
         try:
-            out = _branches(fn, args, shape, [])
+            try:
+                out = fn(*args)     # no branch, or all lanes agree: one call, nothing to merge
+            except _Ambiguous:
+                out = _branches(fn, args, shape, [])
             if _shaped(out, shape):
                 return out, True
         except (TypeError, ValueError, AttributeError, ArithmeticError):
@@ -100,15 +111,20 @@ def evaluate(fn, args, shape, whole=True):
 def _namesake(fn):
     """A row whose function *is* one of Python's math functions (exp's math.exp) runs numpy's
     function of the same name, which computes the same function on arrays."""
-    if getattr(math, getattr(fn, "__name__", ""), None) is fn and hasattr(np, fn.__name__):
-        return getattr(np, fn.__name__)
-    return fn
+    if fn not in _NAMESAKES:
+        name = getattr(fn, "__name__", "")
+        same = getattr(math, name, None) is fn and hasattr(np, name)
+        _NAMESAKES[fn] = getattr(np, name) if same else fn
+    return _NAMESAKES[fn]
+
+
+_NAMESAKES = {}
 
 
 def _branches(fn, args, shape, forced):
     """fn on whole arrays with the first len(forced) divergent decisions forced; merges the
     results of both ways of any further divergent decision."""
-    run = _Run(forced)
+    run, outer = _Run(forced), getattr(_state, "run", None)
     _state.run = run
     try:
         out = fn(*args)
@@ -124,7 +140,7 @@ def _branches(fn, args, shape, forced):
                             err) from None
         raise
     finally:
-        _state.run = None
+        _state.run = outer
 
 
 def _merge(mask, yes, no):
