@@ -1,18 +1,21 @@
-"""nn's commands: `tracegrad demo` trains micrograd's moons network and shows its backprop;
-`tracegrad train ...` trains an MLP on a toy data set for experiments (also run as
-`python -m tracegrad.nn demo|train`). Usage errors print one line on stderr, exit status 2.
+"""nn's commands: demo (micrograd's moons network trained, one weight's backprop shown) and
+train (an MLP on a toy data set, for experiments); run as `tracegrad demo|train` or
+`python -m tracegrad.nn demo|train`. What to train on each data set (its loss, metric,
+labels, scaling) comes from nn.data.SOURCES. Exit codes: 0 done, 1 an optional package is
+missing, 2 a usage error, 130 interrupted.
 """
 import argparse
+import inspect
 import os
 import sys
 
-from ..cli import new_parser, run
+from ..cli import add_command, new_parser, run
 from ..extras import MissingExtra, require
 from . import data as datasets
 from . import losses, optim, replay
 from .demo import demo, write_plots
 from .layers import MLP
-from .train import accuracy, evaluate, fit
+from .train import evaluate, fit
 
 EXAMPLES = """examples:
   tracegrad demo                         train on moons, print one weight's backprop, write plots
@@ -37,40 +40,37 @@ def main(argv=None):
 
 def add_commands(commands):
     """Add demo and train to an argparse subparser group."""
-    cmd = commands.add_parser("demo", help="train MLP(2, [16, 16, 1]) on moons to 100%% accuracy, "
-                              "print a weight's backward steps, write plots and a graph image",
-                              epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    cmd.add_argument("--out", default=os.path.join("out", "demo"),
+    sub = add_command(commands, "demo", demo, "train MLP(2, [16, 16, 1]) on moons to 100%% "
+                      "accuracy, print a weight's backward steps, write plots and a graph image",
+                      EXAMPLES)
+    sub.add_argument("--out", default=os.path.join("out", "demo"),
                      help="folder for the images (default: out/demo)")
-    cmd.add_argument("--seed", type=int, default=0, help="weight initialisation seed (default 0)")
-    cmd.add_argument("--no-progress", action="store_true", help="no progress bar")
-    cmd.set_defaults(run=demo)
-
-    cmd = commands.add_parser("train", help="train an MLP on a toy data set", epilog=EXAMPLES,
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-    cmd.add_argument("--data", default="moons", choices=sorted(datasets.BY_NAME))
-    cmd.add_argument("--samples", type=_positive_int, default=None,
-                     help="how many points to generate (generated sets only)")
-    cmd.add_argument("--hidden", type=_sizes, default=[16, 16],
+    sub.add_argument("--seed", type=int, default=0, help="weight initialisation seed (default 0)")
+    sub.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sub = add_command(commands, "train", run_train, "train an MLP on a toy data set", EXAMPLES)
+    sub.add_argument("--data", default="moons", choices=sorted(datasets.SOURCES))
+    sub.add_argument("--samples", type=_positive_int, default=None,
+                     help=f"how many points to generate (generated sets only, at most "
+                          f"{datasets.MAX_SAMPLES:,})")
+    sub.add_argument("--hidden", type=_sizes, default=[16, 16],
                      help="hidden layer sizes, comma separated (default 16,16)")
-    cmd.add_argument("--activation", default="relu",
+    sub.add_argument("--activation", default="relu",
                      choices=["relu", "tanh", "sigmoid", "softplus", "leaky_relu"])
-    cmd.add_argument("--optimizer", default="adam", choices=sorted(optim.BY_NAME))
-    cmd.add_argument("--lr", type=_positive_float, default=None,
+    sub.add_argument("--optimizer", default="adam", choices=sorted(optim.BY_NAME))
+    sub.add_argument("--lr", type=_positive_float, default=None,
                      help="learning rate (default: 0.05 for adam/adamw/rmsprop, 0.1 for sgd)")
-    cmd.add_argument("--momentum", type=float, default=0.9,
-                     help="for --optimizer momentum (default 0.9)")
-    cmd.add_argument("--epochs", type=_positive_int, default=30)
-    cmd.add_argument("--batch-size", type=_positive_int, default=None,
+    sub.add_argument("--momentum", type=float, default=None,
+                     help="for --optimizer sgd or momentum (default: 0 for sgd, 0.9 for momentum)")
+    sub.add_argument("--epochs", type=_positive_int, default=30)
+    sub.add_argument("--batch-size", type=_positive_int, default=None,
                      help="samples per step (default: the whole data set)")
-    cmd.add_argument("--seed", type=int, default=0, help="seed for data, weights and shuffling")
-    cmd.add_argument("--engine", default="scalar", choices=replay.ENGINES,
+    sub.add_argument("--seed", type=int, default=0, help="seed for data, weights and shuffling")
+    sub.add_argument("--engine", default="scalar", choices=replay.ENGINES,
                      help="scalar: a graph per sample; replay: one sample's graph replayed "
                      "over the batch with numpy (same numbers, much faster; default scalar)")
-    cmd.add_argument("--out", default=None,
+    sub.add_argument("--out", default=None,
                      help="folder to write loss.png, boundary.png (2-D data) and model.json")
-    cmd.add_argument("--no-progress", action="store_true", help="no progress bar")
-    cmd.set_defaults(run=run_train)
+    sub.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _positive(kind, what):
@@ -101,45 +101,42 @@ def _sizes(text):
 def run_train(args):
     if args.out:
         require("matplotlib", "plot", "the plots of --out")
-    make = datasets.BY_NAME[args.data]
-    options = {"seed": args.seed} if args.data not in ("dosage", "height_weight") else {}
-    if args.samples is not None:
-        if not options:
-            raise ValueError(f"--samples: {args.data} is a fixed textbook data set")
-        options["n"] = args.samples
-    binary = args.data in ("moons", "circles", "xor")
-    if binary:
-        options["labels"] = (-1, 1)
-    data = make(**options)
-    if args.data == "fruit":
-        data = data.standardized()
-    if data.task == "regression":
-        nout, loss, metric = 1, losses.mse, None
-    elif binary:
-        nout, loss, metric = 1, losses.hinge, accuracy
-    else:
-        nout, loss, metric = len(data.classes), losses.cross_entropy, accuracy
-    model = MLP(len(data.features), args.hidden + [nout], activation=args.activation,
-                seed=args.seed)
-    lr = args.lr or (0.1 if args.optimizer in ("sgd", "momentum") else 0.05)
-    kind = optim.BY_NAME[args.optimizer]
-    extra = {"momentum": args.momentum} if args.optimizer == "momentum" else {}
-    opt = kind(model.parameters(), lr=lr, **extra)
+    source = datasets.SOURCES[args.data]
+    data = source.load(args.samples, seed=args.seed)
+    model = MLP(len(data.features), args.hidden + [source.outputs(data)],
+                activation=args.activation, seed=args.seed)
+    opt = _optimizer(args, model.parameters())
+    loss = losses.get(source.loss)
     print(f"{model!r} on {data!r}: {loss.__name__} loss, {opt!r}, {args.epochs} epochs")
     history = fit(model, data, loss, opt, epochs=args.epochs, batch_size=args.batch_size,
-                  metric=metric, seed=args.seed, progress=False if args.no_progress else None,
-                  engine=args.engine)
+                  metric=source.metric, seed=args.seed,
+                  progress=False if args.no_progress else None, engine=args.engine)
     if not history:                 # interrupted before the first step: fit said so
         return 130
     text = f"final loss {history.loss[-1]:.6g} after {len(history)} steps ({history.seconds:.1f} s)"
-    if metric is not None:
-        text += f"; training accuracy {evaluate(model, data):.1%}"
+    if source.metric is not None:
+        text += f"; training {source.metric} {evaluate(model, data):.1%}"
     print(text)
     if args.out:
         os.makedirs(args.out, exist_ok=True)
         write_plots(model, data, history, args.out, boundary=len(data.features) == 2)
         print(f"wrote {model.save(os.path.join(args.out, 'model.json'))}")
     return 0
+
+
+def _optimizer(args, params):
+    """The chosen optimizer; --momentum only where the optimizer has a momentum."""
+    kind = optim.BY_NAME[args.optimizer]
+    options = {}
+    if args.momentum is not None:
+        if "momentum" not in inspect.signature(kind).parameters:
+            takes = [n for n, k in optim.BY_NAME.items()
+                     if "momentum" in inspect.signature(k).parameters]
+            raise ValueError(f"--momentum: --optimizer {args.optimizer} has no momentum "
+                             f"(use --optimizer {' or '.join(takes)})")
+        options["momentum"] = args.momentum
+    lr = args.lr or (0.1 if kind in (optim.SGD, optim.momentum) else 0.05)
+    return kind(params, lr=lr, **options)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Toy data sets, generated with a seeded random.Random (no scikit-learn): moons, circles,
 spiral, xor, blobs; and the textbook examples: StatQuest's three-point dosage/efficacy set
-and height/weight line, and a small fruit set. Each is a Dataset of (x, y) pairs.
+and height/weight line, and a small fruit set. Each is a Dataset of (x, y) pairs;
+SOURCES says how to train on each (generated or fixed, binary, standardised, loss, metric).
 """
 import math
 import random
@@ -74,9 +75,13 @@ def _classified(name, points, classes, labels, rng, description=""):
                    ["x1", "x2"], classes, labels, description)
 
 
+MAX_SAMPLES = 100_000     # each sample's forward pass is a graph of Values: more is hours
+
+
 def _check_n(name, n, least=2):
-    if isinstance(n, bool) or not isinstance(n, int) or n < least:
-        raise ValueError(f"{name}: n must be an int >= {least}, got {n!r}")
+    if isinstance(n, bool) or not isinstance(n, int) or not least <= n <= MAX_SAMPLES:
+        raise ValueError(f"{name}: n must be an int >= {least} (and at most {MAX_SAMPLES:,}: "
+                         f"a scalar engine builds a graph per sample), got {n!r}")
 
 
 def _spread(i, count, span):
@@ -207,5 +212,45 @@ def fruit(n=30, seed=0, labels=None):
     return data
 
 
-BY_NAME = {"moons": moons, "circles": circles, "spiral": spiral, "xor": xor, "blobs": blobs,
-           "fruit": fruit, "dosage": dosage, "height_weight": height_weight, "digits": digits}
+class Source:
+    """How to train on one named data set, for the command line and for a learner:
+    generated (it takes n and seed) or a fixed textbook set; binary (two classes, scored by
+    one output against labels -1/+1 with the hinge loss, as micrograd does); standardize
+    (features on different scales: give each mean 0 and sd 1 first); regression (the
+    target is a number: mse, no accuracy)."""
+
+    def __init__(self, make, generated=True, binary=False, standardize=False,
+                 regression=False):
+        self.make, self.generated, self.binary = make, generated, binary
+        self.standardize, self.regression = standardize, regression
+        self.loss = "mse" if regression else "hinge" if binary else "cross_entropy"
+        self.metric = None if regression else "accuracy"
+
+    def load(self, samples=None, seed=0):
+        """The Dataset, ready to train on: seeded, labelled -1/+1 if binary, standardised
+        if it needs it. samples: how many points to generate (None: the set's default)."""
+        name = self.make.__name__
+        if not self.generated:
+            if samples is not None:
+                raise ValueError(f"{name} is a fixed textbook data set of {len(self.make())} "
+                                 "samples: a number of samples is for generated sets only")
+            return self.make()
+        options = {"seed": seed, "labels": (-1, 1) if self.binary else None}
+        if samples is not None:
+            options["n"] = samples
+        data = self.make(**options)
+        return data.standardized() if self.standardize else data
+
+    def outputs(self, data):
+        """How many outputs a network needs: one score, or one logit per class."""
+        return 1 if self.regression or self.binary else len(data.classes)
+
+
+SOURCES = {
+    "moons": Source(moons, binary=True), "circles": Source(circles, binary=True),
+    "xor": Source(xor, binary=True), "spiral": Source(spiral), "blobs": Source(blobs),
+    "fruit": Source(fruit, standardize=True), "digits": Source(digits),
+    "dosage": Source(dosage, generated=False, regression=True),
+    "height_weight": Source(height_weight, generated=False, regression=True),
+}
+BY_NAME = {name: source.make for name, source in SOURCES.items()}

@@ -77,8 +77,9 @@ class MLP(Module):
         if not nouts:
             raise ValueError("MLP: nouts must be a non-empty list of layer sizes, "
                              "such as [16, 16, 1]")
-        rng = make_rng(seed)
         sizes = [nin] + nouts
+        _check_size(sizes)
+        rng = make_rng(seed)
         self.layers = [Layer(sizes[i], sizes[i + 1],
                              activation if i < len(nouts) - 1 else output_activation,
                              rng, weight_scale)
@@ -100,6 +101,20 @@ class MLP(Module):
         if activations.name_of(last.activation) != "linear":
             text += f", output_activation={activations.name_of(last.activation)!r}"
         return text + ")"
+
+
+MAX_PARAMETERS = 1_000_000     # each is a Python object, and each forward pass a node per weight
+
+
+def _check_size(sizes):
+    """Refuse, before building anything, a network too big for a scalar engine."""
+    for size in sizes:
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise ValueError(f"MLP: layer sizes must be positive ints, got {size!r} in {sizes}")
+    count = sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+    if count > MAX_PARAMETERS:
+        raise ValueError(f"MLP({sizes[0]}, {sizes[1:]}) would have {count:,} parameters; a "
+                         f"scalar engine holds at most {MAX_PARAMETERS:,} (each is a Value)")
 
 
 def _inputs(x, nin, who):

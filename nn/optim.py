@@ -102,6 +102,11 @@ class SGD(Optimizer):
         super().__init__(params, lr, schedule)
         self.momentum, self.nesterov, self.weight_decay = momentum, nesterov, weight_decay
 
+    def __repr__(self):
+        extra = f", momentum={self.momentum:g}" if self.momentum else ""
+        extra += ", nesterov" if self.nesterov else ""
+        return super().__repr__()[:-1] + extra + ")"
+
     def update(self, p, g, state, lr, t):
         if self.weight_decay:
             g = g + self.weight_decay * p
@@ -183,7 +188,12 @@ class AdamW(Adam):
         return self._adam(p, g, state, lr, t)
 
 
-BY_NAME = {"sgd": SGD, "momentum": SGD, "rmsprop": RMSProp, "adam": Adam, "adamw": AdamW}
+def momentum(params, lr, momentum=0.9, **options):
+    """SGD with momentum 0.9 unless told otherwise: the command line's --optimizer momentum."""
+    return SGD(params, lr, momentum=momentum, **options)
+
+
+BY_NAME = {"sgd": SGD, "momentum": momentum, "rmsprop": RMSProp, "adam": Adam, "adamw": AdamW}
 
 
 # --- learning-rate schedules: functions of t (steps taken so far) -> lr ------------------

@@ -118,14 +118,15 @@ def fit(model, data, loss, optimizer, *, epochs=None, max_steps=None, batch_size
     the largest parameter change is below `min_step` (e.g. 0.001), when callback(history)
     returns True, when the loss stops being finite, or on Ctrl-C (KeyboardInterrupt). A step
     is all or nothing: interrupted at any moment, fit keeps the weights (and optimizer state)
-    of the last step in the history. metric(outputs, y) (e.g. nn.accuracy) is averaged over
-    each batch; track lists parameters (Values or dotted names) whose values are recorded.
+    of the last step in the history. metric(outputs, y) (nn.accuracy, or its name
+    "accuracy") is averaged over each batch; track lists parameters (Values or dotted
+    names) whose values are recorded.
     progress: a tqdm.auto bar when stderr is a terminal or in Jupyter (None), always (True)
     or never (False).
     engine="replay" records one sample's graph and replays it over each batch with numpy
     (nn.replay: same losses and gradients to float rounding, or a warning and the scalar
     engine where it cannot be exact)."""
-    loss_fn = losses.get(loss)
+    loss_fn, metric = losses.get(loss), _metric(metric)
     pairs = _as_pairs(data)
     _check_options(batch_size, accumulate, reduction, epochs, max_steps, len(pairs))
     size = len(pairs) if batch_size is None else min(batch_size, len(pairs))
@@ -284,6 +285,18 @@ def accuracy(outputs, target, threshold=0.0):
         return int(argmax(outputs) == target)
     score = getattr(outputs[0], "data", outputs[0])
     return int((score > threshold) == (target > 0))
+
+
+METRICS = {"accuracy": accuracy}
+
+
+def _metric(metric):
+    if metric is None or callable(metric):
+        return metric
+    if isinstance(metric, str) and metric in METRICS:
+        return METRICS[metric]
+    raise ValueError(f"fit: unknown metric {metric!r}: use {', '.join(METRICS)} or a function "
+                     "(outputs, target) -> number")
 
 
 def evaluate(model, data, metric=accuracy):

@@ -182,3 +182,9 @@ def test_load_of_a_corrupt_file_is_a_clear_error_and_changes_nothing(tmp_path, t
     with pytest.raises(ValueError, match=message):
         neuron.load(path)
     assert neuron.state_dict() == before
+
+
+def test_a_network_too_big_for_a_scalar_engine_is_refused_before_it_is_built():
+    with pytest.raises(ValueError, match=r"MLP\(2, \[1000, 1000\]\) would have 1,004,000 "
+                                         "parameters"):               # 3,000 + 1,001,000
+        MLP(2, [1000, 1000])

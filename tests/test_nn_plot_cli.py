@@ -80,6 +80,13 @@ def test_help_shows_examples():
     (("train", "--lr", "-1"), "--lr: expected a positive number, got '-1'"),
     (("train", "--data", "mnist"), "--data: invalid choice: 'mnist'"),
     (("train", "--data", "dosage", "--samples", "5"), "dosage is a fixed textbook data set"),
+    # 3 * 10^5 + 100,001 * 10^5 + 100,001 weights and biases, refused before any is made
+    (("train", "--hidden", "100000,100000"), "would have 10,000,500,001 parameters; a scalar "
+                                             "engine holds at most 1,000,000"),
+    (("train", "--samples", "1000000000"), "moons: n must be an int >= 2 (and at most 100,000"),
+    (("train", "--optimizer", "adam", "--momentum", "0.5"),
+     "--momentum: --optimizer adam has no momentum (use --optimizer sgd or momentum)"),
+    (("train", "--optimizer", "sgd", "--momentum", "-1"), "SGD: momentum must be a number >= 0"),
     (("fly",), "invalid choice: 'fly'"),
 ])
 def test_bad_input_is_one_line_on_stderr_and_exit_2(args, message):
@@ -87,6 +94,16 @@ def test_bad_input_is_one_line_on_stderr_and_exit_2(args, message):
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.count("\n") == 1 and message in result.stderr
+
+
+def test_train_passes_momentum_to_sgd():
+    result = run("train", "--data", "xor", "--optimizer", "sgd", "--momentum", "0.5",
+                 "--epochs", "1", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    assert "SGD(337 parameters, lr=0.1, momentum=0.5)" in result.stdout   # not dropped
+    result = run("train", "--data", "xor", "--optimizer", "momentum", "--epochs", "1",
+                 "--no-progress")
+    assert "SGD(337 parameters, lr=0.1, momentum=0.9)" in result.stdout
 
 
 def test_train_writes_model_and_plots(tmp_path):

@@ -220,6 +220,29 @@ def test_data_set_details():
         data.circles(1)
 
 
+@pytest.mark.parametrize("name", sorted(data.SOURCES))
+def test_each_data_source_says_how_to_train_on_it(name):
+    source = data.SOURCES[name]
+    ds = source.load(seed=1)
+    assert data.BY_NAME[name] is source.make and ds.name == name
+    assert losses.get(source.loss) is {"mse": losses.mse, "hinge": losses.hinge,
+                                       "cross_entropy": losses.cross_entropy}[source.loss]
+    if source.regression:
+        assert ds.task == "regression" and source.metric is None and source.outputs(ds) == 1
+    elif source.binary:
+        assert sorted(set(ds.y)) == [-1, 1] and source.outputs(ds) == 1
+    else:
+        assert sorted(set(ds.y)) == list(range(len(ds.classes))) == list(range(source.outputs(ds)))
+    if source.standardize:
+        first = [x[0] for x in ds.X]
+        assert sum(first) / len(first) == pytest.approx(0, abs=1e-12)
+    if source.generated:
+        assert len(source.load(samples=30)) == 30
+    else:
+        with pytest.raises(ValueError, match=f"{name} is a fixed textbook data set"):
+            source.load(samples=30)
+
+
 def test_split_and_standardize_a_test_set_with_training_statistics():
     ds = data.Dataset("toy", [[1.0], [3.0], [5.0], [100.0]], [0, 1, 0, 1], ["x"], ["a", "b"])
     train, test = ds.split(3)

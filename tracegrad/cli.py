@@ -37,6 +37,14 @@ def new_parser(prog, description, epilog=""):
     return parser, commands
 
 
+def add_command(commands, name, run, help, epilog=""):
+    """One subcommand: its help is also its description, run(args) is what it does."""
+    sub = commands.add_parser(name, help=help, description=help, epilog=epilog,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub.set_defaults(run=run)
+    return sub
+
+
 def run(parser, argv, errors):
     """Parse argv and run the chosen command: its return value is the exit status.
 
