@@ -5,7 +5,7 @@ is drawn). draw_frames() (engine/frames.py) saves a backward pass as one image p
 """
 from .graph import local_derivatives, on_paths, topological_order
 from .ops import OPS
-from .text import fmt, node_names, partial, written
+from .text import fmt, local_text, node_names, partial, written
 from .view import view
 from .value import expect_value
 
@@ -114,8 +114,8 @@ def _op_node(g, node, shown, ids, sid, names, digits, show_local, step, path):
                      "label": _plain(f"{fmt(c.local, digits)} * {fmt(step.upstream, digits)} "
                                      f"= {fmt(c.contribution, digits)}")}
         elif show_local:
-            attrs["label"] = _plain(f"{partial(node, slot, names)} = "
-                                    f"{fmt(local_derivatives(node)[slot], digits)}")
+            attrs["label"] = _plain(f"{partial(node, slot, names)} = " + local_text(
+                node, slot, names, local_derivatives(node)[slot], digits))
         if not step and on_path and parent in path:
             attrs.update(PATH_EDGE)
         k = seen[parent] = seen.get(parent, -1) + 1

@@ -9,7 +9,7 @@ import math
 from .export import Exportable, csv_table, html_table, latex_table, markdown_table
 from .graph import grad, local_derivatives, topological_order
 from .ops import OPS
-from .text import definition, fmt, node_names, partial
+from .text import definition, fmt, node_names, partial, rule
 from .value import expect_value
 
 
@@ -170,20 +170,21 @@ def _by_recurrence(order, root, leaf, count, local, d, max_paths):
 
 
 def _rules(order, leaf, count, local, d):
-    """The local derivatives used, each with its node and its row of the derivative table:
-    the lines, and the table (header, rows)."""
+    """The local derivatives used, each with its node and its rule from the derivative
+    table written in the graph's names: the lines, and the table (header, rows)."""
     rows = []
     for node in reversed(order):
         if node in local:
             for slot, parent in enumerate(node.parents):
                 if count[parent]:
-                    rows.append((d.edge(node, slot), fmt(local[node][slot], d.digits),
-                                 definition(node, d.names), OPS[node.op].math))
+                    rows.append((d.edge(node, slot), rule(node, slot, d.names),
+                                 fmt(local[node][slot], d.digits), definition(node, d.names)))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     note = any("[" in row[0] for row in rows)
     lines = ["local derivatives, from the derivative table"
              + (" ([1], [2]: the parent is both operands of the op, first and second)"
-                if note else "") + ":"] + [
-        f"  {a.ljust(widths[0])} = {b.ljust(widths[1])}   {c.ljust(widths[2])}   {m}"
-        for a, b, c, m in rows]
-    return lines, (("local derivative", "value", "node", "rule"), rows)
+                if note else "") + ":"]
+    for edge, formula, value, node in rows:
+        said = value if formula == value else f"{formula} = {value}"
+        lines.append(f"  {edge.ljust(widths[0])} = {said.ljust(widths[1] + widths[2] + 3)}   {node}")
+    return lines, (("local derivative", "rule", "value", "node"), rows)

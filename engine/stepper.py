@@ -11,7 +11,7 @@ from .explain import explain
 from .graph import on_paths, topological_order
 from .render import NoRenderer, RenderError, run, write
 from .stepper_page import fragment, page, relabel_edges, tag_svg
-from .text import definition, fmt, local_rule, partial, with_numbers
+from .text import definition, fmt, local_text, partial, with_numbers
 from .trace import backward_steps
 from .view import view
 
@@ -134,8 +134,7 @@ class Stepper:
             if into[slot]:
                 self.labels[into[slot]] = f"{local} × {upstream} = {contribution}"
                 self.labelled.setdefault(into[slot], k)
-            rule = local_rule(step.node, slot, names)
-            written = f"{rule} = {local}" if rule != local else local     # not 1 = 1
+            written = local_text(step.node, slot, names, c.local, self.digits)   # not 1 = 1
             say.append(f"{p}: {partial(step.node, slot, names)} = {written}, contribution "
                        f"{local} × {upstream} = "
                        f"{contribution}, {p}.grad = {num(running[c.parent])} + "

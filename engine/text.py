@@ -30,6 +30,25 @@ def written(op, names, arg=None):
     return op.symbol.format(arg=fmt(arg), **dict(zip("ab", names)))
 
 
+def rule(node, slot, names):
+    """d node / d (its parent in slot) as a formula in the graph's own names, from the op's
+    rules in the derivative table: 'd' for e = c * d, '1 - tanh(n)^2' for o = tanh(n)
+    (out is written as the node's formula when the op is a function, else as its name)."""
+    op, template = OPS[node.op], OPS[node.op].rules[slot]
+    plain = [names[p] for p in node.parents]
+    if template in ("{a}", "{b}"):              # the rule is one operand: no brackets needed
+        return template.format(**dict(zip("ab", plain)))
+    operands = [f"({name})" if name.startswith("-") else name for name in plain]
+    out = written(op, operands, node.arg) if op.function else names[node]
+    return template.format(out=out, arg=fmt(node.arg), **dict(zip("ab", operands)))
+
+
+def local_text(node, slot, names, value, digits=4):
+    """'d = 2', '1 - tanh(n)^2 = 0.5': the rule and its number; '1' when they are the same."""
+    number, formula = fmt(value, digits), rule(node, slot, names)
+    return number if formula == number else f"{formula} = {number}"
+
+
 def with_numbers(node, names, digits=4):
     """'2 * (-3)', 'tanh(0.8814)': node's op from the table filled with its parents' values
     (a constant as named in names; a negative operand in brackets, unless the op's symbol
@@ -95,14 +114,6 @@ def partial(child, slot, names):
     parent = child.parents[slot]
     mark = f"[{slot + 1}]" if child.parents.count(parent) > 1 else ""
     return f"d{names[child]}/d{names[parent]}{mark}"
-
-
-def local_rule(node, slot, names):
-    """'w1', '1 - o^2': node's local derivative for the parent in slot, the derivative
-    table's rule written with the graph's own names (node's own name for {out})."""
-    fill = dict(zip("ab", (names[p] for p in node.parents)), out=names[node],
-                arg=fmt(node.arg))
-    return OPS[node.op].rules[slot].format(**fill)
 
 
 def definition(node, names):

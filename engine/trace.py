@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 from .export import Exportable
 from .graph import backward, on_paths, topological_order
-from .text import definition, fmt, node_names, table
+from .text import definition, fmt, local_text, node_names, table
 from .value import expect_value
 
 
@@ -48,17 +48,19 @@ class Steps(tuple, Exportable):
                   "contribution", "parent .grad")
         rows = []
         for i, step in enumerate(self, 1):
-            for j, c in enumerate(step.contributions):
+            for j, (c, slot) in enumerate(zip(step.contributions, _slots(step))):
                 first = [str(i), definition(step.node, names), fmt(step.upstream, digits)]
                 rows.append(tuple((first if j == 0 else ["", "", ""]) +
-                                  [names[c.parent], fmt(c.local, digits),
+                                  [names[c.parent], local_text(step.node, slot, names, c.local,
+                                                               digits),
                                    fmt(c.contribution, digits), fmt(c.accumulated, digits)]))
         reached = {c.parent for step in self for c in step.contributions}
         leaves = [n for n in self.names if n.is_leaf and n.label is not None and n in reached]
-        which = (f"{len(self)} steps" if self.focus is None else
+        which = (f"{len(self)} step{'s' * (len(self) != 1)}" if self.focus is None else
                  f"the {len(self)} steps (of {self.of}) that reach {names[self.focus]}")
         title = (f"backward pass of {root}: {which}, root first; "
-                 f"contribution = d(node)/d(parent) * d{root}/d(node), added to parent .grad")
+                 f"contribution = d(node)/d(parent) * d{root}/d(node), added to parent .grad "
+                 "(one fresh pass: every .grad set to 0 first)")
         summary = ", ".join(f"{names[n]}.grad = {fmt(n.grad, digits)}" for n in leaves)
         return title, header, rows, summary
 
@@ -78,6 +80,17 @@ class Steps(tuple, Exportable):
                                                    if c.parent in on_path))
                  for step in self if step.node in on_path]
         return Steps(steps, self.root, self.names, self.start, leaf, len(self))
+
+
+def _slots(step):
+    """The parent slot of each contribution of step (towards() may leave some out; x*x
+    has x in both slots, matched in order)."""
+    slots, taken = [], set()
+    for c in step.contributions:
+        slot = next(k for k, p in enumerate(step.node.parents) if p is c.parent and k not in taken)
+        taken.add(slot)
+        slots.append(slot)
+    return slots
 
 
 def backward_steps(root, gradient=1):

@@ -211,7 +211,7 @@ def test_forward_and_export_formats():
     done = run("forward", "tanh(x*w + b)", *at)
     assert done.returncode == 0 and "3     v1    x * w     2 * (-3)" in done.stdout
     md = run("steps", "tanh(x*w + b)", *at, "--format", "md").stdout
-    assert "| 1 | f = tanh(v2) | 1 | v2 | 0.5 | 0.5 | 0.5 |" in md
+    assert "| 1 | f = tanh(v2) | 1 | v2 | 1 - tanh(v2)^2 = 0.5 | 0.5 | 0.5 |" in md
     csv_text = run("forward", "tanh(x*w + b)", *at, "--format", "csv").stdout
     assert csv_text.splitlines()[0] == "step,node,formula,with numbers,value"
     assert csv_text.splitlines()[-1] == "6,f,tanh(v2),tanh(0.8814),0.7071"

@@ -304,9 +304,9 @@ def test_play_runs_to_the_end(browser, pages):
 
 
 def test_the_lecture_neuron(browser, pages):
-    shown = open_at(browser, pages["neuron"], 7)          # o = tanh(n): 1 - o^2 = 0.5
+    shown = open_at(browser, pages["neuron"], 7)          # o = tanh(n): 1 - tanh(n)^2 = 0.5
     assert shown["node"] == "o" and shown["cells"]["n"] == ["data 0.8814", "grad 0.5"]
-    assert "n: do/dn = 1 - o^2 = 0.5, contribution 0.5 × 1 = 0.5, n.grad = 0 + 0.5 = 0.5" in shown["say"]
+    assert "n: do/dn = 1 - tanh(n)^2 = 0.5, contribution 0.5 × 1 = 0.5, n.grad = 0 + 0.5 = 0.5" in shown["say"]
     shown = open_at(browser, pages["neuron"], 11)         # x1w1 = x1*w1: x1 gets w1*0.5
     assert shown["node"] == "x1w1" and shown["rows"] == ["11", "11"]
     assert shown["cells"]["x1"][1] == "grad -1.5" and shown["cells"]["w1"][1] == "grad 1"

@@ -130,7 +130,8 @@ def test_explain_lecture_neuron_path():
     assert "path 1: x1 -> x1w1 -> x1w1x2w2 -> n -> o" in e.text
     assert "do/dn * dn/dx1w1x2w2 * dx1w1x2w2/dx1w1 * dx1w1/dx1" in e.text
     assert "= 0.5 * 1 * 1 * (-3) = -1.5" in e.text
-    assert "d tanh(a)/da = 1 - tanh(a)^2" in e.text       # the row of the table
+    assert "do/dn           = 1 - tanh(n)^2 = 0.5" in e.text   # the table's rule, our names
+    assert "dx1w1/dx1       = w1 = -3" in e.text
     assert x1.grad == 0                                     # explain changes no .grad
 
 
@@ -234,10 +235,10 @@ def test_steps_export_as_markdown_csv_and_html():
     assert md[0].startswith("backward pass of f: 3 steps")
     assert md[2] == ("| step | node | df/d(node) | parent | d(node)/d(parent) | contribution "
                      "| parent .grad |")
-    assert md[4] == "| 1 | f = v1 * v2 | 1 | v1 | 5 | 5 | 5 |"
+    assert md[4] == "| 1 | f = v1 * v2 | 1 | v1 | v2 = 5 | 5 | 5 |"
     assert md[-1] == "a.grad = 16, b.grad = 21"
     rows = list(csv.reader(io.StringIO(steps.to_csv())))
-    assert rows[0][0] == "step" and rows[1] == ["1", "f = v1 * v2", "1", "v1", "5", "5", "5"]
+    assert rows[0][0] == "step" and rows[1] == ["1", "f = v1 * v2", "1", "v1", "v2 = 5", "5", "5"]
     assert len(rows) == 1 + sum(len(s.contributions) for s in steps)
     html = steps._repr_html_()
     assert html.startswith("<table>") and "<td>f = v1 * v2</td>" in html
@@ -250,7 +251,8 @@ def test_explanation_exports_its_paths_and_rules():
     md = e.to_markdown()
     assert "| 1 | a -> v1 -> f | df/dv1 * dv1/da | 5 * 2 | 10 |" in md
     assert "| 2 | a -> v2 -> f | df/dv2 * dv2/da | 6 * 1 | 6 |" in md
-    assert "df/da = 16" in md and "| local derivative | value | node | rule |" in md
+    assert "df/da = 16" in md and "| local derivative | rule | value | node |" in md
+    assert "| dv1/da | b | 2 | v1 = a * b |" in md
     assert list(csv.reader(io.StringIO(e.to_csv())))[1] == ["1", "a -> v1 -> f",
                                                              "df/dv1 * dv1/da", "5 * 2", "10"]
     assert e._repr_html_().count("<table>") == 2
@@ -294,3 +296,30 @@ def test_gradcheck_shows_as_an_html_table():
     html = result._repr_html_()
     assert "<th>autograd</th>" in html and "<td>0.7864</td>" in html
     assert "(to 4 significant digits)" in html and str(result) == result.table
+
+
+def test_rules_are_written_with_the_graphs_own_names():
+    # colah's e = (a+b)(b+1): the table's generic d(a*b)/da = b would clash with a and b
+    a, b = Value(2, label="a"), Value(1, label="b")
+    c, d = a + b, b + 1
+    c.label, d.label = "c", "d"
+    e = c * d
+    e.label = "e"
+    text = explain(e, b).text
+    assert "de/dc = d = 2" in text and "de/dd = c = 3" in text and "d(a*b)" not in text
+    assert "de/db = 5" in text
+    steps = str(backward_steps(e))
+    assert "c       d = 2" in steps and "d       c = 3" in steps
+    n = Value(0.8813735870195432, label="n")
+    o = n.tanh()
+    o.label = "o"
+    assert "1 - tanh(n)^2 = 0.5" in str(backward_steps(o))
+    assert "do/dn = 1 - tanh(n)^2 = 0.5" in explain(o, n).text
+    x = Value(1.0, label="x")
+    assert "1/(-4) = -0.25" in str(backward_steps(x / Value(-4.0)))   # a negative in brackets
+    assert "x       -3 " in str(backward_steps(x * Value(-3.0)))      # ... unless alone
+
+
+def test_one_step_is_singular():
+    x = Value(2.0, label="x")
+    assert str(backward_steps(x * 3)).startswith("backward pass of v1: 1 step, root first")
