@@ -353,3 +353,16 @@ def test_pdf_with_graphviz_pure_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(RenderError, match="graphviz-pure cannot write PDF: for PDF install "
                                           "Graphviz so `dot` is on PATH"):
         save(draw(Value(1.0) * 2), tmp_path / "g.pdf")
+
+
+@needs_renderer
+def test_the_demos_graph_fits_a_1920_by_1080_screen(tmp_path, capsys):
+    # the demo's drawing (nn/demo.py show_backprop) of an MLP(2, [16, 16, 1]): the output
+    # neuron's 16-term sum folded into a Sigma, pruned to one weight, top to bottom
+    from tracegrad.nn import MLP, data as datasets
+    from tracegrad.nn.demo import show_backprop
+    data = datasets.moons(100, noise=0.1, seed=0, labels=(-1, 1))
+    show_backprop(MLP(2, [16, 16, 1], seed=0), data, str(tmp_path))
+    width, height = struct.unpack(">II", (tmp_path / "graph.png").read_bytes()[16:24])
+    assert width <= 1920 and height <= 1080, (width, height)
+    assert "wrote" in capsys.readouterr().out
