@@ -155,11 +155,15 @@ _sigmoid = _either("sigmoid", _sigmoid_forward)
 
 
 # One row per primitive: Op(name, symbol, forward, local derivatives, rules[, arg, kinks]).
-# sub and exponents on either side are compositions of these (see value.py).
+# sub and div are rows (not a + (-b), a * b**-1) so a table shows one step for each and a
+# quotient is correctly rounded; exponents on either side share pow/powv (see value.py).
 OPS = {op.name: op for op in [
     Op("add", "{a} + {b}", lambda a, b: a + b,
        (1, 1),                                          # a tuple: a constant derivative
        ("1", "1")),
+    Op("sub", "{a} - {b}", lambda a, b: a - b,
+       (1, -1),
+       ("1", "-1")),
     Op("mul", "{a} * {b}", lambda a, b: a * b,
        lambda out, a, b: (b, a),
        ("{b}", "{a}")),

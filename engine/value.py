@@ -12,7 +12,8 @@ from . import modes
 from .ops import OPS
 from .text import describe, fmt
 
-_ADD, _MUL, _DIV, _POW, _POWV = OPS["add"], OPS["mul"], OPS["div"], OPS["pow"], OPS["powv"]
+_ADD, _SUB, _MUL, _DIV = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"]
+_POW, _POWV = OPS["pow"], OPS["powv"]
 
 
 def _number(x):
@@ -103,7 +104,7 @@ class Value:
         from .graph import backward
         backward(self, gradient, create_graph)
 
-    # --- arithmetic: add, mul, div, neg and pow are rows; sub composes them ----------
+    # --- arithmetic: add, sub, mul, div, neg and pow are rows of the table --------------
     # A number on the other side becomes a constant leaf; anything else is NotImplemented,
     # so Python says which operator failed: "unsupported operand type(s) for -".
     def __add__(self, other):
@@ -151,15 +152,16 @@ class Value:
     def __neg__(self):
         return _node(-self.data, self, None, OPS["neg"])
 
-    def __sub__(self, other):           # a - b = a + (-b); a number b is negated as a number
-        if type(other) is Value:
-            return self + (-other)
-        other = _number(other)
-        return NotImplemented if other is None else self + (-other)
+    def __sub__(self, other):
+        if type(other) is not Value:
+            other = _constant(other, self.data)
+            if other is None:
+                return NotImplemented
+        return _node(self.data - other.data, self, other, _SUB)
 
-    def __rsub__(self, other):          # other - self = other + (-self)
-        other = _number(other)
-        return NotImplemented if other is None else other + (-self)
+    def __rsub__(self, other):          # other - self
+        other = _constant(other, self.data)
+        return NotImplemented if other is None else other - self
 
     def __truediv__(self, other):
         if type(other) is not Value:

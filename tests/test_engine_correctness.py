@@ -113,7 +113,8 @@ def build(name, x, other=1.5):
     if name == "leaky_relu":
         return x.leaky_relu(0.1)
     if len(op.rules) == 2:
-        return {"add": x + other, "mul": x * other, "div": x / other, "powv": x ** other}[name]
+        return {"add": x + other, "sub": x - other, "mul": x * other, "div": x / other,
+                "powv": x ** other}[name]
     return {"neg": -x, "abs": abs(x)}.get(name) or getattr(x, name)()
 
 
@@ -136,7 +137,7 @@ AT_INFINITY = {"neg": (-INF, INF), "pow": (INF, -INF), "exp": (INF, 0.0), "log":
                "relu": (INF, 0.0), "leaky_relu": (INF, -INF), "softplus": (INF, 0.0),
                "sin": (ValueError, ValueError), "cos": (ValueError, ValueError),
                "tan": (ValueError, ValueError), "abs": (INF, INF),
-               "add": (INF, -INF), "mul": (INF, -INF), "div": (INF, -INF), "powv": (INF, INF)}
+               "add": (INF, -INF), "sub": (INF, -INF), "mul": (INF, -INF), "div": (INF, -INF), "powv": (INF, INF)}
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
@@ -204,3 +205,15 @@ def test_numpy_scalars_are_numbers_not_values():
     assert (x ** np.int64(2)).data == 4.0
     check = check_grad(lambda v: v * v, [np.float64(1.5)], [3.0])
     assert check.passed and check.autograd == [3.0]
+
+
+def test_one_over_x_and_a_sum_read_as_their_own_steps():
+    x = Value(4.0, label="x")
+    f = 1 / x
+    f.label = "f"
+    steps = backward_steps(f)                # one division step, not x**-1 and then 1 * v
+    assert len(steps) == 1 and "f = 1 / x" in str(steps) and x.grad == -1 / 16
+    a, b, c = Value(1.0, label="a"), Value(2.0, label="b"), Value(3.0, label="c")
+    total = sum([a, b, c])
+    text = str(backward_steps(total))
+    assert len(backward_steps(total)) == 2 and "0 +" not in text and "= a + b" in text

@@ -20,6 +20,7 @@ def sigmoid(x):
 # op name -> (build from Values, the same function on floats, input points, domain of each input)
 CASES = {
     "add": (lambda a, b: a + b, lambda a, b: a + b, [(1.5, -2.0)], [(-5, 5), (-5, 5)]),
+    "sub": (lambda a, b: a - b, lambda a, b: a - b, [(1.5, -2.0)], [(-5, 5), (-5, 5)]),
     "mul": (lambda a, b: a * b, lambda a, b: a * b, [(1.5, -2.0)], [(-5, 5), (-5, 5)]),
     "div": (lambda a, b: a / b, lambda a, b: a / b, [(1.5, -2.0), (-3.0, 0.7)], [(-5, 5), (0.5, 5)]),
     "neg": (lambda a: -a, lambda a: -a, [(0.7,)], [(-5, 5)]),
@@ -104,18 +105,20 @@ def test_local_derivatives_as_values_agree_with_numbers(name):
 
 def test_derived_operations_compose_primitives():
     a, b = Value(6.0), Value(4.0)
-    assert (a - b).op == "add" and (a - b).parents[1].op == "neg"      # a - b = a + (-b)
-    assert (a / b).op == "div" and (a / b).parents == (a, b)           # division is a row
+    assert (a - b).op == "sub" and (a - b).parents == (a, b)           # one step, not a + (-b)
+    assert (a / b).op == "div" and (a / b).parents == (a, b)           # not a * b**-1
     assert (a / b).data == 1.5 and (a - b).data == 2.0
     assert (10 - a).data == 4.0 and (3 / b).data == 0.75 and (2 ** b).data == 16.0
 
 
 def test_a_constant_divisor_or_subtrahend_is_one_node():
     x = Value(6.0)
-    for y, op, constant in [(x - 3, "add", -3.0), (x / 4, "div", 4.0), (1 / x, "div", 1.0)]:
+    for y, op, constant in [(x - 3, "sub", 3.0), (x / 4, "div", 4.0), (1 / x, "div", 1.0),
+                            (10 - x, "sub", 10.0)]:
         assert y.op == op and [p for p in y.parents if p.is_leaf and p is not x][0].data == constant
         assert all(p.is_leaf for p in y.parents)         # no neg or pow node in between
     assert (x - 3).data == 3.0 and (x / 4).data == 1.5 and (1 / x).data == 1 / 6
+    assert (10 - x).data == 4.0 and (10 - x).parents[1] is x
 
 
 def test_sum_adds_no_zero_node():
