@@ -13,6 +13,9 @@ def main():
         tried, ok, left = files.trials(50, folder, seed=1)
     print(f"SIGKILL during save: {tried} tried, {ok} survived "
           f"({left} kills left a temporary file for the next save to remove)")
+    with tempfile.TemporaryDirectory() as folder:
+        tried, ok = files.hostile_trials(folder)
+    print(f"hostile files for load(): {tried} tried, {ok} refused with the file named")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
-"""Fault trials for save(): a process saving in a loop is killed (SIGKILL) at a random
-moment; the file must still load and the next save must leave no temporary file. Shared by
-the tests and census.py."""
+"""Fault trials for files: hostile documents for load(), and a process saving in a loop
+killed (SIGKILL) at a random moment (the file must still load and the next save must leave
+no temporary file). Shared by the tests and census.py."""
 import os
 import random
 import signal
@@ -18,6 +18,53 @@ print("saving", flush=True)
 while True:
     model.save(sys.argv[1])
 """
+
+
+def saved(parameters, version="1"):
+    return ('{"format": "tracegrad.nn", "version": %s, "model": "Neuron(2, relu)", '
+            '"parameters": {%s}}' % (version, parameters))
+
+
+def w0(value):
+    return saved(f'"w.0": {value}, "w.1": 0.5, "b": 0.0')
+
+
+HOSTILE = [
+    ("NaN", w0("NaN"), "NaN is not a JSON number"),
+    ("Infinity", w0("Infinity"), "Infinity is not a JSON number"),
+    ("-Infinity", w0("-Infinity"), "-Infinity is not a JSON number"),
+    ("1e400", w0("1e400"), "1e400' is beyond the range of a float"),
+    ("version true", saved('"w.0": 1, "w.1": 1, "b": 1', version="true"), "version True"),
+    ("4300-digit int", w0("9" * 4300), "an integer of 4300 digits does not fit a float"),
+    ("310-digit int", w0("9" * 310), "(310 chars) is beyond the range of a float"),                 # 1e310 > float's max
+    ("deep nesting", "[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ("huge fraction", w0('"%s/1"' % ("1" + "0" * 400)), "parameter w.0 is '1000"),
+    ("5000-digit fraction", w0('"%s/3"' % ("1" * 5000)), "parameter w.0 is '1111"),
+    ("key twice", saved('"w.0": 1, "w.0": 2, "w.1": 1, "b": 1'), "the key 'w.0' is twice"),
+    ("a list", w0("[1]"), "parameter w.0 is [1]"),
+    ("a bool", w0("true"), "parameter w.0 is True"),
+]
+
+
+
+def hostile_trials(folder):
+    """(tried, refused with a ValueError naming the file), each load in its own process
+    with a time limit, so a load that hangs counts as failed instead of hanging."""
+    code = ("import sys; from tracegrad.nn import Neuron\n"
+            "try: Neuron(2, seed=0).load(sys.argv[1])\n"
+            "except ValueError as e: print('refused' if sys.argv[1] in str(e) else e)")
+    ok = 0
+    for i, (_, text, _) in enumerate(HOSTILE + [("exponent", w0('"1e999999999"'), "")]):
+        path = os.path.join(folder, f"hostile{i}.json")
+        with open(path, "w") as f:
+            f.write(text)
+        try:
+            out = subprocess.run([sys.executable, "-c", code, path], capture_output=True,
+                                 text=True, timeout=20).stdout
+        except subprocess.TimeoutExpired:
+            out = ""
+        ok += out.strip() == "refused"
+    return len(HOSTILE) + 1, ok
 
 
 def temporaries(folder):
