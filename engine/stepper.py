@@ -193,7 +193,12 @@ class Stepper:
             svg = run(graph.source, "svg").decode("utf-8")
         except (NoRenderer, RenderError) as err:
             raise type(err)(f"stepper: cannot draw the graph: {err}") from None
-        return tag_svg(svg, self.uid, self.names, {v: k for k, v in self.ids.items()})
+        grads = dict(self.data["start"])
+        for step in self.data["steps"]:
+            grads.update(step.get("grads", {}))
+        cells = {id: {"name": node["name"], "data": node["data"], "grad": grads[id]}
+                 for id, node in self.data["nodes"].items()}
+        return tag_svg(svg, self.uid, cells)
 
     def fragment(self, page=False):
         """The stepper as one HTML element (its style, data and script inside it)."""

@@ -47,9 +47,11 @@ def relabel_edges(graph, labels):
             graph.body[i] = _LABELLED_EDGE.sub(f'\\1"{text}"', line)
 
 
-def tag_svg(svg, uid, names, nodes):
+def tag_svg(svg, uid, cells):
     """Graphviz's SVG made ready for the page: no XML prolog, no namespace URLs, each node
-    and edge group given an id (uid-n3, uid-n0->n2_op#0), each data/grad text a class."""
+    and edge group given an id (uid-n3, uid-n0->n2_op#0), each data/grad text a class.
+    cells: for each drawn Value's DOT id, its name and the data and grad to show without
+    the script (the end of the pass: what a notebook viewer that runs no script shows)."""
     svg = svg[svg.index("<svg"):]
     svg = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", svg).replace('id="graph0"', f'id="{uid}-graph"')
     # two edges parent -> op (x*x): the k-th in DOT order (graphviz numbers edges so) is #k
@@ -68,18 +70,19 @@ def tag_svg(svg, uid, names, nodes):
         key = title.removesuffix("_op")
         if key != title:                                    # the op's ellipse
             return f'<g id="{uid}-{title}" class="node op" data-node="{key}">{body}</g>'
-        body = _TEXT.sub(_text_class, body)
+        body = _TEXT.sub(lambda text: _cell(text, cells[key]), body)
         return (f'<g id="{uid}-{title}" class="node" data-node="{key}" '
-                f'data-name="{html.escape(names[nodes[key]])}">{body}</g>')
+                f'data-name="{html.escape(cells[key]["name"])}">{body}</g>')
 
     return _GROUP.sub(tag, svg)
 
 
-def _text_class(match):
+def _cell(match, cell):
+    """A record's 'data ...' or 'grad ...' text, classed, with the number cell gives."""
     attrs, text = match.groups()
-    for cell in ("data", "grad"):
-        if html.unescape(text).startswith(cell + " "):
-            return f'<text class="tg-{cell}"{attrs}>{text}</text>'
+    for kind in ("data", "grad"):
+        if html.unescape(text).startswith(kind + " "):
+            return f'<text class="tg-{kind}"{attrs}>{kind} {html.escape(cell[kind])}</text>'
     return match.group(0)
 
 

@@ -413,3 +413,13 @@ def test_a_notebooks_own_output_styles_do_not_undo_the_highlight(browser, tmp_pa
     assert colours == ["rgb(255, 210, 127)"] * 2 and align == "left" and space == "pre"
     # the diamond is 642pt = 856px wide: zoomed, it is that wide, not capped at 100%
     assert zoomed == "tg-graph tg-zoomed" and width > 800, (zoomed, width)
+
+
+def test_without_the_script_the_graph_shows_the_end_of_the_pass():
+    # a notebook viewer that runs no script still shows true numbers: the final ones
+    x = Value(2.0, label="x")
+    y = x * 1.5 + (-1.5) * x              # y = 0: x.grad is -1.5 (laid out for), then 0
+    y.label = "y"
+    svg = stepper(y).svg
+    grads = dict(re.findall(r'data-name="(\w+)">.*?class="tg-grad"[^>]*>grad ([^<]*)<', svg, re.S))
+    assert grads["x"] == "0" and grads["y"] == "1"
