@@ -81,7 +81,7 @@ class GradCheckFailed(AssertionError):
 
 
 def check_grad(f, values, expected=None, *, eps=EPS, rtol=RTOL, atol=ATOL,
-               expected_rtol=None, digits=None):
+               expected_rtol=None, digits=None, against="numerical"):
     """Compare, per input, autograd with central differences and with expected values.
 
     values: numbers (or Values) to call f at; expected: a list (None to skip one), a
@@ -89,6 +89,9 @@ def check_grad(f, values, expected=None, *, eps=EPS, rtol=RTOL, atol=ATOL,
     |autograd - numerical| <= atol + rtol * |autograd| and autograd matches expected:
     exactly when expected is a Fraction (exact mode), else within expected_rtol (1e-9 by
     default), or, with digits=N, to N significant digits (a hand answer rounded to N digits).
+    against="torch" compares with PyTorch's gradients of the same graph instead of central
+    differences (engine/torch_check.py; the torch extra): then rtol and atol bound
+    |autograd - torch|, and .numerical holds torch's gradients.
     Returns a GradCheck; raises GradCheckFailed (an AssertionError) with the table when
     anything fails, saying which keyword would loosen the comparison."""
     if digits is not None and (type(digits) is not int or not 1 <= digits <= 17):
@@ -98,11 +101,11 @@ def check_grad(f, values, expected=None, *, eps=EPS, rtol=RTOL, atol=ATOL,
     inputs = [v if isinstance(v, Value) else Value(v, label=n) for v, n in zip(values, names)]
     out = expect_value(f(*inputs), "check_grad", "f must return the Value it computes")
     autograd = grad(out, inputs)
-    numerical = numerical_grad(f, inputs, eps)
+    reference, numerical = _reference(against, f, inputs, out, eps)
     expected = _expected(expected, names)
     rows, passed, kink, loosen = [], True, _near_kink(out), []
     for name, x, g, num, want in zip(names, inputs, autograd, numerical, expected):
-        problems, wider = _compare(g, num, want, rtol, atol, expected_rtol, digits)
+        problems, wider = _compare(g, num, want, rtol, atol, expected_rtol, digits, reference)
         if problems and kink and "central" in problems[0]:
             problems.append(f"{kink} is at its corner: no derivative there")
             wider = [w for w in wider if w[0] != "rtol"]
@@ -111,13 +114,15 @@ def check_grad(f, values, expected=None, *, eps=EPS, rtol=RTOL, atol=ATOL,
         rows.append((name, fmt(x.data, 8), fmt(g, 10), fmt(num, 10),
                      "" if want is None else fmt(want, 10), "; ".join(problems) or "ok"))
     verdict = "passed" if passed else "FAILED"
-    against = (f"to {digits} significant digits" if digits is not None else
+    wording = (f"to {digits} significant digits" if digits is not None else
                f"expected_rtol={expected_rtol}" if expected_rtol is not None else "")
     result = GradCheck("", passed, autograd, numerical,
-                       f"check_grad {verdict}: autograd vs central differences (eps={eps}, "
+                       f"check_grad {verdict}: autograd vs {reference} ("
+                       f"{f'eps={eps}, ' if reference == 'central differences' else ''}"
                        f"rtol={rtol}, atol={atol}) and vs expected" +
-                       (f" ({against})" if against else ""),
-                       ("input", "at", "autograd", "numerical", "expected", "result"),
+                       (f" ({wording})" if wording else ""),
+                       ("input", "at", "autograd",
+                        "torch" if reference == "torch" else "numerical", "expected", "result"),
                        tuple(rows), _loosest(loosen))
     result = result._replace(table=result.text())
     if not passed:
@@ -153,15 +158,26 @@ def _expected(expected, names):
     return list(expected)
 
 
-def _compare(g, num, want, rtol, atol, expected_rtol, digits):
+def _reference(against, f, inputs, out, eps):
+    """(what autograd is compared with, its gradients): central differences or torch's."""
+    if against == "numerical":
+        return "central differences", numerical_grad(f, inputs, eps)
+    if against == "torch":
+        from .torch_check import torch_grad
+        return "torch", torch_grad(out, inputs)
+    raise ValueError(f"check_grad: against={against!r}; give 'numerical' (central "
+                     "differences, the default) or 'torch' (PyTorch's autograd)")
+
+
+def _compare(g, num, want, rtol, atol, expected_rtol, digits, reference="central differences"):
     """The reasons autograd g fails (an empty list when it passes), and the (keyword,
     value) pairs that would make those comparisons pass."""
     g = value_of(g)
     problems, loosen = [], []
     gap = abs(float(g) - num)
     if not gap <= atol + rtol * abs(float(g)):
-        problems.append(f"autograd and central differences differ by {gap:.2g}")
-        if g != 0:
+        problems.append(f"autograd and {reference} differ by {gap:.2g}")
+        if g != 0 and reference == "central differences":    # torch's are not approximate
             loosen.append(("rtol", _round_up(gap / abs(float(g)))))
     if want is None:
         return problems, loosen

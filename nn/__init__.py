@@ -7,9 +7,10 @@ from .activations import (argmax, identity, leaky_relu, linear, log_softmax, rel
 from .layers import MLP, Layer, Neuron
 from .module import Module
 from .train import History, accuracy, evaluate, fit
+from .bridge import load_torch, to_torch
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "fit", "History", "accuracy", "evaluate",
-           "activations", "losses", "optim", "data", "plot",
+           "activations", "losses", "optim", "data", "plot", "to_torch", "load_torch",
            "identity", "linear", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "step",
            "softmax", "log_softmax", "argmax"]
 
