@@ -3,18 +3,26 @@ recorded for f is replayed node by node on float64 torch tensors, and torch.auto
 differentiates the replay with its own derivative formulas. So f is written once, with
 Value operators and methods, and anything f builds (constants, nn functions) replays.
 """
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
 from tracegrad.extras import require
 
 from .graph import topological_order
+from .value import Value
+
+Tensor = Any               # a torch.Tensor (torch is optional: not imported to type-check)
 
 
 # torch's softplus turns linear above `threshold` (20 by default), where log(1 + e^x) still
 # differs from x by e^-x (2e-9 at 20); past 40 that is below float64's resolution, so with
 # threshold 40 torch computes tracegrad's numbers (nn.to_torch uses it too)
-SOFTPLUS_THRESHOLD = 40.0
+SOFTPLUS_THRESHOLD: float = 40.0
 
 
-def _torch_ops(torch):
+def _torch_ops(torch: Any) -> dict[str, Callable[[Tensor, Tensor, Any], Tensor]]:
     """For each row of the derivative table, the same function on tensors: (a, b, arg)."""
     F = torch.nn.functional
     return {
@@ -37,16 +45,16 @@ def _torch_ops(torch):
     }
 
 
-def torch_replay(out, inputs):
+def torch_replay(out: Value, inputs: Sequence[Value]) -> tuple[Tensor, list[Tensor]]:
     """out's graph computed again by torch: (the output tensor, one leaf tensor per input).
 
     Each input (a Value in out's graph) becomes a float64 tensor that requires grad; every
     other leaf is a constant tensor; every node applies its op's torch counterpart."""
-    torch = require("torch", "torch", "check_grad(..., against='torch')")
+    torch = require("torch", "torch", "check_grad's comparisons against torch")
     ops = _torch_ops(torch)
     leaves = {id(x): torch.tensor(float(x.data), dtype=torch.float64, requires_grad=True)
               for x in inputs}
-    tensors = {}
+    tensors: dict[Value, Tensor] = {}
     for node in topological_order(out):
         if node.is_leaf:
             tensors[node] = leaves.get(id(node))
@@ -61,11 +69,11 @@ def torch_replay(out, inputs):
     return tensors[out], [leaves[id(x)] for x in inputs]
 
 
-def torch_grad(out, inputs):
+def torch_grad(out: Value, inputs: Sequence[Value]) -> list[float]:
     """d out / d x for each input, by torch.autograd over the replayed graph (floats).
 
     An input the output does not depend on gets 0.0, as tracegrad's grad() gives it."""
-    torch = require("torch", "torch", "check_grad(..., against='torch')")
+    torch = require("torch", "torch", "check_grad's comparisons against torch")
     result, leaves = torch_replay(out, inputs)
     if not result.requires_grad:                  # out does not depend on any input
         return [0.0 for _ in inputs]

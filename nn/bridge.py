@@ -3,18 +3,25 @@ float64 torch.nn.Sequential (Linear layers and activation modules) holding the m
 weights; load_torch(module) builds the tracegrad MLP from such a Sequential. torch is the
 optional 'torch' extra, imported only when one of these is called.
 """
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
 from tracegrad.engine.torch_check import SOFTPLUS_THRESHOLD
 from tracegrad.extras import require
 
 from . import activations
 from .layers import MLP, Layer, Neuron
 
-
-def _torch():
-    return require("torch", "torch", "tracegrad.nn.to_torch / load_torch")
+Module = Any               # a torch.nn.Module (torch is optional: not imported to type-check)
 
 
-def _modules(torch):
+def _torch() -> Any:
+    return require("torch", "torch", "tracegrad.nn.to_torch and load_torch")
+
+
+def _modules(torch: Any) -> dict[str, tuple[type, Callable[[], Module]]]:
     """Each activation that converts: its name -> (the torch.nn class, the equal module)."""
     return {
         "relu": (torch.nn.ReLU, torch.nn.ReLU),
@@ -25,7 +32,7 @@ def _modules(torch):
     }
 
 
-def to_torch(model):
+def to_torch(model: MLP | Layer | Neuron) -> Module:
     """The same network as a float64 torch.nn.Sequential with a copy of the weights.
 
     model: an MLP, a Layer or a Neuron. Each layer becomes torch.nn.Linear(nin, nout)
@@ -52,7 +59,7 @@ def to_torch(model):
     return torch.nn.Sequential(*parts)
 
 
-def load_torch(module):
+def load_torch(module: Module) -> MLP:
     """The tracegrad MLP equal to a torch.nn.Sequential of Linear layers, each followed by
     at most one of ReLU, LeakyReLU(0.01), Sigmoid, Tanh, Softplus (or nothing: linear),
     with the same activation on every hidden layer; its weights become Values (floats)."""
@@ -65,7 +72,7 @@ def load_torch(module):
     sizes = [linear.out_features for linear, _ in layers]
     model = MLP(layers[0][0].in_features, sizes, activation=hidden.pop() if hidden else "relu",
                 output_activation=layers[-1][1])
-    state = {}
+    state: dict[str, float] = {}
     for i, (linear, _) in enumerate(layers):
         weight = linear.weight.detach().double().tolist()
         bias = linear.bias.detach().double().tolist()
@@ -76,7 +83,7 @@ def load_torch(module):
     return model
 
 
-def _layers(model):
+def _layers(model: MLP | Layer | Neuron) -> list[list[Neuron]]:
     """The model's neurons, layer by layer."""
     if isinstance(model, MLP):
         return [layer.neurons for layer in model.layers]
@@ -87,14 +94,14 @@ def _layers(model):
     raise TypeError(f"to_torch: expected an MLP, Layer or Neuron, got {type(model).__name__}")
 
 
-def _linear_layers(torch, module):
+def _linear_layers(torch: Any, module: Module) -> list[tuple[Module, str]]:
     """[(Linear, activation name)] from a Sequential, or a ValueError naming what is not."""
     names = {kind: name for name, (kind, _) in _modules(torch).items()}
     names[torch.nn.Identity] = "linear"
     if not isinstance(module, torch.nn.Sequential):
         raise TypeError(f"load_torch: expected a torch.nn.Sequential of Linear layers and "
                         f"activations, got {type(module).__name__}")
-    layers = []
+    layers: list[list[Any]] = []
     for part in module:
         if isinstance(part, torch.nn.Linear):
             if part.bias is None:
@@ -112,7 +119,7 @@ def _linear_layers(torch, module):
     return [tuple(pair) for pair in layers]
 
 
-def _same_as_tracegrad(part, torch):
+def _same_as_tracegrad(part: Module, torch: Any) -> None:
     """An activation module whose parameters tracegrad's function does not share."""
     if isinstance(part, torch.nn.LeakyReLU) and part.negative_slope != 0.01:
         raise ValueError(f"load_torch: {part!r}: tracegrad's leaky_relu has slope 0.01")

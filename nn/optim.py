@@ -14,7 +14,8 @@ class Optimizer:
     `state` ({p: {"m": number, ...}}). `schedule(t) -> lr`, if given, sets lr before each
     step (t = steps taken so far, 0 for the first)."""
 
-    state_names = ()           # the per-parameter state, all starting at 0 (exact, like a Fraction)
+    # the per-parameter state, all starting at 0 (exact, like a Fraction)
+    state_names: tuple[str, ...] = ()
 
     def __init__(self, params, lr, schedule=None):
         self.params = _parameters(params, type(self).__name__)

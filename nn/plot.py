@@ -3,17 +3,28 @@ against one parameter with the gradient-descent steps drawn on it. Each function
 matplotlib Figure made with the object API (no pyplot state: nothing to close, no figure
 leak) and, given a path, saves it there. In Jupyter a Figure shows as the cell's result.
 """
-import os
+from __future__ import annotations
 
-from tracegrad.engine import grad, no_grad
+import os
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Union
+
+from tracegrad.engine import Value, grad, no_grad
 from tracegrad.extras import require
 from tracegrad.jupyter import ipython_shell
 
 from .activations import argmax
+from .data import Dataset
+from .module import Module
 from .train import data_loss
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-def figure(**options):
+Path = Union[str, "os.PathLike[str]", None]     # where to save a figure (None: don't)
+
+
+def figure(**options: Any) -> Figure:
     """A new matplotlib Figure (options go to Figure: figsize, dpi, layout ...), outside
     pyplot's list of open figures, so it is freed like any object once unused."""
     require("matplotlib", "plot", "tracegrad.nn.plot's figures")
@@ -22,7 +33,7 @@ def figure(**options):
     return Figure(**options)
 
 
-def _show_figures_in_ipython(Figure):
+def _show_figures_in_ipython(Figure: type) -> None:
     # IPython draws a Figure as an image only once matplotlib's inline support has
     # registered a formatter for it (%matplotlib inline, or importing pyplot in a kernel).
     # Without either, a Figure would print as "<Figure size 640x400 with 1 Axes>": register
@@ -41,7 +52,7 @@ def _show_figures_in_ipython(Figure):
     select_figure_formats(shell, {"png"})
 
 
-def _finish(fig, path):
+def _finish(fig: Figure, path: Path) -> Figure:
     if path is not None:
         folder = os.path.dirname(os.path.abspath(path))
         os.makedirs(folder, exist_ok=True)
@@ -49,7 +60,8 @@ def _finish(fig, path):
     return fig
 
 
-def loss_curve(history, path=None, log_scale=False, title="Training loss"):
+def loss_curve(history: Any, path: Path = None, log_scale: bool = False,
+               title: str = "Training loss") -> Figure:
     """The loss at every step (from fit()'s History, or a list of numbers); when the history
     has a metric (e.g. accuracy) it is drawn against the right-hand axis."""
     losses = list(getattr(history, "loss", history))
@@ -82,8 +94,9 @@ def loss_curve(history, path=None, log_scale=False, title="Training loss"):
     return _finish(fig, path)
 
 
-def decision_boundary(model, data, path=None, resolution=60, threshold=0.0, margin=0.5,
-                      title=None):
+def decision_boundary(model: Callable[[list[float]], list[Value]], data: Dataset,
+                      path: Path = None, resolution: int = 60, threshold: float = 0.0,
+                      margin: float = 0.5, title: str | None = None) -> Figure:
     """The regions of the plane a 2-D classifier assigns to each class, with the data on top.
     One output: class 1 where the output > threshold (0 for a linear/tanh output, 0.5 for a
     sigmoid). Several outputs: the argmax. The model is run resolution^2 times (no_grad)."""
@@ -127,8 +140,11 @@ def decision_boundary(model, data, path=None, resolution=60, threshold=0.0, marg
     return _finish(fig, path)
 
 
-def loss_vs_parameter(model, param, data, loss, steps=None, span=None, reduction="sum",
-                      path=None, points=200, title=None):
+def loss_vs_parameter(model: Module, param: Value | str, data: Dataset, loss: Any,
+                      steps: Iterable[float] | None = None,
+                      span: tuple[float, float] | None = None, reduction: str = "sum",
+                      path: Path = None, points: int = 200,
+                      title: str | None = None) -> Figure:
     """The loss over the data set as one parameter varies (the others held fixed), with the
     gradient-descent steps (`steps`: the parameter's values, e.g. fit(track=[...])'s
     history.tracked[name]) drawn as dots, each with its tangent: the slope d loss / d param
@@ -174,7 +190,7 @@ def loss_vs_parameter(model, param, data, loss, steps=None, span=None, reduction
     return _finish(fig, path)
 
 
-def _window(history, n):
+def _window(history: Any, n: int) -> int:
     """Steps per epoch when training used mini-batches (their losses are noisy), else 1."""
     epochs = list(getattr(history, "epoch", []))
     if len(epochs) < 2 or epochs[-1] == epochs[0]:
@@ -183,7 +199,7 @@ def _window(history, n):
     return per_epoch if 1 < per_epoch < n else 1
 
 
-def _moving_mean(values, window):
+def _moving_mean(values: Sequence[float], window: int) -> list[float]:
     out, total = [], 0.0
     for i, v in enumerate(values):
         total += v
@@ -194,12 +210,13 @@ def _moving_mean(values, window):
     return out
 
 
-def _loss_at(model, param, x, data, loss, reduction):
+def _loss_at(model: Module, param: Value, x: float, data: Dataset, loss: Any,
+             reduction: str) -> Value:
     param.data = x
     return data_loss(model, data, loss, reduction)
 
 
-def _parameter(model, param):
+def _parameter(model: Module, param: Value | str) -> tuple[str, Value]:
     named = model.named_parameters()
     for name, p in named:
         if p is param or name == param:
@@ -210,7 +227,7 @@ def _parameter(model, param):
 COLORS = ["tab:blue", "tab:red", "tab:green", "tab:orange", "tab:purple", "tab:brown"]
 
 
-def _legend(data, names, i):
+def _legend(data: Dataset, names: Sequence[str], i: int) -> str:
     """'top (-1)' when the targets are not the class indices 0, 1, ... (then every class
     shows its target), else just the name: 'arm 0'."""
     name = names[i] if i < len(names) else str(i)
@@ -219,11 +236,11 @@ def _legend(data, names, i):
     return name
 
 
-def _grid(lo, hi, n):
+def _grid(lo: float, hi: float, n: int) -> list[float]:
     return [lo + (hi - lo) * i / (n - 1) for i in range(n)]
 
 
-def _class_indices(data):
+def _class_indices(data: Dataset) -> list[int]:
     if data.labels:
         index = {label: i for i, label in enumerate(data.labels)}
         return [index[y] for y in data.y]

@@ -49,7 +49,8 @@ def test_outputs_and_gradients_equal(torch, activation):
     loss = losses.mean([losses.mse(model(v), [y]) for v, y in zip(INPUTS, targets)])
     model.zero_grad()
     loss.backward()
-    t_loss = torch.nn.functional.mse_loss(module(x)[:, 0], torch.tensor(targets, dtype=torch.float64))
+    t_loss = torch.nn.functional.mse_loss(module(x)[:, 0],
+                                          torch.tensor(targets, dtype=torch.float64))
     t_loss.backward()
     assert t_loss.item() == pytest.approx(loss.data, abs=1e-12)
     assert torch_grads(module) == pytest.approx([p.grad for p in model.parameters()], abs=1e-12)
@@ -82,7 +83,8 @@ def test_a_torch_made_network_loads(torch):
     assert repr(model) == "MLP(3, [6, 2], activation='softplus', output_activation='sigmoid')"
     x = [[0.1, -0.7, 2.0], [1.0, 1.0, -1.0]]
     want = module.double()(torch.tensor(x, dtype=torch.float64)).tolist()
-    assert [[v.data for v in model(row)] for row in x] == [pytest.approx(w, abs=1e-12) for w in want]
+    assert [[v.data for v in model(row)] for row in x] == [pytest.approx(w, abs=1e-12)
+                                                            for w in want]
 
 
 def test_a_neuron_and_a_layer_convert(torch):

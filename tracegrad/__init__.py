@@ -5,6 +5,6 @@
 
 The folders engine/ and nn/ of the repository install as tracegrad.engine and tracegrad.nn.
 """
-__version__ = "0.2.0"
+__version__: str = "0.2.0"
 
 __all__ = ["__version__"]

@@ -9,12 +9,19 @@ an interrupt is one line with exit status 130, and a closed or full standard out
 (`tracegrad steps ... | head -1`) one line with exit status 141 or 1, whichever way they
 are started.
 """
+from __future__ import annotations
+
 import argparse
 import errno
 import os
 import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NoReturn
 
 from . import __version__
+
+# exception type -> the exit status a command returns when it raises one
+Errors = Mapping[type[Exception], int]
 
 
 class UsageError(Exception):
@@ -24,11 +31,12 @@ class UsageError(Exception):
 class Parser(argparse.ArgumentParser):
     """argparse whose errors are one line (`prog: error: ... (see prog --help)`), exit 2."""
 
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: error: {message} (see {self.prog} --help)")
 
 
-def new_parser(prog, description, epilog=""):
+def new_parser(prog: str, description: str,
+               epilog: str = "") -> tuple[Parser, argparse._SubParsersAction[Any]]:
     """A Parser with --version and a COMMAND subparser group: (parser, commands)."""
     parser = Parser(prog=prog, description=description, epilog=epilog,
                     formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -37,7 +45,9 @@ def new_parser(prog, description, epilog=""):
     return parser, commands
 
 
-def add_command(commands, name, run, help, epilog=""):
+def add_command(commands: argparse._SubParsersAction[Any], name: str,
+                run: Callable[[argparse.Namespace], int | None], help: str,
+                epilog: str = "") -> argparse.ArgumentParser:
     """One subcommand: its help is also its description, run(args) is what it does."""
     sub = commands.add_parser(name, help=help, description=help, epilog=epilog,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -45,7 +55,7 @@ def add_command(commands, name, run, help, epilog=""):
     return sub
 
 
-def run(parser, argv, errors):
+def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None, errors: Errors) -> int:
     """Parse argv and run the chosen command: its return value is the exit status.
 
     `errors` maps exception types to exit statuses: each is printed as one line."""
@@ -81,13 +91,13 @@ def run(parser, argv, errors):
         return 1
 
 
-def _to_stdout(err):
+def _to_stdout(err: BaseException) -> bool:
     """Whether err is a failed write to standard output (closed pipe, full disk)."""
     return (isinstance(err, OSError) and err.filename is None
             and err.errno in (errno.EPIPE, errno.ENOSPC, errno.EIO, errno.EBADF))
 
 
-def dash_dash(argv):
+def dash_dash(argv: Sequence[str]) -> list[str]:
     """The argument after `--` is the expression even when it starts with - (as in
     `steps -- "-x**2" --at x=3`), and the options after it still count as options.
 
@@ -108,7 +118,7 @@ def dash_dash(argv):
     return argv
 
 
-def build_parser():
+def build_parser() -> tuple[Parser, Errors]:
     from .engine import __main__ as engine_cli
     from .nn import __main__ as nn_cli
     parser, commands = new_parser(
@@ -120,6 +130,6 @@ def build_parser():
     return parser, {**engine_cli.ERRORS, **nn_cli.ERRORS}
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> int:
     parser, errors = build_parser()
     return run(parser, argv, errors)

@@ -1,13 +1,16 @@
 """Optional pieces (matplotlib, numpy, torch ...): import one, or fail with one line that
 says which install gives it. The extras themselves are defined in pyproject.toml."""
+from __future__ import annotations
+
 import importlib
+from types import ModuleType
 
 
 class MissingExtra(ImportError):
     """An optional package is not installed; the message names the command that installs it."""
 
 
-def require(module, extra, needed_for):
+def require(module: str, extra: str, needed_for: str) -> ModuleType:
     """Import and return `module`, or raise MissingExtra naming `pip install` for it.
 
     `extra` is the pyproject extra that brings it (plot, fast, torch, notebook);
