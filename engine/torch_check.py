@@ -28,6 +28,7 @@ def _torch_ops(torch: Any) -> dict[str, Callable[[Tensor, Tensor, Any], Tensor]]
     return {
         "add": lambda a, b, arg: a + b,
         "mul": lambda a, b, arg: a * b,
+        "div": lambda a, b, arg: a / b,
         "neg": lambda a, b, arg: -a,
         "pow": lambda a, b, arg: a ** float(arg),
         "powv": lambda a, b, arg: a ** b,
@@ -41,6 +42,7 @@ def _torch_ops(torch: Any) -> dict[str, Callable[[Tensor, Tensor, Any], Tensor]]
         "softplus": lambda a, b, arg: F.softplus(a, threshold=SOFTPLUS_THRESHOLD),
         "sin": lambda a, b, arg: torch.sin(a),
         "cos": lambda a, b, arg: torch.cos(a),
+        "tan": lambda a, b, arg: torch.tan(a),
         "abs": lambda a, b, arg: torch.abs(a),
     }
 
