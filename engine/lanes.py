@@ -118,7 +118,7 @@ def _namesake(fn):
     return _NAMESAKES[fn]
 
 
-_NAMESAKES = {}
+_NAMESAKES: dict = {}
 
 
 def _branches(fn, args, shape, forced):
