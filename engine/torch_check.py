@@ -27,6 +27,7 @@ def _torch_ops(torch: Any) -> dict[str, Callable[[Tensor, Tensor, Any], Tensor]]
     F = torch.nn.functional
     return {
         "add": lambda a, b, arg: a + b,
+        "sub": lambda a, b, arg: a - b,
         "mul": lambda a, b, arg: a * b,
         "div": lambda a, b, arg: a / b,
         "neg": lambda a, b, arg: -a,
