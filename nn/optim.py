@@ -83,7 +83,8 @@ class Optimizer:
         raise NotImplementedError
 
     def __repr__(self):
-        return f"{type(self).__name__}({len(self.params)} parameters, lr={self.lr:g})"
+        n = len(self.params)
+        return f"{type(self).__name__}({n} parameter{'s' * (n != 1)}, lr={self.lr:g})"
 
 
 class SGD(Optimizer):

@@ -167,3 +167,9 @@ def test_adam_matches_torch_on_an_mlp():
         topt.step()
     assert [p.data for p in params] == pytest.approx([t.item() for t in tparams], rel=1e-10)
     assert math.isfinite(params[0].data)
+
+
+def test_optimizer_repr_counts_its_parameters_in_words():
+    w = Value(1.0)
+    assert repr(optim.SGD([w], lr=0.1)) == "SGD(1 parameter, lr=0.1)"
+    assert repr(optim.Adam([w, Value(2.0)], lr=0.01)) == "Adam(2 parameters, lr=0.01)"
