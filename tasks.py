@@ -23,7 +23,7 @@ PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 TASKS = {
     "demo": ("plot", ["-m", "tracegrad", "demo"]),
     "test": ("test", ["-m", "pytest", "-n", "2"]),
-    "notebooks": ("notebook", ["-m", "jupyterlab", "notebooks"]),
+    "notebooks": ("notebook", ["-m", "jupyterlab", "notebooks"]),     # + --allow-root as root
     "parity": ("test,torch", None),
     "bench": ("bench,plot", ["benchmarks/run.py"]),
 }
@@ -48,6 +48,8 @@ def main(argv):
     try:
         install(extras)
         if command is not None:
+            if argv[0] == "notebooks" and getattr(os, "geteuid", lambda: 1)() == 0:
+                command = [*command, "--allow-root"]     # JupyterLab refuses root without it
             sh(PYTHON, *command, *argv[1:])
     except subprocess.CalledProcessError as failed:
         sys.exit(failed.returncode)
