@@ -38,7 +38,7 @@ def install(extras):
     if not PYTHON.exists():
         venv.create(VENV, with_pip=True)
         sh(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    sh(PYTHON, "-m", "pip", "install", "--quiet", "--editable", f".[{extras}]")
+    sh(PYTHON, "-m", "pip", "install", "-qq", "--editable", f".[{extras}]")
 
 
 def main(argv):
