@@ -4,30 +4,36 @@ A Value holds its number (`data`), its gradient (`grad`), the ordered tuple of V
 was computed from (`parents`) and the row of the derivative table that computed it.
 Operators and methods look the operation up in `ops.OPS`; they never touch `.grad`.
 """
+from __future__ import annotations
+
 import math
 import numbers
 from fractions import Fraction
+from typing import TYPE_CHECKING, Callable
 
 from . import modes
-from .ops import OPS
+from .ops import OPS, Op
 from .text import describe, fmt
 
 _ADD, _SUB, _MUL, _DIV = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"]
 _POW, _POWV = OPS["pow"], OPS["powv"]
 
+# The engine's numbers: a Value's data, a constant, an exponent, a slope (see _number).
+Number = int | float | Fraction
 
-def _number(x):
+
+def _number(x: object) -> Number | None:
     """The one rule for a number met anywhere (data, a constant, an exponent, a slope):
     int, float and Fraction are kept; any other real number is converted by its kind
     (numbers.Integral -> int, numbers.Rational -> Fraction, numbers.Real -> float: so
     True is 1 and numpy's float64 is a float). Anything else gives None."""
     kind = type(x)
     if kind is float or kind is int or kind is Fraction:
-        return x
+        return x                    # type: ignore[return-value]  # mypy cannot narrow by `kind is`
     if isinstance(x, numbers.Integral):
         return int(x)
     if isinstance(x, numbers.Rational):
-        return Fraction(x.numerator, x.denominator)
+        return Fraction(int(x.numerator), int(x.denominator))
     if isinstance(x, numbers.Real):
         return float(x)
     return None
@@ -43,8 +49,15 @@ class Value:
     # _arg (set by one-input ops) and _label (set when named) are left empty otherwise:
     # a store fewer per node each, and a reference fewer for the collector to visit.
     __slots__ = ("data", "grad", "_a", "_b", "_op", "_arg", "_label", "__weakref__")
+    data: Number
+    grad: Gradient          # a Value after backward(create_graph=True)
+    _a: Value | None
+    _b: Value | None
+    _op: Op | None
+    _arg: Number | None
+    _label: str | None
 
-    def __init__(self, data, label=None):
+    def __init__(self, data: Number, label: str | None = None) -> None:
         """A leaf: a number you give (int, float or Fraction), optionally named."""
         number = _number(data)
         if number is None:
@@ -58,36 +71,36 @@ class Value:
 
     # --- what a node is ---------------------------------------------------------
     @property
-    def op(self):
+    def op(self) -> str:
         """Name of the operation that made this node ('' for a leaf): 'mul', 'tanh', ..."""
         return self._op.name if self._op is not None else ""
 
     @property
-    def parents(self):
+    def parents(self) -> tuple[Value, ...]:
         """The Values this one was computed from, in order: x*x has (x, x); () for a leaf."""
         a, b = self._a, self._b
         return () if a is None else (a,) if b is None else (a, b)
 
     @property
-    def arg(self):
+    def arg(self) -> Number | None:
         """The op's number parameter, if any: the exponent of x**3, the slope of leaky_relu."""
         return getattr(self, "_arg", None)
 
     @property
-    def label(self):
+    def label(self) -> str | None:
         """A name for this Value in tables, explanations and drawings (None: unnamed)."""
         return getattr(self, "_label", None)
 
     @label.setter
-    def label(self, name):
+    def label(self, name: str | None) -> None:
         self._label = name
 
     @property
-    def is_leaf(self):
+    def is_leaf(self) -> bool:
         """True for a Value made by the user (or a constant), not by an operation."""
         return self._a is None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         parts = [f"data={fmt(self.data, typed=True)}", f"grad={fmt(self.grad, typed=True)}"]
         if self._op is not None:
             parts.append(f"op={self.op!r}")
@@ -96,7 +109,7 @@ class Value:
         return f"Value({', '.join(parts)})"
 
     # --- differentiation ----------------------------------------------------------
-    def backward(self, gradient=1, create_graph=False):
+    def backward(self, gradient: Number = 1, create_graph: bool = False) -> None:
         """Fill `.grad` on every node of this Value's graph with d self / d node.
 
         Leaf gradients accumulate across calls until zeroed; interior nodes hold this
@@ -107,11 +120,12 @@ class Value:
     # --- arithmetic: add, sub, mul, div, neg and pow are rows of the table --------------
     # A number on the other side becomes a constant leaf; anything else is NotImplemented,
     # so Python says which operator failed: "unsupported operand type(s) for -".
-    def __add__(self, other):
+    def __add__(self, other: Value | Number) -> Value:
         if type(other) is not Value:
-            other = _constant(other, self.data)
-            if other is None:
+            constant = _constant(other, self.data)
+            if constant is None:
                 return NotImplemented
+            other = constant
         if not modes.plain:
             return _node(self.data + other.data, self, other, _ADD)
         # speed trick: what _node does when recording plainly, written inline (add and mul
@@ -124,17 +138,18 @@ class Value:
         node._op = _ADD
         return node
 
-    def __radd__(self, other):          # other + self
+    def __radd__(self, other: Number) -> Value:          # other + self
         if type(other) is int and other == 0:
             return self                 # sum() starts from the int 0: 0 + v is v, no node
-        other = _constant(other, self.data)
-        return NotImplemented if other is None else other + self
+        constant = _constant(other, self.data)
+        return NotImplemented if constant is None else constant + self
 
-    def __mul__(self, other):
+    def __mul__(self, other: Value | Number) -> Value:
         if type(other) is not Value:
-            other = _constant(other, self.data)
-            if other is None:
+            constant = _constant(other, self.data)
+            if constant is None:
                 return NotImplemented
+            other = constant
         if not modes.plain:
             return _node(self.data * other.data, self, other, _MUL)
         node = _new(Value)              # the speed trick of __add__
@@ -145,50 +160,52 @@ class Value:
         node._op = _MUL
         return node
 
-    def __rmul__(self, other):
-        other = _constant(other, self.data)
-        return NotImplemented if other is None else other * self
+    def __rmul__(self, other: Number) -> Value:
+        constant = _constant(other, self.data)
+        return NotImplemented if constant is None else constant * self
 
-    def __neg__(self):
+    def __neg__(self) -> Value:
         return _node(-self.data, self, None, OPS["neg"])
 
-    def __sub__(self, other):
+    def __sub__(self, other: Value | Number) -> Value:
         if type(other) is not Value:
-            other = _constant(other, self.data)
-            if other is None:
+            constant = _constant(other, self.data)
+            if constant is None:
                 return NotImplemented
+            other = constant
         return _node(self.data - other.data, self, other, _SUB)
 
-    def __rsub__(self, other):          # other - self
-        other = _constant(other, self.data)
-        return NotImplemented if other is None else other - self
+    def __rsub__(self, other: Number) -> Value:          # other - self
+        constant = _constant(other, self.data)
+        return NotImplemented if constant is None else constant - self
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: Value | Number) -> Value:
         if type(other) is not Value:
-            other = _constant(other, self.data)
-            if other is None:
+            constant = _constant(other, self.data)
+            if constant is None:
                 return NotImplemented
+            other = constant
         return _apply(_DIV, self, other)
 
-    def __rtruediv__(self, other):      # other / self: 1 / x is one division
-        other = _constant(other, self.data)
-        return NotImplemented if other is None else _apply(_DIV, other, self)
+    def __rtruediv__(self, other: Number) -> Value:      # other / self: 1 / x is one division
+        constant = _constant(other, self.data)
+        return NotImplemented if constant is None else _apply(_DIV, constant, self)
 
-    def __pow__(self, other):
+    def __pow__(self, other: Value | Number) -> Value:
         if type(other) is Value:
             return _apply(_POWV, self, other)
         n = _number(other)
         return NotImplemented if n is None else _apply(_POW, self, None, n)
 
-    def __rpow__(self, other):          # 2 ** x: the base is a constant
-        other = _constant(other, self.data)
-        return NotImplemented if other is None else _apply(_POWV, other, self)
+    def __rpow__(self, other: Number) -> Value:          # 2 ** x: the base is a constant
+        constant = _constant(other, self.data)
+        return NotImplemented if constant is None else _apply(_POWV, constant, self)
 
-    def __abs__(self):
+    def __abs__(self) -> Value:
         return _apply(OPS["abs"], self)
 
     # --- functions: exp, log, tanh ... are made from the table below this class ------
-    def leaky_relu(self, slope=0.01):
+    def leaky_relu(self, slope: Number = 0.01) -> Value:
         """x if x > 0 else slope * x (slope: a number)."""
         op = OPS["leaky_relu"]
         number = _number(slope) if type(slope) is not Value else None
@@ -197,10 +214,29 @@ class Value:
                             f"Fraction), not {type(slope).__name__} {slope!r}")
         return _apply(op, self, None, number)
 
+    if TYPE_CHECKING:
+        # Made by the loop below from the table's one-input rows; declared here only so
+        # type checkers see them (tests check these names are exactly those rows).
+        def exp(self) -> Value: ...
+        def log(self) -> Value: ...
+        def sqrt(self) -> Value: ...
+        def tanh(self) -> Value: ...
+        def sigmoid(self) -> Value: ...
+        def relu(self) -> Value: ...
+        def softplus(self) -> Value: ...
+        def sin(self) -> Value: ...
+        def cos(self) -> Value: ...
+        def tan(self) -> Value: ...
+        def abs(self) -> Value: ...
 
-def _function(op):
+
+# A gradient: a number, or a Value when the chain rule's arithmetic is recorded.
+Gradient = Number | Value
+
+
+def _function(op: Op) -> Callable[[Value], Value]:
     """The method x.name() for a one-input row of the table: op applied to x."""
-    def method(self):
+    def method(self: Value) -> Value:
         return _apply(op, self)
     method.__name__, method.__qualname__ = op.name, f"Value.{op.name}"
     call = op.symbol.format(a="x")
@@ -217,7 +253,8 @@ for _op in OPS.values():
 _new = object.__new__
 
 
-def _node(data, a=None, b=None, op=None, arg=None):
+def _node(data: Number, a: Value | None = None, b: Value | None = None,
+          op: Op | None = None, arg: Number | None = None) -> Value:
     """The one way the engine makes a Value: the result of op on parents a (and b), or
     with no op a leaf (a constant). Under no_grad() an op's result is a leaf too.
 
@@ -225,7 +262,8 @@ def _node(data, a=None, b=None, op=None, arg=None):
     are skipped, and outside no_grad()/detect_anomaly() a single flag is tested."""
     if op is not None and not modes.plain:
         if modes.anomaly:
-            _check_finite(data, op, (a,) if b is None else (a, b), arg)
+            # an op's node always has its first parent a: mypy cannot know that
+            _check_finite(data, op, (a,) if b is None else (a, b), arg)  # type: ignore[arg-type]
         if not modes.grad_enabled:
             a = b = op = arg = None
     node = _new(Value)
@@ -239,7 +277,7 @@ def _node(data, a=None, b=None, op=None, arg=None):
     return node
 
 
-def _constant(number, partner):
+def _constant(number: object, partner: Number) -> Value | None:
     """A number met in an expression (the 3 in x * 3) as a leaf Value; None if it is not
     a number (by the rule of _number).
 
@@ -251,12 +289,13 @@ def _constant(number, partner):
         number = _number(number)
         if number is None:
             return None
+    # mypy cannot narrow `number` by `kind is`: it is an int, float or Fraction from here
     if type(partner) is float and type(number) is not float:
-        number = float(number)
-    return _node(number)
+        number = float(number)          # type: ignore[arg-type]
+    return _node(number)                # type: ignore[arg-type]
 
 
-def _apply(op, a, b=None, arg=None):
+def _apply(op: Op, a: Value, b: Value | None = None, arg: Number | None = None) -> Value:
     """Run op's forward function on the parents' data, with errors that name the op."""
     try:
         if b is not None:
@@ -271,13 +310,14 @@ def _apply(op, a, b=None, arg=None):
     return _node(data, a, b, op, arg)
 
 
-def _check_finite(data, op, parents, arg):
+def _check_finite(data: Number, op: Op, parents: tuple[Value, ...],
+                  arg: Number | None) -> None:
     if isinstance(data, float) and not math.isfinite(data):
         raise FloatingPointError(f"detect_anomaly: {op.name} produced {data} "
                                  f"from {describe(op, parents, arg)}")
 
 
-def expect_value(x, function, what="the root of a graph"):
+def expect_value(x: object, function: str, what: str = "the root of a graph") -> Value:
     """Raise a TypeError naming function unless x is a Value: grad(3.0, [x]) has no graph."""
     if not isinstance(x, Value):
         raise TypeError(f"{function}: expected a Value ({what}), got {type(x).__name__} "

@@ -112,7 +112,7 @@ def decision_boundary(model: Callable[[list[float]], list[Value]], data: Dataset
                                                           len(scores[0][0])))]
     k = len(colors)
     if len(scores[0][0]) == 1:       # contour the score itself: a smooth boundary line
-        z = [[s[0].data for s in row] for row in scores]
+        z = [[float(s[0].data) for s in row] for row in scores]
         lo, hi = min(map(min, z)), max(map(max, z))
         levels = [min(lo, threshold) - 1, threshold, max(hi, threshold) + 1]
         ax.contourf(gx, gy, z, levels=levels, colors=colors[:2], alpha=0.3)
@@ -152,7 +152,7 @@ def loss_vs_parameter(model: Module, param: Value | str, data: Dataset, loss: An
     name, param = _parameter(model, param)
     steps = list(steps or [])
     if span is None:
-        around = steps or [param.data]
+        around = steps or [float(param.data)]
         lo, hi = min(around), max(around)
         pad = max(hi - lo, 1.0) * 0.3
         span = (lo - pad, hi + pad)
@@ -160,11 +160,11 @@ def loss_vs_parameter(model: Module, param: Value | str, data: Dataset, loss: An
     try:
         xs = _grid(span[0], span[1], points)
         with no_grad():
-            curve = [_loss_at(model, param, x, data, loss, reduction).data for x in xs]
+            curve = [float(_loss_at(model, param, x, data, loss, reduction).data) for x in xs]
         marks = []
         for x in steps:
             value = _loss_at(model, param, x, data, loss, reduction)
-            marks.append((x, value.data, grad(value, [param])[0]))
+            marks.append((x, float(value.data), grad(value, [param])[0]))
     finally:
         param.data = saved
     fig = figure(figsize=(6.4, 4.4), layout="tight")

@@ -10,6 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 HINTED = ["tracegrad", "tracegrad.cli", "tracegrad.extras", "tracegrad.jupyter",
+          "tracegrad.engine.value",
           "tracegrad.engine.torch_check", "tracegrad.nn.bridge", "tracegrad.nn.plot"]
 
 
@@ -42,3 +43,21 @@ def test_mypy_is_clean_on_the_package_and_the_hinted_modules_are_fully_hinted(tm
         cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Success: no issues found" in result.stdout
+
+
+def test_the_methods_declared_for_type_checkers_are_the_tables_one_input_rows():
+    """value.py makes x.exp(), x.tanh() ... in a loop over the op table and declares them
+    under `if TYPE_CHECKING:` for mypy; the two lists must not drift apart."""
+    import ast
+
+    from tracegrad.engine import OPS, Value
+    tree = ast.parse((ROOT / "engine" / "value.py").read_text())
+    value_class = next(node for node in tree.body
+                       if isinstance(node, ast.ClassDef) and node.name == "Value")
+    block = next(node for node in value_class.body
+                 if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING")
+    declared = [node.name for node in block.body if isinstance(node, ast.FunctionDef)]
+    rows = [op.name for op in OPS.values() if op.function and not op.arg]
+    assert sorted(declared) == sorted(rows)
+    assert declared and len(declared) == len(set(declared))
+    assert all(callable(getattr(Value, name)) for name in declared)
