@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 HINTED = ["tracegrad", "tracegrad.cli", "tracegrad.extras", "tracegrad.jupyter",
-          "tracegrad.engine.value",
+          "tracegrad.engine.value", "tracegrad.engine.graph",
           "tracegrad.engine.torch_check", "tracegrad.nn.bridge", "tracegrad.nn.plot"]
 
 
