@@ -2,23 +2,33 @@
 autograd, central differences and the values worked out on paper side by side in a table
 and fails with an AssertionError whose message is that table.
 """
+from __future__ import annotations
+
 import inspect
 import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
-from typing import NamedTuple
+from typing import NamedTuple, Union
 
 from .graph import grad, topological_order
 from .modes import no_grad
 from .ops import value_of
 from .text import fmt, table
-from .value import Value, expect_value
+from .value import Gradient, Number, Value, expect_value
+
+# what check_grad may be told the answers are: one per input (None to skip one), by name,
+# or a single number for a single input
+Answer = Union[Number, None]
+Expected = Union[Number, list[Answer], tuple[Answer, ...], dict[str, Answer], None]
+Loosen = tuple[str, Number]        # a keyword and the value that would let a comparison pass
 
 EPS = 1e-6             # central-difference step, relative to max(1, |x|)
 RTOL, ATOL = 1e-5, 1e-6            # autograd vs central differences
 EXPECTED_RTOL, EXPECTED_ATOL = 1e-9, 1e-12   # autograd vs a float worked out on paper
 
 
-def numerical_grad(f, values, eps=EPS):
+def numerical_grad(f: Callable[..., Gradient], values: Iterable[Value | Number],
+                   eps: float = EPS) -> list[float]:
     """d f / d x for each x in values by central differences, in float64:
 
         (f(x + h) - f(x - h)) / (2h),   h = eps * max(1, |x|)
@@ -26,7 +36,7 @@ def numerical_grad(f, values, eps=EPS):
     f is called with one Value per input, under no_grad(). The error is about
     h**2 * f''' / 6 (truncation) plus 1e-16 * |f| / h (rounding): near 1e-10 with eps=1e-6."""
     xs = [float(value_of(v)) for v in values]
-    grads = []
+    grads: list[float] = []
     with no_grad():
         for i, x in enumerate(xs):
             step = eps * max(1.0, abs(x))
@@ -35,7 +45,7 @@ def numerical_grad(f, values, eps=EPS):
     return grads
 
 
-def _at(f, xs, i, x):
+def _at(f: Callable[..., Gradient], xs: list[float], i: int, x: float) -> float:
     out = f(*[Value(x if j == i else v) for j, v in enumerate(xs)])
     return float(value_of(out))
 
@@ -51,23 +61,23 @@ class GradCheck(NamedTuple):
     loosen: (keyword, value) pairs that would let a failing comparison pass."""
     table: str
     passed: bool
-    autograd: list
-    numerical: list
+    autograd: list[Number]
+    numerical: list[float]
     title: str = ""
-    header: tuple = ()
-    rows: tuple = ()
-    loosen: tuple = ()
+    header: tuple[str, ...] = ()
+    rows: tuple[tuple[str, ...], ...] = ()
+    loosen: tuple[Loosen, ...] = ()
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.table
 
-    def text(self, words=PYTHON_WORDS):
+    def text(self, words: Mapping[str, str] = PYTHON_WORDS) -> str:
         """The title, how to loosen a failing comparison (in `words`), and the table."""
         advice = _advice(self.loosen, words)
         return "\n".join([self.title] + ([advice] if advice else []) +
                          [table(self.header, self.rows)])
 
-    def _repr_html_(self):
+    def _repr_html_(self) -> str:
         from .export import html_table
         return html_table(self.header, self.rows, self.title, _advice(self.loosen, PYTHON_WORDS))
 
@@ -75,13 +85,15 @@ class GradCheck(NamedTuple):
 class GradCheckFailed(AssertionError):
     """check_grad failed: the message is the table; .result is the GradCheck."""
 
-    def __init__(self, result):
+    def __init__(self, result: GradCheck) -> None:
         super().__init__(result.table)
         self.result = result
 
 
-def check_grad(f, values, expected=None, *, eps=EPS, rtol=RTOL, atol=ATOL,
-               expected_rtol=None, digits=None, against="numerical"):
+def check_grad(f: Callable[..., Value], values: Sequence[Value | Number],
+               expected: Expected = None, *, eps: float = EPS, rtol: float = RTOL,
+               atol: float = ATOL, expected_rtol: float | None = None,
+               digits: int | None = None, against: str = "numerical") -> GradCheck:
     """Compare, per input, autograd with central differences and with expected values.
 
     values: numbers (or Values) to call f at; expected: a list (None to skip one), a
@@ -102,9 +114,11 @@ def check_grad(f, values, expected=None, *, eps=EPS, rtol=RTOL, atol=ATOL,
     out = expect_value(f(*inputs), "check_grad", "f must return the Value it computes")
     autograd = grad(out, inputs)
     reference, numerical = _reference(against, f, inputs, out, eps)
-    expected = _expected(expected, names)
-    rows, passed, kink, loosen = [], True, _near_kink(out), []
-    for name, x, g, num, want in zip(names, inputs, autograd, numerical, expected):
+    wanted = _expected(expected, names)
+    rows: list[tuple[str, ...]] = []
+    loosen: list[Loosen] = []
+    passed, kink = True, _near_kink(out)
+    for name, x, g, num, want in zip(names, inputs, autograd, numerical, wanted):
         problems, wider = _compare(g, num, want, rtol, atol, expected_rtol, digits, reference)
         if problems and kink and "central" in problems[0]:
             problems.append(f"{kink} is at its corner: no derivative there")
@@ -130,7 +144,7 @@ def check_grad(f, values, expected=None, *, eps=EPS, rtol=RTOL, atol=ATOL,
     return result
 
 
-def _names(f, values):
+def _names(f: Callable[..., object], values: Sequence[object]) -> list[str]:
     labels = [getattr(v, "label", None) for v in values]
     try:
         params = list(inspect.signature(f).parameters)
@@ -141,7 +155,7 @@ def _names(f, values):
     return [label if label is not None else p for label, p in zip(labels, params)]
 
 
-def _expected(expected, names):
+def _expected(expected: Expected, names: list[str]) -> list[Answer]:
     if expected is None:
         return [None] * len(names)
     if isinstance(expected, dict):
@@ -158,7 +172,8 @@ def _expected(expected, names):
     return list(expected)
 
 
-def _reference(against, f, inputs, out, eps):
+def _reference(against: str, f: Callable[..., Value], inputs: list[Value], out: Value,
+               eps: float) -> tuple[str, list[float]]:
     """(what autograd is compared with, its gradients): central differences or torch's."""
     if against == "numerical":
         return "central differences", numerical_grad(f, inputs, eps)
@@ -169,11 +184,14 @@ def _reference(against, f, inputs, out, eps):
                      "differences, the default) or 'torch' (PyTorch's autograd)")
 
 
-def _compare(g, num, want, rtol, atol, expected_rtol, digits, reference="central differences"):
+def _compare(g: Number, num: float, want: Number | None, rtol: float, atol: float,
+             expected_rtol: float | None, digits: int | None,
+             reference: str = "central differences") -> tuple[list[str], list[Loosen]]:
     """The reasons autograd g fails (an empty list when it passes), and the (keyword,
     value) pairs that would make those comparisons pass."""
     g = value_of(g)
-    problems, loosen = [], []
+    problems: list[str] = []
+    loosen: list[Loosen] = []
     gap = abs(float(g) - num)
     if not gap <= atol + rtol * abs(float(g)):
         problems.append(f"autograd and {reference} differ by {gap:.2g}")
@@ -200,14 +218,15 @@ def _compare(g, num, want, rtol, atol, expected_rtol, digits, reference="central
     return problems, loosen
 
 
-def _agrees(g, want, expected_rtol, digits):
+def _agrees(g: Number, want: Number, expected_rtol: float | None,
+            digits: int | None) -> bool:
     if digits is not None:
         return agreeing_digits(g, want) >= digits
     rtol = EXPECTED_RTOL if expected_rtol is None else expected_rtol
     return math.isclose(g, want, rel_tol=rtol, abs_tol=EXPECTED_ATOL)
 
 
-def agreeing_digits(g, want):
+def agreeing_digits(g: Number, want: Number) -> int:
     """To how many significant digits want agrees with g (0 to 17): the most N for which
     want is g rounded to N digits, give or take half a unit in the N-th digit.
 
@@ -223,11 +242,11 @@ def agreeing_digits(g, want):
     return agree
 
 
-def _relative_gap(g, want):
+def _relative_gap(g: Number, want: Number) -> float:
     return abs(float(g) - float(want)) / max(abs(float(g)), abs(float(want)))
 
 
-def _round_up(x):
+def _round_up(x: float) -> float:
     """x rounded up to one significant digit: 0.0057 -> 0.006, as a tolerance to suggest."""
     if x == 0 or not math.isfinite(x):
         return x
@@ -235,15 +254,15 @@ def _round_up(x):
     return float(f"{math.ceil(x / unit - 1e-9) * unit:.1g}")
 
 
-def _loosest(loosen):
+def _loosest(loosen: Iterable[Loosen]) -> tuple[Loosen, ...]:
     """One suggestion per keyword: the fewest digits, the largest tolerance."""
-    best = {}
+    best: dict[str, Number] = {}
     for key, value in loosen:
         best[key] = value if key not in best else (min if key == "digits" else max)(best[key], value)
     return tuple(best.items())
 
 
-def _advice(loosen, words):
+def _advice(loosen: Iterable[Loosen], words: Mapping[str, str]) -> str:
     """How to loosen each failing comparison, in the interface's words ('' if none)."""
     said = {key: words[key].format(fmt(value, 2)) for key, value in loosen}
     parts = []
@@ -256,7 +275,7 @@ def _advice(loosen, words):
     return "; ".join(parts)
 
 
-def _near_kink(out):
+def _near_kink(out: Value) -> str:
     """The first node sitting on a corner of its op (the table's kinks: relu's 0 ...), or ''."""
     for node in topological_order(out):
         x = node.parents[0].data if node.parents else None
