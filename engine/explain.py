@@ -4,13 +4,24 @@
 
 and, when there are too many paths to list, the same sum grouped by node (the recurrence).
 """
+from __future__ import annotations
+
 import math
+from collections.abc import Iterable
+from typing import Union
 
 from .export import Exportable, csv_table, html_table, latex_table, markdown_table
 from .graph import grad, local_derivatives, topological_order
 from .ops import OPS
 from .text import definition, fmt, node_names, partial, rule
-from .value import expect_value
+from .trace import Parts
+from .value import Gradient, Number, Value, expect_value
+
+Edge = tuple[Value, int]                       # (child, parent slot)
+Local = dict[Value, tuple[Gradient, ...]]      # each node's local derivatives, by slot
+Grid = tuple[tuple[str, ...], list[tuple[str, ...]]]     # a table's (header, rows)
+# a path from a node back up to the root, as a linked list: (edge, the rest) or None
+Link = Union[tuple[Edge, "Link"], None]
 
 
 class Explanation(Exportable):
@@ -20,41 +31,41 @@ class Explanation(Exportable):
     As tables: the paths (or the per-node sums) and the local derivatives used, for
     Jupyter (HTML) and handouts (to_markdown, to_latex; to_csv gives the first table)."""
 
-    def __init__(self, text, value, paths, tables=()):
+    def __init__(self, text: str, value: Number, paths: int, tables: Iterable[Parts] = ()) -> None:
         self.text, self.value, self.paths, self.tables = text, value, paths, tuple(tables)
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.text
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Explanation(value={fmt(self.value)}, paths={self.paths})"
 
-    def parts(self, digits=4):
+    def parts(self, digits: int = 4) -> Parts:
         """The first table: the paths and their products (or the sums by node)."""
         return self.tables[0] if self.tables else (self.text, ("",), [], "")
 
     # the numbers were written with explain(digits=...): digits here is for the interface
-    def to_markdown(self, digits=None):
+    def to_markdown(self, digits: int | None = None) -> str:
         """The tables in Markdown."""
         return "\n\n".join(markdown_table(h, r, c, n) for c, h, r, n in self._all())
 
-    def to_latex(self, digits=None):
+    def to_latex(self, digits: int | None = None) -> str:
         """The tables as LaTeX tabulars."""
         return "\n\n".join(latex_table(h, r, c, n) for c, h, r, n in self._all())
 
-    def to_csv(self, digits=None):
+    def to_csv(self, digits: int | None = None) -> str:
         """The first table (the paths, or the sums by node) as CSV."""
         _, header, rows, _ = self.parts()
         return csv_table(header, rows)
 
-    def _repr_html_(self):
+    def _repr_html_(self) -> str:
         return "\n".join(html_table(h, r, c, n) for c, h, r, n in self._all())
 
-    def _all(self):
+    def _all(self) -> tuple[Parts, ...]:
         return self.tables or ((self.text, ("",), [], ""),)
 
 
-def explain(root, leaf, max_paths=16, digits=4):
+def explain(root: Value, leaf: Value, max_paths: int = 16, digits: int = 4) -> Explanation:
     """Write d root/d leaf as the chain rule: every path with its local derivatives, or
     (with more than max_paths paths) the recurrence over the nodes between them."""
     expect_value(root, "explain")
@@ -87,32 +98,34 @@ class _Symbols:
     """'dv1/dx1' for the edge (child, slot); '[1]'/'[2]' when a parent fills both operands
     (x*x, x**x): which of them, first or second (not a, b: those may be the user's names)."""
 
-    def __init__(self, names, digits):
+    def __init__(self, names: dict[Value, str], digits: int) -> None:
         self.names, self.digits = names, digits
 
-    def edge(self, child, slot):
+    def edge(self, child: Value, slot: int) -> str:
         return partial(child, slot, self.names)
 
-    def num(self, x):
+    def num(self, x: Gradient) -> str:
         text = fmt(x, self.digits)
         return f"({text})" if text.startswith("-") else text
 
 
-def _count_paths(order, leaf):
+def _count_paths(order: Iterable[Value], leaf: Value) -> dict[Value, int]:
     """How many paths lead from leaf to each node (an edge per parent slot, so x*x has 2)."""
-    count = {}
+    count: dict[Value, int] = {}
     for node in order:
         count[node] = 1 if node is leaf else sum(count[p] for p in node.parents)
     return count
 
 
-def _by_paths(root, leaf, count, local, d):
+def _by_paths(root: Value, leaf: Value, count: dict[Value, int], local: Local,
+              d: _Symbols) -> tuple[list[str], Grid]:
     """The lines of the sum over paths, and its table: (header, rows)."""
-    paths, stack = [], [(root, None)]
+    paths: list[list[Edge]] = []
+    stack: list[tuple[Value, Link]] = [(root, None)]
     while stack:                                   # depth-first, no recursion
         node, link = stack.pop()                   # link: ((child, slot), rest) back to root
         if node is leaf:
-            edges = []
+            edges: list[Edge] = []
             while link:
                 edges.append(link[0])
                 link = link[1]
@@ -125,7 +138,8 @@ def _by_paths(root, leaf, count, local, d):
     n = len(paths)
     lines = [f"d{r}/d{x} by the chain rule: the sum over every path from {x} to {r} of the "
              f"product of the local derivatives along it ({n} path{'s' * (n != 1)})"]
-    products, rows = [], []
+    products: list[Gradient] = []
+    rows: list[tuple[str, ...]] = []
     for i, edges in enumerate(paths, 1):
         factors = [local[child][slot] for child, slot in edges]
         products.append(math.prod(factors))
@@ -143,22 +157,23 @@ def _by_paths(root, leaf, count, local, d):
                    rows)
 
 
-def _by_recurrence(order, root, leaf, count, local, d, max_paths):
+def _by_recurrence(order: list[Value], root: Value, leaf: Value, count: dict[Value, int],
+                   local: Local, d: _Symbols, max_paths: int) -> tuple[list[str], Grid]:
     """The lines of the sums by node, and their table: (header, rows)."""
     r, x = d.names[root], d.names[leaf]
-    children = {node: [] for node in order}
+    children: dict[Value, list[Edge]] = {node: [] for node in order}
     for node in order:
         if node is not leaf and count[node]:
             for slot, parent in enumerate(node.parents):
                 if count[parent]:
                     children[parent].append((node, slot))
     between = [node for node in reversed(order) if count[node] and node is not root]
-    adjoint = dict(zip(between, grad(root, between)))
+    adjoint: dict[Value, Gradient] = dict(zip(between, grad(root, between)))
     adjoint[root] = 1
     lines = [f"{count[root]} paths lead from {x} to {r} (more than max_paths={max_paths}), so "
              f"here is the same sum grouped by node, from {r} down to {x}:",
              f"  d{r}/dv = sum over the children c of v of d{r}/dc * dc/dv"]
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for node in between:
         kids = children[node]
         symbols = " + ".join(f"d{r}/d{d.names[c]} * {d.edge(c, s)}" for c, s in kids)
@@ -169,10 +184,11 @@ def _by_recurrence(order, root, leaf, count, local, d, max_paths):
     return lines, (("gradient", "sum over the children", "with numbers", "value"), rows)
 
 
-def _rules(order, leaf, count, local, d):
+def _rules(order: list[Value], leaf: Value, count: dict[Value, int], local: Local,
+           d: _Symbols) -> tuple[list[str], Grid]:
     """The local derivatives used, each with its node and its rule from the derivative
     table written in the graph's names: the lines, and the table (header, rows)."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for node in reversed(order):
         if node in local:
             for slot, parent in enumerate(node.parents):
@@ -184,7 +200,7 @@ def _rules(order, leaf, count, local, d):
     lines = ["local derivatives, from the derivative table"
              + (" ([1], [2]: the parent is both operands of the op, first and second)"
                 if note else "") + ":"]
-    for edge, formula, value, node in rows:
+    for edge, formula, value, made in rows:         # made: the node's definition
         said = value if formula == value else f"{formula} = {value}"
-        lines.append(f"  {edge.ljust(widths[0])} = {said.ljust(widths[1] + widths[2] + 3)}   {node}")
+        lines.append(f"  {edge.ljust(widths[0])} = {said.ljust(widths[1] + widths[2] + 3)}   {made}")
     return lines, (("local derivative", "rule", "value", "node"), rows)

@@ -16,8 +16,8 @@ from .value import Gradient, Number, Value, expect_value
 
 # One node's step of the chain rule, as observers are told it: for each parent,
 # (parent, local derivative, contribution, the parent's gradient so far).
-Step = list[tuple[Value, Gradient, Gradient, Gradient]]
-Observer = Callable[[Value, Gradient, Step], None]
+ChainStep = list[tuple[Value, Gradient, Gradient, Gradient]]
+Observer = Callable[[Value, Gradient, ChainStep], None]
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -102,7 +102,7 @@ def chain_rule(order: Sequence[Value], create_graph: bool = False,
             if node._op is None:
                 continue                            # a leaf passes nothing on
             upstream = node.grad                    # d root/d node: all its children are done
-            step: Step = []
+            step: ChainStep = []
             for parent, local in zip(node.parents, local_derivatives(node, create_graph)):
                 contribution = local * upstream     # d root/d node * d node/d parent
                 parent.grad = parent.grad + contribution    # summed over parent's children
@@ -173,7 +173,7 @@ def _fast_backward(root: Value, seed: Gradient, order: list[Value] | None = None
                 b.grad = local[1] * upstream if total is zero else total + local[1] * upstream
 
 
-def _check_step(node: Value, upstream: Gradient, step: Step) -> None:
+def _check_step(node: Value, upstream: Gradient, step: ChainStep) -> None:
     """detect_anomaly's observer: stop at the first gradient that is NaN or infinite."""
     for parent, local, contribution, accumulated in step:
         number = value_of(contribution)
@@ -192,7 +192,7 @@ def _observers(observe: Observer | None) -> Observer | None:
     if observe is None:
         return _check_step
 
-    def both(node: Value, upstream: Gradient, step: Step) -> None:
+    def both(node: Value, upstream: Gradient, step: ChainStep) -> None:
         _check_step(node, upstream, step)
         observe(node, upstream, step)
     return both

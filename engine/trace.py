@@ -2,51 +2,65 @@
 chain-rule step (upstream gradient, local derivative, contribution, accumulated grad);
 printing the steps gives the table a teacher projects. explain() lives in explain.py.
 """
+from __future__ import annotations
+
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from .export import Exportable
-from .graph import backward, on_paths, topological_order
+from .graph import ChainStep, backward, on_paths, topological_order
 from .text import definition, fmt, local_text, node_names, table
-from .value import expect_value
+from .value import Gradient, Number, Value, expect_value
+
+# what parts() gives Exportable: (caption, header, rows, note)
+Parts = tuple[str, tuple[str, ...], list[tuple[str, ...]], str]
 
 
 class Contribution(NamedTuple):
     """What one step pushes into one parent: d node/d parent from the table,
     contribution = local * upstream, and the parent's .grad after adding it."""
-    parent: object
-    local: object
-    contribution: object
-    accumulated: object
+    parent: Value
+    local: Gradient
+    contribution: Gradient
+    accumulated: Gradient
 
 
 class Step(NamedTuple):
     """One node's turn in the backward pass: its upstream gradient d root/d node
     (complete by now) and a Contribution per parent, in parent order."""
-    node: object
-    upstream: object
-    contributions: tuple
+    node: Value
+    upstream: Gradient
+    contributions: tuple[Contribution, ...]
 
 
-class Steps(tuple, Exportable):
+class Steps(tuple[Step, ...], Exportable):
     """The steps of one backward pass, in the order they were applied (root first).
 
     str(steps) is the table (in Jupyter, an HTML table; to_markdown(), to_latex() and
     to_csv() export it); `names` maps every node to the name used in it; `start` maps
     every node to its .grad before the first step."""
 
-    def __new__(cls, steps, root, names, start, focus=None, of=None):
+    root: Value
+    names: dict[Value, str]
+    start: dict[Value, Gradient]
+    focus: Value | None
+    of: int | None
+
+    def __new__(cls, steps: Iterable[Step], root: Value, names: dict[Value, str],
+                start: dict[Value, Gradient], focus: Value | None = None,
+                of: int | None = None) -> Steps:
         self = super().__new__(cls, steps)
         self.root, self.names, self.start = root, names, start
         self.focus, self.of = focus, of        # set by towards(): the leaf, and all steps
         return self
 
-    def parts(self, digits=4):
+    def parts(self, digits: int = 4) -> Parts:
         """(caption, header, rows, note): the table's title, columns, one row per
         contribution, and the leaves' gradients."""
         names, root = self.names, self.names[self.root]
         header = ("step", "node", f"d{root}/d(node)", "parent", "d(node)/d(parent)",
                   "contribution", "parent .grad")
-        rows = []
+        rows: list[tuple[str, ...]] = []
         for i, step in enumerate(self, 1):
             for j, (c, slot) in enumerate(zip(step.contributions, _slots(step))):
                 first = [str(i), definition(step.node, names), fmt(step.upstream, digits)]
@@ -64,15 +78,15 @@ class Steps(tuple, Exportable):
         summary = ", ".join(f"{names[n]}.grad = {fmt(n.grad, digits)}" for n in leaves)
         return title, header, rows, summary
 
-    def table(self, digits=4):
+    def table(self, digits: int = 4) -> str:
         """The steps as a printable table, then the leaves' gradients."""
         title, header, rows, summary = self.parts(digits)
         return "\n".join([title, table(header, rows)] + ([summary] if summary else []))
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.table()
 
-    def towards(self, leaf):
+    def towards(self, leaf: Value) -> Steps:
         """Only the steps on the paths from leaf to the root, each showing only the
         parents on those paths: the part of a large backward pass that reaches one weight."""
         on_path = on_paths(topological_order(self.root), leaf)
@@ -82,10 +96,11 @@ class Steps(tuple, Exportable):
         return Steps(steps, self.root, self.names, self.start, leaf, len(self))
 
 
-def _slots(step):
+def _slots(step: Step) -> list[int]:
     """The parent slot of each contribution of step (towards() may leave some out; x*x
     has x in both slots, matched in order)."""
-    slots, taken = [], set()
+    slots: list[int] = []
+    taken: set[int] = set()
     for c in step.contributions:
         slot = next(k for k, p in enumerate(step.node.parents) if p is c.parent and k not in taken)
         taken.add(slot)
@@ -93,7 +108,7 @@ def _slots(step):
     return slots
 
 
-def backward_steps(root, gradient=1):
+def backward_steps(root: Value, gradient: Number = 1) -> Steps:
     """Run one fresh backward pass of root and return its Steps.
 
     Fresh: every .grad in root's graph, leaves included, is first set to 0, so the table
@@ -104,12 +119,12 @@ def backward_steps(root, gradient=1):
     order = topological_order(root)
     for node in order:
         node.grad = 0
-    steps = []
+    steps: list[Step] = []
 
-    def record(node, upstream, step):
+    def record(node: Value, upstream: Gradient, step: ChainStep) -> None:
         steps.append(Step(node, upstream, tuple(Contribution(*c) for c in step)))
     backward(root, gradient, observe=record)
-    start = {node: 0 for node in order}
+    start: dict[Value, Gradient] = {node: 0 for node in order}
     if not root.is_leaf:
         start[root] = root.grad         # the seed, d root/d root: set before the first step
     return Steps(steps, root, node_names(order), start)
