@@ -2,7 +2,17 @@
 log_softmax and argmax over a list of scores. `get(name_or_callable)` turns the names
 used by Neuron/Layer/MLP ("relu", "tanh", ...) into functions.
 """
+from __future__ import annotations
+
+from collections.abc import Callable
+
 from tracegrad.engine import Value
+
+from .module import Number
+
+Scalar = Value | Number                       # what an activation accepts
+Activation = Callable[[Value], Value]
+ActivationSpec = str | Activation | None     # what Neuron, Layer and MLP accept
 
 
 def as_value(x):

@@ -6,16 +6,25 @@ Initialisation (seeded with random.Random(seed)): each weight ~ Uniform(-s, s) w
 s = 1 / sqrt(nin) (the bound PyTorch's nn.Linear uses), each bias 0. micrograd used s = 1:
 pass weight_scale=1.0 to get that.
 """
+from __future__ import annotations
+
 import math
 import random
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import cast
 
 from tracegrad.engine import Value
 
 from . import activations
-from .module import Module
+from .activations import ActivationSpec
+from .module import Module, Number
+
+# what a layer takes: a list of numbers or Values (a lone one when nin == 1)
+Inputs = Sequence[Number | Value] | Number | Value
 
 
-def make_rng(seed):
+def make_rng(seed: int | random.Random | None) -> random.Random:
     """A random.Random from a seed (int or None), or the generator itself if given one."""
     return seed if isinstance(seed, random.Random) else random.Random(seed)
 
@@ -23,7 +32,9 @@ def make_rng(seed):
 class Neuron(Module):
     """One unit: out = activation(w_1 x_1 + ... + w_n x_n + b)."""
 
-    def __init__(self, nin, activation="relu", seed=None, weight_scale=None):
+    def __init__(self, nin: int, activation: ActivationSpec = "relu",
+                 seed: int | random.Random | None = None,
+                 weight_scale: float | None = None) -> None:
         if not isinstance(nin, int) or isinstance(nin, bool) or nin < 1:
             raise ValueError(f"Neuron: nin (the number of inputs) must be a positive int, "
                              f"got {nin!r}")
@@ -35,7 +46,7 @@ class Neuron(Module):
         self.activation = activations.get(activation)
         self.label_parameters()
 
-    def __call__(self, x):
+    def __call__(self, x: Inputs) -> Value:
         x = _inputs(x, self.nin, self)
         w = self.w
         total = w[0] * x[0]                       # w . x, left to right, then + b:
@@ -43,14 +54,16 @@ class Neuron(Module):
             total = total + w[i] * x[i]
         return self.activation(total + self.b)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Neuron({self.nin}, {activations.name_of(self.activation)})"
 
 
 class Layer(Module):
     """nout neurons that all see the same nin inputs; returns a list of nout Values."""
 
-    def __init__(self, nin, nout, activation="relu", seed=None, weight_scale=None):
+    def __init__(self, nin: int, nout: int, activation: ActivationSpec = "relu",
+                 seed: int | random.Random | None = None,
+                 weight_scale: float | None = None) -> None:
         if not isinstance(nout, int) or isinstance(nout, bool) or nout < 1:
             raise ValueError(f"Layer: nout (the number of neurons) must be a positive int, "
                              f"got {nout!r}")
@@ -58,11 +71,11 @@ class Layer(Module):
         self.neurons = [Neuron(nin, activation, rng, weight_scale) for _ in range(nout)]
         self.label_parameters()
 
-    def __call__(self, x):
+    def __call__(self, x: Inputs) -> list[Value]:
         x = _inputs(x, self.neurons[0].nin, self)
         return [n(x) for n in self.neurons]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         first = self.neurons[0]
         return f"Layer({first.nin}, {len(self.neurons)}, {activations.name_of(first.activation)})"
 
@@ -71,13 +84,15 @@ class MLP(Module):
     """A multi-layer perceptron: MLP(2, [16, 16, 1]) maps 2 inputs through two hidden
     layers of 16 `activation` units to 1 output (`output_activation`, linear by default)."""
 
-    def __init__(self, nin, nouts, activation="relu", output_activation=None, seed=None,
-                 weight_scale=None):
-        nouts = list(nouts) if isinstance(nouts, (list, tuple)) else None
-        if not nouts:
+    def __init__(self, nin: int, nouts: list[int] | tuple[int, ...],
+                 activation: ActivationSpec = "relu",
+                 output_activation: ActivationSpec = None,
+                 seed: int | random.Random | None = None,
+                 weight_scale: float | None = None) -> None:
+        if not isinstance(nouts, (list, tuple)) or not nouts:
             raise ValueError("MLP: nouts must be a non-empty list of layer sizes, "
                              "such as [16, 16, 1]")
-        sizes = [nin] + nouts
+        sizes = [nin, *nouts]
         _check_size(sizes)
         rng = make_rng(seed)
         self.layers = [Layer(sizes[i], sizes[i + 1],
@@ -86,12 +101,13 @@ class MLP(Module):
                        for i in range(len(nouts))]
         self.label_parameters()
 
-    def __call__(self, x):
-        for layer in self.layers:
-            x = layer(x)
-        return x
+    def __call__(self, x: Inputs) -> list[Value]:
+        out = self.layers[0](x)
+        for layer in self.layers[1:]:
+            out = layer(out)
+        return out
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         first, last = self.layers[0].neurons[0], self.layers[-1].neurons[0]
         sizes = [len(layer.neurons) for layer in self.layers]
         text = f"MLP({first.nin}, {sizes}"
@@ -106,7 +122,7 @@ class MLP(Module):
 MAX_PARAMETERS = 1_000_000     # each is a Python object, and each forward pass a node per weight
 
 
-def _check_size(sizes):
+def _check_size(sizes: list[int]) -> None:
     """Refuse, before building anything, a network too big for a scalar engine."""
     for size in sizes:
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
@@ -117,10 +133,10 @@ def _check_size(sizes):
                          f"scalar engine holds at most {MAX_PARAMETERS:,} (each is a Value)")
 
 
-def _inputs(x, nin, who):
+def _inputs(x: Inputs, nin: int, who: Module) -> Sequence[Number | Value]:
     """The input as a list of nin numbers or Values; a lone number is fine when nin == 1."""
-    if isinstance(x, (int, float, Value)) or not hasattr(x, "__len__"):
-        x = [x]
+    if isinstance(x, (int, float, Fraction, Value)) or not hasattr(x, "__len__"):
+        x = [cast("Number | Value", x)]     # a lone input (mypy cannot narrow on hasattr)
     if len(x) != nin:
         raise ValueError(f"{who!r}: expected {nin} input{'s' if nin != 1 else ''}, "
                          f"got {len(x)}")

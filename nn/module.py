@@ -3,6 +3,8 @@ attributes in the order they were set, names them with dotted paths such as
 `layers.0.neurons.3.w.1`, and saves and loads them as JSON (exactly, atomically, refusing
 hostile files).
 """
+from __future__ import annotations
+
 import contextlib
 import json
 import math
@@ -11,8 +13,14 @@ import re
 import stat
 import threading
 from fractions import Fraction
+from typing import Any, TypeVar
 
 from tracegrad.engine import Value
+from tracegrad.engine.value import Number    # the engine's one alias: int | float | Fraction
+
+M = TypeVar("M", bound="Module")      # load() and friends return the model they were given
+N = TypeVar("N", int, Fraction)               # _fits_float gives back what it was given
+NumberT = TypeVar("NumberT", bound=Number)   # so a dict[str, float] fits (dicts are invariant)
 
 FORMAT = "tracegrad.nn"     # the "format" field of a saved file
 VERSION = 1
@@ -25,13 +33,13 @@ class Module:
     a Value, a Module, or a list/tuple of them (nested lists too). Attribute order is definition order, so
     `parameters()` is deterministic."""
 
-    def named_parameters(self, prefix=""):
+    def named_parameters(self, prefix: str = "") -> list[tuple[str, Value]]:
         """(dotted name, Value) pairs, in the same order as parameters(). A Value or Module
         reachable twice (tied weights, a child's back-reference to its parent, a cycle) is
         visited once, under the first name it is found by, as in PyTorch."""
-        stack = [(prefix, self)]
+        stack: list[tuple[str, Any]] = [(prefix, self)]   # Any: a Module, Value or list
         seen = set()                  # ids of what has been visited: no loops, no repeats
-        out = []
+        out: list[tuple[str, Value]] = []
         while stack:                  # iterative walk: no recursion, however deep
             name, item = stack.pop()
             if id(item) in seen:
@@ -47,27 +55,27 @@ class Module:
             stack.extend(reversed(found))
         return out
 
-    def parameters(self):
+    def parameters(self) -> list[Value]:
         """Every trainable Value: layer by layer, neuron by neuron, weights then bias."""
         return [p for _, p in self.named_parameters()]
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Set every parameter's .grad to 0 (gradients accumulate until you do)."""
         for p in self.parameters():
             p.grad = 0
 
-    def label_parameters(self):
+    def label_parameters(self: M) -> M:
         """Give each parameter its dotted name as its label, so graphs and traces show it."""
         for name, p in self.named_parameters():
             p.label = name
         return self
 
     # --- state: names -> numbers ----------------------------------------------------------
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Number]:
         """{dotted name: number} for every parameter, in parameters() order."""
         return {name: p.data for name, p in self.named_parameters()}
 
-    def load_state_dict(self, state, source="state_dict"):
+    def load_state_dict(self: M, state: dict[str, NumberT], source: str = "state_dict") -> M:
         """Copy numbers into the parameters. Names must match exactly; on any mismatch
         a ValueError names what differs and no parameter is changed."""
         named = self.named_parameters()
@@ -93,7 +101,7 @@ class Module:
         return self
 
     # --- files -------------------------------------------------------------------------------
-    def save(self, path):
+    def save(self, path: str | os.PathLike[str]) -> str | os.PathLike[str]:
         """Write the parameters to a JSON file. Floats round-trip exactly (Python writes
         the shortest repr that reads back to the same float); Fractions are kept as "p/q".
 
@@ -126,7 +134,7 @@ class Module:
             raise
         return path
 
-    def load(self, path):
+    def load(self: M, path: str | os.PathLike[str]) -> M:
         """Read parameters saved by save() into this model (which must have the same shape).
         A corrupt or hostile file (not strict JSON, numbers beyond float, nested too deeply,
         another shape) raises ValueError naming it, and changes nothing."""
@@ -149,8 +157,8 @@ class Module:
         model = model if isinstance(model, str) and len(model) <= 80 else _short(model)
         return self.load_state_dict(state, source=f"{path} (saved from {model})")
 
-def _differences(missing, unexpected, show=3):
-    def some(names):
+def _differences(missing: list[str], unexpected: list[str], show: int = 3) -> str:
+    def some(names: list[str]) -> str:
         more = f" and {len(names) - show} more" if len(names) > show else ""
         return ", ".join(names[:show]) + more
     parts = []
@@ -165,25 +173,25 @@ MAX_BYTES = 100_000_000       # a saved 100,000-parameter model is about 6 MB
 FRACTION = re.compile(r"-?[0-9]+/[0-9]+")
 
 
-def _read(path):
+def _read(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The saved document as a dict, or a ValueError naming the file. Only strict JSON:
     no NaN or Infinity, numbers that fit a float, no key twice, nesting that fits the
     parser; a number's digits are counted before they are converted."""
-    def constant(name):
+    def constant(name: str) -> float:
         raise ValueError(f"{name} is not a JSON number")
 
-    def floating(text):
+    def floating(text: str) -> float:
         number = float(text)
         if not math.isfinite(number):
             raise ValueError(f"{_short(text)} is beyond the range of a float")
         return number
 
-    def integer(text):
+    def integer(text: str) -> int:
         if len(text) > 310:           # float's largest is 309 digits: refuse before int()
             raise ValueError(f"an integer of {len(text.lstrip('-'))} digits does not fit a float")
         return _fits_float(int(text))
 
-    def unique(pairs):
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         keys = [k for k, _ in pairs]
         if len(set(keys)) != len(keys):
             raise ValueError(f"the key {next(k for k in keys if keys.count(k) > 1)!r} is twice")
@@ -205,7 +213,7 @@ def _read(path):
     return doc
 
 
-def _fits_float(x):
+def _fits_float(x: N) -> N:
     """x itself, if it is within float's range (it meets floats in every forward pass)."""
     try:
         float(x)
@@ -214,12 +222,12 @@ def _fits_float(x):
     return x
 
 
-def _short(x, width=60):
+def _short(x: object, width: int = 60) -> str:
     text = repr(x)
     return text if len(text) <= width else f"{text[:width - 15]}...({len(text)} chars)"
 
 
-def _remove_stale_temporaries(folder, name):
+def _remove_stale_temporaries(folder: str, name: str) -> None:
     """Remove `.NAME.PID-THREAD.tmp` files that a process no longer running left behind."""
     prefix, suffix = f".{name}.", ".tmp"
     for entry in os.listdir(folder):
@@ -230,7 +238,7 @@ def _remove_stale_temporaries(folder, name):
                 os.remove(os.path.join(folder, entry))
 
 
-def _running(pid):
+def _running(pid: int) -> bool:
     if pid == os.getpid() or os.name != "posix":    # this process, or no safe test (Windows)
         return True
     try:
@@ -242,7 +250,7 @@ def _running(pid):
     return True
 
 
-def _encode(x):
+def _encode(x: Number) -> Number | str:
     if isinstance(x, Fraction):
         return f"{x.numerator}/{x.denominator}"
     if isinstance(x, float) and not math.isfinite(x):
@@ -250,7 +258,7 @@ def _encode(x):
     return x
 
 
-def _decode(x):
+def _decode(x: object) -> Number:
     if isinstance(x, str):
         if x in ("nan", "inf", "-inf"):
             return float(x)

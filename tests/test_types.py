@@ -13,7 +13,8 @@ HINTED = ["tracegrad", "tracegrad.cli", "tracegrad.extras", "tracegrad.jupyter",
           "tracegrad.engine.value", "tracegrad.engine.graph", "tracegrad.engine.modes",
           "tracegrad.engine.check", "tracegrad.engine.trace",
           "tracegrad.engine.explain", "tracegrad.engine.forward",
-          "tracegrad.engine.torch_check", "tracegrad.nn.bridge", "tracegrad.nn.plot"]
+          "tracegrad.engine.torch_check", "tracegrad.nn.bridge", "tracegrad.nn.plot",
+          "tracegrad.nn.layers", "tracegrad.nn.module"]
 
 
 def installed_layout(folder):
