@@ -3,11 +3,22 @@ separate node per op, node ids from topological position. A compact view draws a
 sum as one Sigma node, and pruning keeps one focus leaf's paths (engine/view.py decides what
 is drawn). draw_frames() (engine/frames.py) saves a backward pass as one image per step.
 """
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
 from .graph import local_derivatives, on_paths, topological_order
 from .ops import OPS
 from .text import fmt, local_text, node_names, partial, written
-from .view import view
-from .value import expect_value
+from .view import View, view
+from .value import Gradient, Value, expect_value
+
+if TYPE_CHECKING:
+    from .render import Drawing
+    from .trace import Step
+
+Names = Mapping[Value, str]         # a name (or a DOT or SVG id) for each node
 
 RANKDIRS = ("LR", "TB", "RL", "BT")
 CURRENT, TOUCHED, ARROW = "#ffd27f", "#fff2cc", "#d62728"   # highlight colours
@@ -16,8 +27,10 @@ PATH_EDGE = {"color": "#1f77b4", "penwidth": "2"}
 SIGMA = "\u03a3"                                               # the Greek capital sigma
 
 
-def draw(root, rankdir="LR", show_local=False, highlight=None, grads=None, digits=4,
-         title=None, focus=None, compact=None, prune=False, svg_ids=False):
+def draw(root: Value, rankdir: str = "LR", show_local: bool = False,
+         highlight: Step | None = None, grads: Mapping[Value, Gradient] | None = None,
+         digits: int = 4, title: str | None = None, focus: Value | None = None,
+         compact: bool | None = None, prune: bool = False, svg_ids: bool = False) -> Drawing:
     """The graph of root as a Drawing (a graphviz.Digraph): render it, or show it in Jupyter.
 
     rankdir: 'LR' (default, left to right) or 'TB', 'RL', 'BT'. show_local: label each edge
@@ -70,14 +83,15 @@ def draw(root, rankdir="LR", show_local=False, highlight=None, grads=None, digit
     return g
 
 
-def dot_ids(order):
+def dot_ids(order: Iterable[Value]) -> dict[Value, str]:
     """Each Value's DOT name: n0, n1 ... by topological position (its op's node adds _op)."""
     return {node: f"n{i}" for i, node in enumerate(order)}
 
 
-def svg_names(order, names):
+def svg_names(order: Iterable[Value], names: Names) -> dict[Value, str]:
     """Each Value's SVG id: its name, with ~2, ~3 ... for a name shared (equal constants)."""
-    ids, used = {}, {}
+    ids: dict[Value, str] = {}
+    used: dict[str, int] = {}
     for node in order:
         name = names[node]
         used[name] = used.get(name, 0) + 1
@@ -85,11 +99,12 @@ def svg_names(order, names):
     return ids
 
 
-def _id(sid, node, suffix=""):
+def _id(sid: Names | None, node: Value, suffix: str = "") -> dict[str, str]:
     return {"id": sid[node] + suffix} if sid else {}
 
 
-def _op_node(g, node, shown, ids, sid, names, digits, show_local, step, path):
+def _op_node(g: Drawing, node: Value, shown: View, ids: Names, sid: Names | None, names: Names,
+             digits: int, show_local: bool, step: Step | None, path: set[Value]) -> None:
     """The op's own node, its edge to node, and an edge from each input (labelled with
     the local derivative, or with the contribution when this is the highlighted step).
     A folded sum's op is a Sigma, with an edge from each term."""
@@ -104,9 +119,9 @@ def _op_node(g, node, shown, ids, sid, names, digits, show_local, step, path):
     if total is not None:
         _sigma_edges(g, node, edges, ids, sid, names, show_local, path)
         return
-    seen = {}
+    seen: dict[Value, int] = {}
     for parent, child, slot in edges:
-        attrs = {}
+        attrs: dict[str, str] = {}
         if step:
             c = step.contributions[slot]
             # dir=back: the arrowhead at the parent, the way the gradient flows
@@ -124,14 +139,15 @@ def _op_node(g, node, shown, ids, sid, names, digits, show_local, step, path):
         g.edge(ids[parent], op_id, **attrs)
 
 
-def _sigma_edges(g, node, edges, ids, sid, names, show_local, path):
+def _sigma_edges(g: Drawing, node: Value, edges: list[tuple[Value, Value, int]], ids: Names,
+                 sid: Names | None, names: Names, show_local: bool, path: set[Value]) -> None:
     """One edge from each term into a Sigma; a term added n times is one edge marked x n.
     d sum/d term = 1 through every + folded into the sum (n for a term added n times)."""
-    times = {}
+    times: dict[Value, int] = {}
     for parent, _, _ in edges:
         times[parent] = times.get(parent, 0) + 1
     for parent, n in times.items():
-        attrs = dict(PATH_EDGE) if node in path and parent in path else {}
+        attrs: dict[str, str] = dict(PATH_EDGE) if node in path and parent in path else {}
         label = [f"d{names[node]}/d{names[parent]} = {n}"] if show_local else []
         label += [f"added {n} times"] if n > 1 else []
         if label:
@@ -141,7 +157,7 @@ def _sigma_edges(g, node, edges, ids, sid, names, show_local, path):
         g.edge(ids[parent], ids[node] + "_op", **attrs)
 
 
-def op_label(node, digits=4):
+def op_label(node: Value, digits: int = 4) -> str:
     """'*', '+', '**2', '-' for operators (the table's symbol without operands); the
     name for functions: 'tanh', 'leaky_relu 0.01'."""
     text = written(OPS[node.op], ["", ""], node.arg).strip()
@@ -150,16 +166,16 @@ def op_label(node, digits=4):
     return text
 
 
-def _filled(color):
+def _filled(color: str | None) -> dict[str, str]:
     return {"style": "filled", "fillcolor": color} if color else {}
 
 
-def escape_record(text):
+def escape_record(text: object) -> str:
     """Text safe inside a record label: { } | < > \\ and quotes lose their meaning."""
     return "".join("\\" + ch if ch in '{}|<>\\"' else ch for ch in str(text))
 
 
-def _plain(text, escape=True):
+def _plain(text: object, escape: bool = True) -> str:
     """Text safe as a plain node or edge label (never HTML; no escape sequences)."""
     import graphviz
     if escape:

@@ -3,8 +3,13 @@ step, as one self-contained HTML page (`stepper(root).save(path)`) or inline in 
 Python does all the arithmetic, formatting and drawing (the SVG comes from draw()); the small
 script beside this file (stepper.js) only shows step k of the timeline written into the page.
 """
+from __future__ import annotations
+
 import itertools
 import json
+import os
+from pathlib import Path
+from typing import Any
 
 from .draw import RANKDIRS, dot_ids, draw
 from .explain import explain
@@ -12,8 +17,11 @@ from .graph import on_paths, topological_order
 from .render import NoRenderer, RenderError, run, write
 from .stepper_page import fragment, page, relabel_edges, tag_svg
 from .text import definition, fmt, local_text, partial, with_numbers
-from .trace import backward_steps
-from .view import view
+from .trace import Step, Steps, backward_steps
+from .value import Gradient, Value
+from .view import View, view
+
+JSON = dict[str, Any]       # what the page's script reads: text, numbers, lists, dicts
 
 MAX_NODES = 150          # Values drawn; beyond this the page would be unreadable (and slow)
 EXPLAIN_ALL = 40         # up to this many Values, every node's explanation is in the page
@@ -22,8 +30,9 @@ SIGMA = "\u03a3"
 _uids = itertools.count(1)
 
 
-def stepper(root, focus=None, digits=4, title=None, max_nodes=MAX_NODES, rankdir="LR",
-            compact=None):
+def stepper(root: Value, focus: Value | None = None, digits: int = 4, title: str | None = None,
+            max_nodes: int = MAX_NODES, rankdir: str = "LR",
+            compact: bool | None = None) -> Stepper:
     """An interactive stepper over root's graph: display it in a notebook, or .save(path).
 
     Runs root's backward pass (leaf grads zeroed first, as after zero_grad(), so the page
@@ -40,8 +49,13 @@ class Stepper:
     """The timeline of one graph (step 0: the inputs; then one step per forward node, the
     seed d root/d root = 1, one step per backward node) and its rendered page parts."""
 
-    def __init__(self, root, focus=None, digits=4, title=None, max_nodes=MAX_NODES,
-                 rankdir="LR", compact=None):
+    rows: dict[str, list[tuple[int, list[str]]]]    # table: (step, cells) per row
+    labels: dict[str, str]                          # edge id: its arithmetic
+    labelled: dict[str, int]                        # edge id: the step that labels it
+
+    def __init__(self, root: Value, focus: Value | None = None, digits: int = 4,
+                 title: str | None = None, max_nodes: int = MAX_NODES, rankdir: str = "LR",
+                 compact: bool | None = None) -> None:
         order = topological_order(root)
         self.view = _checked_view(root, order, focus, max_nodes, rankdir, compact)
         for node in order:
@@ -59,19 +73,20 @@ class Stepper:
         self.data = self._timeline(steps, on_paths(order, focus) if focus is not None else None)
         self.svg = self._svg(steps)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return (f"<Stepper of {self.names[self.root]}: {len(self.data['steps']) - 1} steps; "
                 f"shows inline in a notebook, .save(path) writes the HTML page>")
 
-    def _timeline(self, steps, path):
+    def _timeline(self, steps: Steps, path: set[Value] | None) -> JSON:
         """Every step as JSON-ready text: what to highlight, what each number becomes."""
         ids, names, num, drawn = self.ids, self.names, self._num, self.view.drawn
         self.rows = {"forward": [], "backward": []}     # (step, cells) per table row
         self.labels, self.labelled = {}, {}             # edge: its arithmetic, and its step
-        nodes = {ids[n]: {"name": names[n], "data": num(n.data), "leaf": n.is_leaf}
-                 for n in self.order if n in drawn}
-        timeline = [{"kind": "start", "say": ["the inputs are given; press next (or the right "
-                                              "arrow) to compute the forward pass"]}]
+        nodes: dict[str, JSON] = {
+            ids[n]: {"name": names[n], "data": num(n.data), "leaf": n.is_leaf}
+            for n in self.order if n in drawn}
+        timeline: list[JSON] = [{"kind": "start", "say": [
+            "the inputs are given; press next (or the right arrow) to compute the forward pass"]}]
         for node in self.order:
             if not node.is_leaf and (path is None or node in path):
                 if node in drawn:
@@ -92,15 +107,15 @@ class Stepper:
                 "labelled": self.labelled, "unknown": UNKNOWN,
                 "selected": ids[self._selected()]}
 
-    def _num(self, x):
+    def _num(self, x: Gradient) -> str:
         return fmt(x, self.digits)
 
-    def _inside(self, node):
+    def _inside(self, node: Value) -> str:
         """' (inside the Sigma of v9)' for a partial sum the compact drawing folds away."""
         at = self.shown_as[node]
         return "" if at is node else f" (inside the {SIGMA} of {self.names[at]})"
 
-    def _forward(self, node, k):
+    def _forward(self, node: Value, k: int) -> JSON:
         """Step k computes node from its parents' data: v1 = a * b = 3 * 2 = 6."""
         formula = f"{definition(node, self.names)} = {with_numbers(node, self.names, self.digits)}"
         self.rows["forward"].append((k, [formula, self._num(node.data)]))
@@ -109,7 +124,7 @@ class Stepper:
                 "sources": [self.ids[p] for p in node.parents if p in self.view.drawn],
                 "say": [f"forward: {formula} = {self._num(node.data)}{self._inside(node)}"]}
 
-    def _seed(self, steps, k):
+    def _seed(self, steps: Steps, k: int) -> JSON:
         """Step k starts the backward pass: d root/d root = 1 (backward's gradient)."""
         # a leaf root has no steps: its .grad after the pass is the seed (it was zeroed)
         f = self.names[self.root]
@@ -118,7 +133,7 @@ class Stepper:
         return {"kind": "seed", "node": self.ids[self.root], "grads": {self.ids[self.root]: seed},
                 "say": [f"backward: start at the root, d{f}/d{f} = {seed}"]}
 
-    def _backward(self, step, k, running):
+    def _backward(self, step: Step, k: int, running: dict[Value, Gradient]) -> JSON:
         """Step k: step.node sends its complete gradient to each parent, times the local
         derivative, added into the parent's running .grad (updated in running)."""
         ids, names, num = self.ids, self.names, self._num
@@ -128,12 +143,13 @@ class Stepper:
         slots = [s for s, p in enumerate(step.node.parents) if p in kept]
         say = [f"backward: {definition(step.node, names)} sends d{f}/d{node} = "
                f"{num(step.upstream)} to its parents{self._inside(step.node)}"]
-        grads = {}
+        grads: dict[str, str] = {}
         for j, (slot, c) in enumerate(zip(slots, step.contributions)):
             p, local, contribution = names[c.parent], num(c.local), num(c.contribution)
-            if into[slot]:
-                self.labels[into[slot]] = f"{local} × {upstream} = {contribution}"
-                self.labelled.setdefault(into[slot], k)
+            edge = into[slot]
+            if edge:
+                self.labels[edge] = f"{local} × {upstream} = {contribution}"
+                self.labelled.setdefault(edge, k)
             written = local_text(step.node, slot, names, c.local, self.digits)   # not 1 = 1
             say.append(f"{p}: {partial(step.node, slot, names)} = {written}, contribution "
                        f"{local} × {upstream} = "
@@ -150,7 +166,7 @@ class Stepper:
                 "sources": [ids[c.parent] for c in step.contributions
                             if c.parent in self.view.drawn]}
 
-    def _edges(self, node):
+    def _edges(self, node: Value) -> list[str | None]:
         """The ids of the edges drawn into node, one per parent slot ('#k' tells apart the
         two edges of x*x; None where nothing is drawn: inside a Sigma), then its op's edge.
         A partial sum of a Sigma uses the Sigma's: one edge from each term."""
@@ -163,19 +179,19 @@ class Stepper:
                     for slot, p in enumerate(node.parents)]
         return into + [f"{ids[at]}_op->{ids[at]}#0"]
 
-    def _explained(self):
+    def _explained(self) -> list[Value]:
         """The nodes whose chain rule the page can show: all of a small graph; else the
         named leaves (each text lists its paths, so all of them would grow as N^2)."""
         small = len(self.view.drawn) <= EXPLAIN_ALL
         return [n for n in self.order if n is not self.root and n in self.view.drawn and
                 (small or n is self.focus or (n.is_leaf and n.label is not None))]
 
-    def _selected(self):
+    def _selected(self) -> Value:
         """The node explained when the page opens: the focus, else the first named leaf."""
         leaves = [n for n in self.order if n.is_leaf and n.label is not None]
         return self.focus or (leaves or self.order)[0]
 
-    def _svg(self, steps):
+    def _svg(self, steps: Steps) -> str:
         """draw()'s SVG, rendered once, sized for the widest number each node will show,
         with ids on node and edge groups and classes on the data and grad texts."""
         widest = dict(steps.start)
@@ -200,21 +216,22 @@ class Stepper:
                  for id, node in self.data["nodes"].items()}
         return tag_svg(svg, self.uid, cells)
 
-    def fragment(self, page=False):
+    def fragment(self, page: bool = False) -> str:
         """The stepper as one HTML element (its style, data and script inside it)."""
         return fragment(self.uid, self.title, self.svg, self.rows, self.names[self.root],
                         json.dumps(self.data, ensure_ascii=False),
                         len(self.data["steps"]) - 1, page)
 
-    def _repr_html_(self):
+    def _repr_html_(self) -> str:
         return self.fragment()
 
-    def save(self, path):
+    def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the page to path (one HTML file, nothing fetched from anywhere); returns the Path."""
         return write(path, page(self.fragment(page=True), self.title).encode("utf-8"))
 
 
-def _checked_view(root, order, focus, max_nodes, rankdir, compact):
+def _checked_view(root: Value, order: list[Value], focus: Value | None, max_nodes: int,
+                  rankdir: str, compact: bool | None) -> View:
     """What the page will draw (draw's View), after checking every argument."""
     if rankdir not in RANKDIRS:
         raise ValueError(f"stepper: rankdir={rankdir!r}; use one of {', '.join(RANKDIRS)}")
@@ -233,19 +250,19 @@ def _checked_view(root, order, focus, max_nodes, rankdir, compact):
     return shown
 
 
-def _shown_as(order, drawn):
+def _shown_as(order: list[Value], drawn: set[Value]) -> dict[Value, Value]:
     """The drawn node each node appears as: itself, or for a partial sum folded into a
     Sigma, the Sigma (a folded partial sum has one child: follow it until one is drawn)."""
-    child = {}
+    child: dict[Value, Value] = {}
     for node in order:
         for parent in node.parents:
             child[parent] = node
-    shown = {}
+    shown: dict[Value, Value] = {}
     for node in reversed(order):                # children first: their answer is known
         shown[node] = node if node in drawn or node not in child else shown[child[node]]
     return shown
 
 
-def _signed(text):
+def _signed(text: str) -> str:
     """A negative number in parentheses, as written inside a product: 3 × (-2)."""
     return f"({text})" if text.startswith("-") else text

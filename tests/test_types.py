@@ -11,10 +11,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 HINTED = ["tracegrad", "tracegrad.cli", "tracegrad.extras", "tracegrad.jupyter",
           "tracegrad.engine.value", "tracegrad.engine.graph", "tracegrad.engine.modes",
-          "tracegrad.engine.check", "tracegrad.engine.trace",
-          "tracegrad.engine.explain", "tracegrad.engine.forward",
-          "tracegrad.engine.torch_check", "tracegrad.nn.bridge", "tracegrad.nn.plot",
-          "tracegrad.nn.layers", "tracegrad.nn.module"]
+          "tracegrad.engine.check", "tracegrad.engine.trace", "tracegrad.engine.explain",
+          "tracegrad.engine.forward", "tracegrad.engine.torch_check", "tracegrad.nn.bridge",
+          "tracegrad.nn.plot", "tracegrad.nn.layers", "tracegrad.nn.module", "tracegrad.engine",
+          "tracegrad.engine.draw", "tracegrad.engine.stepper"]
 
 
 def installed_layout(folder):
