@@ -4,23 +4,24 @@ used by Neuron/Layer/MLP ("relu", "tanh", ...) into functions.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any, cast
 
 from tracegrad.engine import Value
 
-from .module import Number
+from tracegrad.engine.value import Number
 
 Scalar = Value | Number                       # what an activation accepts
 Activation = Callable[[Value], Value]
 ActivationSpec = str | Activation | None     # what Neuron, Layer and MLP accept
 
 
-def as_value(x):
+def as_value(x: Scalar) -> Value:
     """x itself if it is a Value, else a new constant Value holding x."""
     return x if isinstance(x, Value) else Value(x)
 
 
-def identity(x):
+def identity(x: Scalar) -> Value:
     """f(x) = x, f'(x) = 1: a linear unit (the usual output of a regression network)."""
     return as_value(x)
 
@@ -28,32 +29,32 @@ def identity(x):
 linear = identity
 
 
-def relu(x):
+def relu(x: Scalar) -> Value:
     """f(x) = max(0, x); f'(x) = 1 for x > 0, else 0 (0 at x = 0, as in PyTorch)."""
     return as_value(x).relu()
 
 
-def leaky_relu(x, slope=0.01):
+def leaky_relu(x: Scalar, slope: Number = 0.01) -> Value:
     """f(x) = x for x > 0, else slope * x; f'(x) = 1 or slope, so no unit is ever 'dead'."""
     return as_value(x).leaky_relu(slope)
 
 
-def sigmoid(x):
+def sigmoid(x: Scalar) -> Value:
     """f(x) = 1 / (1 + e^-x), the logistic function; f'(x) = f(x) (1 - f(x))."""
     return as_value(x).sigmoid()
 
 
-def tanh(x):
+def tanh(x: Scalar) -> Value:
     """f(x) = (e^x - e^-x) / (e^x + e^-x); f'(x) = 1 - f(x)^2."""
     return as_value(x).tanh()
 
 
-def softplus(x):
+def softplus(x: Scalar) -> Value:
     """f(x) = log(1 + e^x), a smooth relu (StatQuest's 'soft plus'); f'(x) = sigmoid(x)."""
     return as_value(x).softplus()
 
 
-def step(x):
+def step(x: Scalar) -> Value:
     """The binary step of the perceptron: 1 if x > 0 else 0.
 
     Its derivative is 0 everywhere (and undefined at 0), so no gradient flows back
@@ -64,7 +65,7 @@ def step(x):
     return x * 0 + (1 if x.data > 0 else 0)
 
 
-def softmax(values):
+def softmax(values: Iterable[Scalar]) -> list[Value]:
     """softmax(z)_i = e^(z_i) / sum_j e^(z_j), a list of probabilities summing to 1.
 
     Computed as e^(z_i - m) / sum_j e^(z_j - m) with m = max(z): the same numbers (the
@@ -76,27 +77,28 @@ def softmax(values):
     return [e / total for e in exps]
 
 
-def logsumexp(values):
+def logsumexp(values: Iterable[Scalar]) -> Value:
     """log sum_j e^(z_j), computed as m + log sum_j e^(z_j - m) (m = max z) so it never overflows."""
     zs = [as_value(z) for z in _nonempty(values, "logsumexp")]
     m = max(z.data for z in zs)
-    return sum((z - m).exp() for z in zs).log() + m
+    exps = cast(Value, sum((z - m).exp() for z in zs))     # zs is not empty: a Value, not 0
+    return exps.log() + m
 
 
-def log_softmax(values):
+def log_softmax(values: Iterable[Scalar]) -> list[Value]:
     """log softmax(z)_i = z_i - logsumexp(z): stable for any logits."""
     zs = [as_value(z) for z in _nonempty(values, "log_softmax")]
     lse = logsumexp(zs)
     return [z - lse for z in zs]
 
 
-def argmax(values):
+def argmax(values: Iterable[Scalar]) -> int:
     """The index of the largest value (the first one on a tie): the predicted class."""
-    numbers = [getattr(v, "data", v) for v in _nonempty(values, "argmax")]
+    numbers: list[Any] = [getattr(v, "data", v) for v in _nonempty(values, "argmax")]
     return max(range(len(numbers)), key=numbers.__getitem__)
 
 
-def _nonempty(values, name):
+def _nonempty(values: Iterable[Scalar], name: str) -> list[Scalar]:
     values = list(values)
     if not values:
         raise ValueError(f"{name}: needs at least one value, got an empty list")
@@ -110,7 +112,7 @@ BY_NAME = {
 }
 
 
-def get(activation):
+def get(activation: ActivationSpec) -> Activation:
     """The function for an activation given by name ('relu', 'tanh', 'sigmoid', 'softplus',
     'leaky_relu', 'step', 'linear') or a callable from Value to Value; None means linear."""
     if activation is None:
@@ -124,7 +126,7 @@ def get(activation):
                      "or any function from Value to Value")
 
 
-def name_of(fn):
+def name_of(fn: Callable[..., object]) -> str:
     """The short name of an activation function, for reprs: 'relu', 'linear', 'my_fn'."""
     if fn is identity:
         return "linear"

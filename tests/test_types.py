@@ -14,7 +14,8 @@ HINTED = ["tracegrad", "tracegrad.cli", "tracegrad.extras", "tracegrad.jupyter",
           "tracegrad.engine.check", "tracegrad.engine.trace", "tracegrad.engine.explain",
           "tracegrad.engine.forward", "tracegrad.engine.torch_check", "tracegrad.nn.bridge",
           "tracegrad.nn.plot", "tracegrad.nn.layers", "tracegrad.nn.module", "tracegrad.engine",
-          "tracegrad.engine.draw", "tracegrad.engine.stepper"]
+          "tracegrad.engine.draw", "tracegrad.engine.stepper",
+          "tracegrad.nn.activations"]
 
 
 def installed_layout(folder):
