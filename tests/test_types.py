@@ -15,7 +15,8 @@ HINTED = ["tracegrad", "tracegrad.cli", "tracegrad.extras", "tracegrad.jupyter",
           "tracegrad.engine.forward", "tracegrad.engine.torch_check", "tracegrad.nn.bridge",
           "tracegrad.nn.plot", "tracegrad.nn.layers", "tracegrad.nn.module", "tracegrad.engine",
           "tracegrad.engine.draw", "tracegrad.engine.stepper",
-          "tracegrad.nn.activations"]
+          "tracegrad.nn.activations",
+          "tracegrad.nn.losses"]
 
 
 def installed_layout(folder):
