@@ -3,10 +3,25 @@ Each update rule is written once, with Value arithmetic, as `update(p, g, state,
 step() runs it under no_grad() on every parameter, and explain(p) runs it recording a graph,
 so one parameter's update can be drawn and checked by hand. State is named as in the papers.
 """
+from __future__ import annotations
+
 import math
+from collections.abc import Callable, Iterable
 from fractions import Fraction
+from typing import Any, TypedDict
 
 from tracegrad.engine import Value, enable_grad, no_grad
+from tracegrad.engine.value import Gradient, Number
+
+Schedule = Callable[[int], Number]                 # t (steps taken so far) -> lr
+Update = tuple[Value, dict[str, Value]]            # (new p, new state) from update()
+
+
+class Saved(TypedDict):
+    """What state_dict() gives and load_state_dict() takes."""
+    t: int
+    lr: Number
+    state: list[dict[str, Number]]
 
 
 class Optimizer:
@@ -17,7 +32,8 @@ class Optimizer:
     # the per-parameter state, all starting at 0 (exact, like a Fraction)
     state_names: tuple[str, ...] = ()
 
-    def __init__(self, params, lr, schedule=None):
+    def __init__(self, params: Iterable[Value], lr: Number,
+                 schedule: Schedule | None = None) -> None:
         self.params = _parameters(params, type(self).__name__)
         _check(type(self).__name__, "lr", lr, POSITIVE)
         if schedule is not None and not callable(schedule):
@@ -26,14 +42,15 @@ class Optimizer:
         self.lr = lr
         self.schedule = schedule
         self.t = 0
-        self.state = {p: dict.fromkeys(self.state_names, 0) for p in self.params}
+        self.state: dict[Value, dict[str, Number]] = {
+            p: dict.fromkeys(self.state_names, 0) for p in self.params}
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         """Set every parameter's .grad to 0 before the next backward()."""
         for p in self.params:
             p.grad = 0
 
-    def step(self):
+    def step(self) -> None:
         """Apply one update to every parameter from its current .grad. All new values are
         computed before any is stored, so an error in update() changes nothing."""
         lr = self.schedule(self.t) if self.schedule is not None else self.lr
@@ -47,12 +64,12 @@ class Optimizer:
             p.data = new_p.data
             state[p].update((k, v.data) for k, v in new_s.items())
 
-    def state_dict(self):
+    def state_dict(self) -> Saved:
         """{"t", "lr", "state": one {name: number} per parameter, in order}: a copy, so it can
         be put back with load_state_dict (fit does, to undo an interrupted step)."""
         return {"t": self.t, "lr": self.lr, "state": [dict(self.state[p]) for p in self.params]}
 
-    def load_state_dict(self, saved):
+    def load_state_dict(self, saved: Saved) -> None:
         """Restore t, lr and the per-parameter state from state_dict()."""
         if len(saved["state"]) != len(self.params):
             raise ValueError(f"{type(self).__name__}.load_state_dict: {len(saved['state'])} "
@@ -61,7 +78,7 @@ class Optimizer:
         for p, s in zip(self.params, saved["state"]):
             self.state[p] = dict(s)
 
-    def explain(self, p):
+    def explain(self, p: Value) -> Value:
         """The graph of p's next update, without applying it: a Value p_new whose graph
         leads back to leaves labelled p, grad, lr and the state names (m, v, ...). Draw it,
         step through its backward pass, or read p_new.data."""
@@ -78,11 +95,12 @@ class Optimizer:
             v.label = f"{k}_new"
         return new_p
 
-    def update(self, p, g, state, lr, t):
+    def update(self, p: Value, g: Value, state: dict[str, Value], lr: Number | Value,
+               t: int) -> Update:
         """(new p, new state) from parameter p, gradient g, state, learning rate and step t."""
         raise NotImplementedError
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         n = len(self.params)
         return f"{type(self).__name__}({n} parameter{'s' * (n != 1)}, lr={self.lr:g})"
 
@@ -94,8 +112,9 @@ class SGD(Optimizer):
         v <- mu v + g;   p <- p - lr v     (Nesterov: p <- p - lr (g + mu v))
     weight_decay wd adds wd * p to g first (an L2 penalty of wd/2 * p^2)."""
 
-    def __init__(self, params, lr, momentum=0.0, nesterov=False, weight_decay=0.0,
-                 schedule=None):
+    def __init__(self, params: Iterable[Value], lr: Number, momentum: Number = 0.0,
+                 nesterov: bool = False, weight_decay: Number = 0.0,
+                 schedule: Schedule | None = None) -> None:
         _check("SGD", "momentum", momentum, AT_LEAST_0)
         _check("SGD", "weight_decay", weight_decay, AT_LEAST_0)
         if nesterov and not momentum:
@@ -104,12 +123,13 @@ class SGD(Optimizer):
         super().__init__(params, lr, schedule)
         self.momentum, self.nesterov, self.weight_decay = momentum, nesterov, weight_decay
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         extra = f", momentum={self.momentum:g}" if self.momentum else ""
         extra += ", nesterov" if self.nesterov else ""
         return super().__repr__()[:-1] + extra + ")"
 
-    def update(self, p, g, state, lr, t):
+    def update(self, p: Value, g: Value, state: dict[str, Value], lr: Number | Value,
+               t: int) -> Update:
         if self.weight_decay:
             g = g + self.weight_decay * p
         if not self.momentum:
@@ -126,14 +146,17 @@ class RMSProp(Optimizer):
 
     state_names = ("mean_square",)
 
-    def __init__(self, params, lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0.0, schedule=None):
+    def __init__(self, params: Iterable[Value], lr: Number = 0.01, alpha: Number = 0.99,
+                 eps: Number = 1e-8, weight_decay: Number = 0.0,
+                 schedule: Schedule | None = None) -> None:
         super().__init__(params, lr, schedule)
         _check("RMSProp", "alpha", alpha, IN_0_1)
         _check("RMSProp", "eps", eps, EPS)
         _check("RMSProp", "weight_decay", weight_decay, AT_LEAST_0)
         self.alpha, self.eps, self.weight_decay = alpha, eps, weight_decay
 
-    def update(self, p, g, state, lr, t):
+    def update(self, p: Value, g: Value, state: dict[str, Value], lr: Number | Value,
+               t: int) -> Update:
         if self.weight_decay:
             g = g + self.weight_decay * p
         ms = self.alpha * state["mean_square"] + (1 - self.alpha) * g * g
@@ -150,8 +173,9 @@ class Adam(Optimizer):
 
     state_names = ("m", "v")
 
-    def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 schedule=None):
+    def __init__(self, params: Iterable[Value], lr: Number = 0.001,
+                 betas: tuple[Number, Number] | list[Number] = (0.9, 0.999), eps: Number = 1e-8,
+                 weight_decay: Number = 0.0, schedule: Schedule | None = None) -> None:
         super().__init__(params, lr, schedule)
         who = type(self).__name__
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
@@ -162,12 +186,14 @@ class Adam(Optimizer):
         _check(who, "weight_decay", weight_decay, AT_LEAST_0)
         (self.beta1, self.beta2), self.eps, self.weight_decay = betas, eps, weight_decay
 
-    def update(self, p, g, state, lr, t):
+    def update(self, p: Value, g: Value, state: dict[str, Value], lr: Number | Value,
+               t: int) -> Update:
         if self.weight_decay:
             g = g + self.weight_decay * p
         return self._adam(p, g, state, lr, t)
 
-    def _adam(self, p, g, state, lr, t):
+    def _adam(self, p: Value, g: Value, state: dict[str, Value], lr: Number | Value,
+              t: int) -> Update:
         b1, b2 = self.beta1, self.beta2
         m = b1 * state["m"] + (1 - b1) * g
         v = b2 * state["v"] + (1 - b2) * g * g
@@ -180,17 +206,20 @@ class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter): first p <- p - lr wd p,
     then the Adam step on the unchanged gradient."""
 
-    def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01,
-                 schedule=None):
+    def __init__(self, params: Iterable[Value], lr: Number = 0.001,
+                 betas: tuple[Number, Number] | list[Number] = (0.9, 0.999), eps: Number = 1e-8,
+                 weight_decay: Number = 0.01, schedule: Schedule | None = None) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, schedule)
 
-    def update(self, p, g, state, lr, t):
+    def update(self, p: Value, g: Value, state: dict[str, Value], lr: Number | Value,
+               t: int) -> Update:
         if self.weight_decay:
             p = p - lr * self.weight_decay * p
         return self._adam(p, g, state, lr, t)
 
 
-def momentum(params, lr, momentum=0.9, **options):
+def momentum(params: Iterable[Value], lr: Number, momentum: Number = 0.9,
+             **options: Any) -> SGD:     # Any: any of SGD's other keywords
     """SGD with momentum 0.9 unless told otherwise: the command line's --optimizer momentum."""
     return SGD(params, lr, momentum=momentum, **options)
 
@@ -199,24 +228,24 @@ BY_NAME = {"sgd": SGD, "momentum": momentum, "rmsprop": RMSProp, "adam": Adam, "
 
 
 # --- learning-rate schedules: functions of t (steps taken so far) -> lr ------------------
-def linear_decay(start, end, steps):
+def linear_decay(start: Number, end: Number, steps: int) -> Schedule:
     """lr falls in a straight line from start (t = 0) to end (t = steps), then stays at end.
     micrograd's demo uses linear_decay(1.0, 0.1, 100)."""
     return lambda t: start + (end - start) * min(t, steps) / steps
 
 
-def exponential_decay(start, rate):
+def exponential_decay(start: Number, rate: Number) -> Schedule:
     """lr = start * rate^t."""
     return lambda t: start * rate ** t
 
 
-def _parameters(params, who):
+def _parameters(params: Iterable[Value], who: str) -> list[Value]:
     if hasattr(params, "parameters") and callable(params.parameters):
         raise TypeError(f"{who}: pass model.parameters(), not the model itself")
     params = list(params)
     if not params:
         raise ValueError(f"{who}: got an empty parameter list")
-    first = {}
+    first: dict[int, int] = {}       # id(p) -> its index
     for i, p in enumerate(params):
         if not isinstance(p, Value):
             raise TypeError(f"{who}: parameters must be Values, got {type(p).__name__}")
@@ -227,19 +256,20 @@ def _parameters(params, who):
     return params
 
 
-def _number(grad):
+def _number(grad: Gradient) -> Number:
     return grad.data if isinstance(grad, Value) else grad
 
 
 # Hyper-parameter rules, (test, what is valid), checked as torch.optim checks them; eps must
 # be > 0 (PyTorch allows 0): with eps = 0 an exactly-zero gradient makes the step 0 / 0.
-POSITIVE = (lambda x: x > 0, "a positive number")
-AT_LEAST_0 = (lambda x: x >= 0, "a number >= 0")
-IN_0_1 = (lambda x: 0 <= x < 1, "in [0, 1)")
-EPS = (lambda x: x > 0, "a positive number (it keeps g / (sqrt(v) + eps) finite when g is 0)")
+Rule = tuple[Callable[[Number], bool], str]
+POSITIVE: Rule = (lambda x: x > 0, "a positive number")
+AT_LEAST_0: Rule = (lambda x: x >= 0, "a number >= 0")
+IN_0_1: Rule = (lambda x: 0 <= x < 1, "in [0, 1)")
+EPS: Rule = (lambda x: x > 0, "a positive number (it keeps g / (sqrt(v) + eps) finite when g is 0)")
 
 
-def _check(who, name, x, rule):
+def _check(who: str, name: str, x: object, rule: Rule) -> None:
     test, valid = rule
     if (isinstance(x, bool) or not isinstance(x, (int, float, Fraction))
             or not math.isfinite(x) or not test(x)):
