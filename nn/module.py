@@ -12,8 +12,9 @@ import os
 import re
 import stat
 import threading
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tracegrad.engine import Value
 from tracegrad.engine.value import Number    # the engine's one alias: int | float | Fraction
@@ -32,6 +33,11 @@ class Module:
     Parameters are found, without registration, among the attributes set in __init__:
     a Value, a Module, or a list/tuple of them (nested lists too). Attribute order is definition order, so
     `parameters()` is deterministic."""
+
+    if TYPE_CHECKING:
+        # for type checkers only: every network piece is called on an input (fit, plot
+        # and the losses call model(x)); each subclass defines its own __call__
+        def __call__(self, x: Any) -> Value | Sequence[Value]: ...
 
     def named_parameters(self, prefix: str = "") -> list[tuple[str, Value]]:
         """(dotted name, Value) pairs, in the same order as parameters(). A Value or Module

@@ -3,16 +3,37 @@ accumulation, stop rules, a tqdm progress bar and a History for plotting; Ctrl-C
 and keeps the weights of the last completed step. train_step() is one step on its own;
 accuracy() and evaluate() measure a model.
 """
+from __future__ import annotations
+
 import math
 import random
 import sys
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from tracegrad.engine import Value, no_grad
+from tracegrad.engine.value import Number
 from tracegrad.jupyter import someone_watching
 
 from . import collector, losses, replay
-from .activations import argmax
+from .activations import Scalar, argmax
+from .losses import Loss
+from .optim import Optimizer, Saved
+
+if TYPE_CHECKING:
+    from .data import Dataset
+
+# A sample (x, y): x is whatever the model takes, y whatever the loss and metric take.
+Pair = tuple[Any, Any]
+Output = Value | Sequence[Value]                    # what a model returns
+Model = Callable[[Any], Output]
+Metric = Callable[[Any, Any], Number]               # (outputs, y) -> a score
+Penalty = Callable[[Any], Value]                    # model -> a term added to the loss
+Gradients = Callable[[Model, list[Pair], Loss, str, "Penalty | None", "Metric | None", int],
+                     "tuple[Number, Number | None]"]   # loss_and_gradients' signature
+Snapshot = tuple[list[Number], Saved, int]          # parameters, optimizer state, steps
+Bar = Any                                           # a tqdm.auto bar (tqdm ships no hints)
 
 
 class History:
@@ -23,23 +44,28 @@ class History:
     stopped says why training ended: 'epochs', 'max_steps', 'min_step', 'callback',
     'diverged' or 'interrupted'."""
 
-    def __init__(self, tracked_names=()):
-        self.step, self.epoch, self.loss, self.lr, self.step_size = [], [], [], [], []
-        self.metric = []
-        self.tracked = {name: [] for name in tracked_names}
-        self.stopped = None
+    def __init__(self, tracked_names: Iterable[str] = ()) -> None:
+        self.step: list[int] = []
+        self.epoch: list[int] = []
+        self.loss: list[Number] = []
+        self.lr: list[Number] = []
+        self.step_size: list[Number] = []
+        self.metric: list[Number] = []
+        self.tracked: dict[str, list[Number]] = {name: [] for name in tracked_names}
+        self.stopped: str | None = None
         self.seconds = 0.0
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.step)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if not self.loss:
             return "History(0 steps)"
         return (f"History({len(self)} steps, loss {float(self.loss[0]):.4g} -> "
                 f"{float(self.loss[-1]):.4g}, stopped: {self.stopped})")
 
-    def record(self, step, epoch, loss, lr, moved, score, tracked):
+    def record(self, step: int, epoch: int, loss: Number, lr: Number, moved: Number,
+               score: Number | None, tracked: dict[str, Value]) -> None:
         """Append one step's entries (score None: no metric)."""
         self.step.append(step)
         self.epoch.append(epoch)
@@ -51,7 +77,7 @@ class History:
         for name, p in tracked.items():
             self.tracked[name].append(p.data)
 
-    def truncate(self, n):
+    def truncate(self, n: int) -> None:
         """Keep the first n steps (an interrupted record() may have appended some entries)."""
         for entries in (self.step, self.epoch, self.loss, self.lr, self.step_size, self.metric):
             del entries[n:]
@@ -59,8 +85,10 @@ class History:
             del values[n + 1:]                      # tracked[0] is the value before training
 
 
-def train_step(model, batch, loss, optimizer, reduction="mean", penalty=None, metric=None,
-               accumulate=1, gradients=None):
+def train_step(model: Model, batch: list[Pair], loss: Loss, optimizer: Optimizer,
+               reduction: str = "mean", penalty: Penalty | None = None,
+               metric: Metric | None = None, accumulate: int = 1,
+               gradients: Gradients | None = None) -> tuple[Number, Number | None]:
     """One step of gradient descent on a batch of (x, y) pairs, PyTorch's four steps.
     Returns (batch loss, mean metric or None); a loss that is not finite is returned
     without updating (the step diverged). gradients: loss_and_gradients or another engine's
@@ -74,17 +102,19 @@ def train_step(model, batch, loss, optimizer, reduction="mean", penalty=None, me
     return batch_loss, score
 
 
-def loss_and_gradients(model, batch, loss, reduction="mean", penalty=None, metric=None,
-                       accumulate=1):
+def loss_and_gradients(model: Model, batch: list[Pair], loss: Loss, reduction: str = "mean",
+                       penalty: Penalty | None = None, metric: Metric | None = None,
+                       accumulate: int = 1) -> tuple[Number, Number | None]:
     """The batch loss, mean (or sum) of loss(model(x), y) [+ penalty(model)], backward()ed
     in `accumulate` micro-batches: leaf gradients add up to the full batch's, and only one
     micro-batch's graph is in memory at a time. Returns (loss, mean metric or None); a
     number that outgrows float gives the loss inf."""
     size = math.ceil(len(batch) / accumulate)
-    total, scores = 0, []
+    total: Number = 0
+    scores: list[Number] = []
     try:
         for start in range(0, len(batch), size):
-            terms = []
+            terms: list[Value] = []
             for x, y in batch[start:start + size]:
                 out = model(x)
                 terms.append(loss(out, y))
@@ -102,9 +132,14 @@ def loss_and_gradients(model, batch, loss, reduction="mean", penalty=None, metri
     return total, (sum(scores) / len(scores) if scores else None)
 
 
-def fit(model, data, loss, optimizer, *, epochs=None, max_steps=None, batch_size=None,
-        accumulate=1, reduction="mean", penalty=None, min_step=None, metric=None,
-        shuffle=True, seed=0, track=(), callback=None, progress=None, engine="scalar"):
+def fit(model: Model, data: Iterable[Pair] | Dataset, loss: str | Loss, optimizer: Optimizer, *,
+        epochs: int | None = None, max_steps: int | None = None,
+        batch_size: int | None = None, accumulate: int = 1, reduction: str = "mean",
+        penalty: Penalty | None = None, min_step: Number | None = None,
+        metric: str | Metric | None = None, shuffle: bool = True, seed: int | None = 0,
+        track: Iterable[str | Value] = (),
+        callback: Callable[[History], object] | None = None,
+        progress: bool | None = None, engine: str = "scalar") -> History:
     """Train model on data = [(x, y), ...] (or an nn.data Dataset) and return a History.
 
     Each step is train_step() on a batch (all the data when batch_size is None, else
@@ -126,7 +161,7 @@ def fit(model, data, loss, optimizer, *, epochs=None, max_steps=None, batch_size
     engine="replay" records one sample's graph and replays it over each batch with numpy
     (nn.replay: same losses and gradients to float rounding, or a warning and the scalar
     engine where it cannot be exact)."""
-    loss_fn, metric = losses.get(loss), _metric(metric)
+    loss_fn, metric_fn = losses.get(loss), _metric(metric)
     pairs = _as_pairs(data)
     _check_options(batch_size, accumulate, reduction, epochs, max_steps, len(pairs))
     size = len(pairs) if batch_size is None else min(batch_size, len(pairs))
@@ -143,11 +178,13 @@ def fit(model, data, loss, optimizer, *, epochs=None, max_steps=None, batch_size
             before = _snapshot(optimizer, history)
             try:
                 batch_loss, score = train_step(model, batch, loss_fn, optimizer, reduction,
-                                               penalty, metric, accumulate, gradients)
+                                               penalty, metric_fn, accumulate, gradients)
                 if not math.isfinite(batch_loss):
                     history.stopped = "diverged"
                     break
-                moved = max(abs(p.data - b) for p, b in zip(optimizer.params, before[0]))
+                # Number - Number is a Number; mypy's arithmetic on the union says object
+                changes: list[Any] = [abs(p.data - b) for p, b in zip(optimizer.params, before[0])]
+                moved = max(changes)
                 history.record(step, epoch, batch_loss, optimizer.lr, moved, score, tracked)
             except BaseException:          # interrupted or failed mid-step: undo the step
                 _restore(optimizer, history, before)
@@ -169,14 +206,15 @@ def fit(model, data, loss, optimizer, *, epochs=None, max_steps=None, batch_size
     return history
 
 
-def _total_steps(epochs, max_steps, per_epoch):
+def _total_steps(epochs: int | None, max_steps: int | None, per_epoch: int) -> int:
     """The step budget: the smaller of max_steps and epochs * per_epoch (1000 if neither)."""
     if epochs is None and max_steps is None:
         return 1000
     return min(x for x in (max_steps, epochs and epochs * per_epoch) if x is not None)
 
 
-def _batches(pairs, size, total, shuffle, seed):
+def _batches(pairs: list[Pair], size: int, total: int, shuffle: bool,
+             seed: int | None) -> Iterator[tuple[int, int, list[Pair]]]:
     """(step, epoch, batch) for steps 1..total: consecutive slices of `size` samples,
     reshuffled (random.Random(seed)) as each epoch starts when a batch is not all the data."""
     rng = random.Random(seed)
@@ -188,12 +226,12 @@ def _batches(pairs, size, total, shuffle, seed):
         yield step, epoch + 1, pairs[index * size:(index + 1) * size]
 
 
-def _snapshot(optimizer, history):
+def _snapshot(optimizer: Optimizer, history: History) -> Snapshot:
     """What a step changes: the parameters, the optimizer's state and the history's length."""
     return [p.data for p in optimizer.params], optimizer.state_dict(), len(history)
 
 
-def _restore(optimizer, history, snapshot):
+def _restore(optimizer: Optimizer, history: History, snapshot: Snapshot) -> None:
     values, state, steps = snapshot
     for p, value in zip(optimizer.params, values):
         p.data = value
@@ -201,7 +239,8 @@ def _restore(optimizer, history, snapshot):
     history.truncate(steps)
 
 
-def _stop_rule(history, min_step, callback):
+def _stop_rule(history: History, min_step: Number | None,
+               callback: Callable[[History], object] | None) -> str | None:
     """Why training stops after this step ('min_step', 'callback'), or None to go on."""
     if min_step is not None and history.step_size[-1] < min_step:
         return "min_step"
@@ -210,7 +249,7 @@ def _stop_rule(history, min_step, callback):
     return None
 
 
-def _show(bar, loss, score):
+def _show(bar: Bar | None, loss: Number, score: Number | None) -> None:
     if bar is None:
         return
     bar.update(1)
@@ -220,7 +259,7 @@ def _show(bar, loss, score):
     bar.set_postfix(postfix, refresh=False)
 
 
-def _progress_bar(total, progress):
+def _progress_bar(total: int, progress: bool | None) -> Bar | None:
     # None: a bar only where someone watches it (a terminal, or Jupyter, where tqdm.auto
     # draws a widget), never in pipes and logs; True forces it, False turns it off
     if progress is None:
@@ -234,7 +273,7 @@ def _progress_bar(total, progress):
     return tqdm(total=total, unit="step", dynamic_ncols=True, leave=True)
 
 
-def _as_pairs(data):
+def _as_pairs(data: Iterable[Pair] | Dataset) -> list[Pair]:
     if hasattr(data, "X") and hasattr(data, "y"):
         return list(zip(data.X, data.y))
     pairs = list(data)
@@ -246,7 +285,8 @@ def _as_pairs(data):
     return pairs
 
 
-def _check_options(batch_size, accumulate, reduction, epochs, max_steps, n):
+def _check_options(batch_size: int | None, accumulate: int, reduction: str,
+                   epochs: int | None, max_steps: int | None, n: int) -> None:
     for name, x in (("batch_size", batch_size), ("epochs", epochs), ("max_steps", max_steps),
                     ("accumulate", accumulate)):
         if x is not None and (isinstance(x, bool) or not isinstance(x, int) or x < 1):
@@ -258,10 +298,10 @@ def _check_options(batch_size, accumulate, reduction, epochs, max_steps, n):
         raise ValueError(f"fit: reduction must be 'mean' or 'sum', got {reduction!r}")
 
 
-def _tracked(model, track):
+def _tracked(model: Model, track: Iterable[str | Value]) -> dict[str, Value]:
     named = dict(model.named_parameters()) if hasattr(model, "named_parameters") else {}
     by_value = {id(p): name for name, p in named.items()}
-    out = {}
+    out: dict[str, Value] = {}
     for item in track:
         if isinstance(item, str):
             if item not in named:
@@ -275,22 +315,23 @@ def _tracked(model, track):
 
 
 # --- measuring ----------------------------------------------------------------------------
-def accuracy(outputs, target, threshold=0.0):
+def accuracy(outputs: Scalar | list[Scalar] | tuple[Scalar, ...], target: Number,
+             threshold: Number = 0.0) -> int:
     """1 if the prediction is right, else 0. Several outputs: argmax == target (a class
     index). One output: it predicts the positive class when it is > threshold, and the
     target is positive when > 0, so labels may be -1/+1 or 0/1. The default threshold 0
     suits linear, tanh and logit outputs; pass threshold=0.5 for a sigmoid (probability)."""
-    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-    if len(outputs) > 1:
-        return int(argmax(outputs) == target)
-    score = getattr(outputs[0], "data", outputs[0])
+    outs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    if len(outs) > 1:
+        return int(argmax(outs) == target)
+    score = cast(Number, getattr(outs[0], "data", outs[0]))
     return int((score > threshold) == (target > 0))
 
 
 METRICS = {"accuracy": accuracy}
 
 
-def _metric(metric):
+def _metric(metric: str | Metric | None) -> Metric | None:
     if metric is None or callable(metric):
         return metric
     if isinstance(metric, str) and metric in METRICS:
@@ -299,14 +340,16 @@ def _metric(metric):
                      "(outputs, target) -> number")
 
 
-def evaluate(model, data, metric=accuracy):
+def evaluate(model: Model, data: Iterable[Pair] | Dataset,
+             metric: Metric = accuracy) -> Number:
     """The mean of metric(model(x), y) over the data, computed under no_grad()."""
     pairs = _as_pairs(data)
     with no_grad():
         return sum(metric(model(x), y) for x, y in pairs) / len(pairs)
 
 
-def data_loss(model, data, loss, reduction="mean"):
+def data_loss(model: Model, data: Iterable[Pair] | Dataset, loss: str | Loss,
+              reduction: str = "mean") -> Value:
     """The loss over a whole data set, mean (or sum) of loss(model(x), y): one Value."""
     loss_fn = losses.get(loss)
     terms = [loss_fn(model(x), y) for x, y in _as_pairs(data)]
