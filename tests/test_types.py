@@ -66,3 +66,46 @@ def test_the_methods_declared_for_type_checkers_are_the_tables_one_input_rows():
     assert sorted(declared) == sorted(rows)
     assert declared and len(declared) == len(set(declared))
     assert all(callable(getattr(Value, name)) for name in declared)
+
+
+USER_CODE = '''\
+from tracegrad.engine import Value, backward_steps, check_grad, explain, grad, no_grad
+x = Value(2.0, label="x")
+y = (x * 3 + 1).tanh() + x.exp() / 2 - abs(x) ** 2 + 2 ** x + x.leaky_relu(0.1)
+reveal_type(y)
+reveal_type(grad(y, x))
+reveal_type(grad(y, [x], create_graph=True))
+(dx,) = grad(y, [x], create_graph=True)
+dx.backward()
+with no_grad():
+    z = x.sigmoid() * 2
+print(backward_steps(y).table(digits=3), explain(y, x).value, check_grad(lambda a: a.sin(), [1.0]))
+x.tanh(2)
+x.tanhh()
+'''
+
+
+@pytest.mark.slow
+def test_user_code_type_checks_with_the_right_types_and_typos_are_caught(tmp_path):
+    """The hints do what they are for: mypy knows what the operators, the methods made from
+    the op table and grad() return, and flags a wrong call or a misspelt method."""
+    pytest.importorskip("mypy")
+    try:
+        installed_layout(tmp_path)
+    except OSError as err:
+        pytest.skip(f"cannot make symlinks here: {err}")
+    (tmp_path / "user.py").write_text(USER_CODE)
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--python-version", "3.10", "--ignore-missing-imports",
+         "--cache-dir", str(tmp_path / "cache"), "user.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    # (mypy versions differ on writing the builtins. prefix)
+    lines = [line.split(": ", 1)[1].replace("builtins.", "")
+             for line in result.stdout.splitlines() if "user.py:" in line]
+    assert lines == [
+        'note: Revealed type is "tracegrad.engine.value.Value"',
+        'note: Revealed type is "int | float | fractions.Fraction"',
+        'note: Revealed type is "list[tracegrad.engine.value.Value]"',
+        'error: Too many arguments for "tanh" of "Value"  [call-arg]',
+        'error: "Value" has no attribute "tanhh"; maybe "tanh"?  [attr-defined]',
+    ], result.stdout
