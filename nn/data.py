@@ -3,10 +3,18 @@ spiral, xor, blobs; and the textbook examples: StatQuest's three-point dosage/ef
 and height/weight line, and a small fruit set. Each is a Dataset of (x, y) pairs;
 SOURCES says how to train on each (generated or fixed, binary, standardised, loss, metric).
 """
+from __future__ import annotations
+
 import math
 import random
+from collections.abc import Callable, Iterable, Iterator, Sequence
+
+from tracegrad.engine.value import Number
 
 from .digits import digits
+
+Sample = tuple[list[float], Number]        # (x, y): a feature list and its target
+Point = tuple[list[float], int]           # (x, class index), before the labels are applied
 
 
 class Dataset:
@@ -14,7 +22,9 @@ class Dataset:
     For a classification set, classes names the classes and labels[i] is the target
     value used for class i (class indices 0, 1, ... unless you chose e.g. -1/+1)."""
 
-    def __init__(self, name, X, y, features, classes=None, labels=None, description=""):
+    def __init__(self, name: str, X: Sequence[Iterable[float]], y: Sequence[Number],
+                 features: Iterable[str], classes: Iterable[str] | None = None,
+                 labels: Iterable[Number] | None = None, description: str = "") -> None:
         if len(X) != len(y):
             raise ValueError(f"Dataset {name}: {len(X)} inputs but {len(y)} targets")
         self.name, self.X, self.y = name, [list(x) for x in X], list(y)
@@ -24,25 +34,25 @@ class Dataset:
         self.description = description
 
     @property
-    def task(self):
+    def task(self) -> str:
         return "classification" if self.classes is not None else "regression"
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.y)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Sample]:
         return iter(zip(self.X, self.y))
 
-    def __getitem__(self, i):
+    def __getitem__(self, i: int) -> Sample:
         return self.X[i], self.y[i]
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         what = (f"classes {self.classes}" if self.classes is not None
                 else f"target {self.description or 'y'}")
         return (f"Dataset({self.name!r}, {len(self)} samples, "
                 f"features {self.features}, {what})")
 
-    def standardized(self, using=None):
+    def standardized(self, using: Dataset | None = None) -> Dataset:
         """A copy whose every feature has mean 0 and standard deviation 1 over `using`
         (default: this set). Standardise a test set with its training set's statistics,
         test.standardized(using=train), so nothing about the test set leaks into training."""
@@ -53,18 +63,20 @@ class Dataset:
         X = [[(v - m) / s for v, m, s in zip(x, means, stds)] for x in self.X]
         return self._with(X, self.y)
 
-    def split(self, n):
+    def split(self, n: int) -> tuple[Dataset, Dataset]:
         """(the first n samples, the rest) as two Datasets: e.g. training and test sets."""
         if not 0 < n < len(self):
             raise ValueError(f"Dataset {self.name}: split({n!r}) needs 0 < n < {len(self)}")
         return self._with(self.X[:n], self.y[:n]), self._with(self.X[n:], self.y[n:])
 
-    def _with(self, X, y):
+    def _with(self, X: list[list[float]], y: list[Number]) -> Dataset:
         return Dataset(self.name, X, y, self.features, self.classes, self.labels,
                        self.description)
 
 
-def _classified(name, points, classes, labels, rng, description=""):
+def _classified(name: str, points: list[Point], classes: list[str],
+                labels: Iterable[Number] | None, rng: random.Random,
+                description: str = "") -> Dataset:
     """A shuffled classification Dataset from (x, class index) points."""
     labels = list(range(len(classes))) if labels is None else list(labels)
     if len(labels) != len(classes):
@@ -78,18 +90,19 @@ def _classified(name, points, classes, labels, rng, description=""):
 MAX_SAMPLES = 100_000     # each sample's forward pass is a graph of Values: more is hours
 
 
-def _check_n(name, n, least=2):
+def _check_n(name: str, n: object, least: int = 2) -> None:
     if isinstance(n, bool) or not isinstance(n, int) or not least <= n <= MAX_SAMPLES:
         raise ValueError(f"{name}: n must be an int >= {least} (and at most {MAX_SAMPLES:,}: "
                          f"a scalar engine builds a graph per sample), got {n!r}")
 
 
-def _spread(i, count, span):
+def _spread(i: int, count: int, span: float) -> float:
     """The i-th of count evenly spaced numbers from 0 to span (both ends included)."""
     return span * i / (count - 1) if count > 1 else 0.0
 
 
-def moons(n=100, noise=0.1, seed=0, labels=None):
+def moons(n: int = 100, noise: float = 0.1, seed: int | None = 0,
+          labels: Iterable[Number] | None = None) -> Dataset:
     """Two interleaving half circles: class 0 on top (cos t, sin t), class 1 below
     (1 - cos t, 1/2 - sin t), t from 0 to pi, plus Gaussian noise of sd `noise`."""
     _check_n("moons", n)
@@ -107,7 +120,8 @@ def moons(n=100, noise=0.1, seed=0, labels=None):
                        "two interleaving half circles")
 
 
-def circles(n=100, noise=0.05, factor=0.5, seed=0, labels=None):
+def circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed: int | None = 0,
+            labels: Iterable[Number] | None = None) -> Dataset:
     """A circle of radius 1 (class 0) around a circle of radius `factor` (class 1)."""
     _check_n("circles", n)
     if not 0 < factor < 1:
@@ -124,7 +138,8 @@ def circles(n=100, noise=0.05, factor=0.5, seed=0, labels=None):
     return _classified("circles", points, ["outer", "inner"], labels, rng, "two circles")
 
 
-def spiral(n=150, classes=3, noise=0.2, seed=0, labels=None):
+def spiral(n: int = 150, classes: int = 3, noise: float = 0.2, seed: int | None = 0,
+           labels: Iterable[Number] | None = None) -> Dataset:
     """`classes` arms of a spiral (CS231n's data set): radius r from 0 to 1, angle
     4(k + r) + noise for arm k."""
     _check_n("spiral", n, classes)
@@ -140,7 +155,8 @@ def spiral(n=150, classes=3, noise=0.2, seed=0, labels=None):
                        f"{classes}-armed spiral")
 
 
-def xor(n=None, seed=0, labels=None):
+def xor(n: int | None = None, seed: int | None = 0,
+        labels: Iterable[Number] | None = None) -> Dataset:
     """Exclusive or. n=None: the four rows of the truth table (0,0)->0 (0,1)->1 (1,0)->1
     (1,1)->0, which no single neuron can fit. Else n points uniform in [-1, 1]^2, class 1
     where exactly one coordinate is positive."""
@@ -159,7 +175,8 @@ def xor(n=None, seed=0, labels=None):
                        "XOR of the signs")
 
 
-def blobs(n=100, centers=3, std=0.4, seed=0, labels=None):
+def blobs(n: int = 100, centers: int | Sequence[Sequence[float]] = 3, std: float = 0.4,
+          seed: int | None = 0, labels: Iterable[Number] | None = None) -> Dataset:
     """Gaussian clouds (sd `std`) around `centers`: a list of 2-D points, or a number k
     of centers spaced evenly on a circle of radius 2."""
     if isinstance(centers, int):
@@ -173,14 +190,14 @@ def blobs(n=100, centers=3, std=0.4, seed=0, labels=None):
                        "Gaussian blobs")
 
 
-def dosage():
+def dosage() -> Dataset:
     """StatQuest's neural-network example: drug dosage 0, 0.5, 1 -> efficacy 0, 1, 0
     (low and high doses do not work, the middle one does)."""
     return Dataset("dosage", [[0.0], [0.5], [1.0]], [0.0, 1.0, 0.0], ["dosage"],
                    description="efficacy")
 
 
-def height_weight():
+def height_weight() -> Dataset:
     """StatQuest's gradient-descent example: weight 0.5, 2.3, 2.9 -> height 1.4, 1.9, 3.2.
     The least-squares line is height = 0.95 + 0.64 weight (to two places)."""
     return Dataset("height_weight", [[0.5], [2.3], [2.9]], [1.4, 1.9, 3.2], ["weight"],
@@ -195,7 +212,7 @@ FRUIT = {   # class: (weight kg, hue in turns (0 red, 0.08 orange, 0.15 yellow),
 FRUIT_SPREAD = (0.03, 0.02, 0.08, 0.12)   # sd of each feature within a class
 
 
-def fruit(n=30, seed=0, labels=None):
+def fruit(n: int = 30, seed: int | None = 0, labels: Iterable[Number] | None = None) -> Dataset:
     """A small fruit set: weight (kg), colour (hue in turns: 0 red, 0.08 orange,
     0.15 yellow), texture (roughness 0 smooth .. 1 rough) and size (length in dm)
     -> apple, banana or orange. n samples, as equal per class as n allows."""
@@ -219,14 +236,14 @@ class Source:
     (features on different scales: give each mean 0 and sd 1 first); regression (the
     target is a number: mse, no accuracy)."""
 
-    def __init__(self, make, generated=True, binary=False, standardize=False,
-                 regression=False):
+    def __init__(self, make: Callable[..., Dataset], generated: bool = True, binary: bool = False,
+                 standardize: bool = False, regression: bool = False) -> None:
         self.make, self.generated, self.binary = make, generated, binary
         self.standardize, self.regression = standardize, regression
         self.loss = "mse" if regression else "hinge" if binary else "cross_entropy"
         self.metric = None if regression else "accuracy"
 
-    def load(self, samples=None, seed=0):
+    def load(self, samples: int | None = None, seed: int | None = 0) -> Dataset:
         """The Dataset, ready to train on: seeded, labelled -1/+1 if binary, standardised
         if it needs it. samples: how many points to generate (None: the set's default)."""
         name = self.make.__name__
@@ -235,15 +252,16 @@ class Source:
                 raise ValueError(f"{name} is a fixed textbook data set of {len(self.make())} "
                                  "samples: a number of samples is for generated sets only")
             return self.make()
-        options = {"seed": seed, "labels": (-1, 1) if self.binary else None}
+        options: dict[str, object] = {"seed": seed, "labels": (-1, 1) if self.binary else None}
         if samples is not None:
             options["n"] = samples
         data = self.make(**options)
         return data.standardized() if self.standardize else data
 
-    def outputs(self, data):
+    def outputs(self, data: Dataset) -> int:
         """How many outputs a network needs: one score, or one logit per class."""
-        return 1 if self.regression or self.binary else len(data.classes)
+        # a classification set always has classes (mypy sees Dataset.classes: list | None)
+        return 1 if self.regression or self.binary else len(data.classes)  # type: ignore[arg-type]
 
 
 SOURCES = {

@@ -16,7 +16,8 @@ HINTED = ["tracegrad", "tracegrad.cli", "tracegrad.extras", "tracegrad.jupyter",
           "tracegrad.nn.plot", "tracegrad.nn.layers", "tracegrad.nn.module", "tracegrad.engine",
           "tracegrad.engine.draw", "tracegrad.engine.stepper",
           "tracegrad.nn.activations",
-          "tracegrad.nn.losses", "tracegrad.nn.optim", "tracegrad.nn.train"]
+          "tracegrad.nn.losses", "tracegrad.nn.optim", "tracegrad.nn.train",
+          "tracegrad.nn.data", "tracegrad.nn"]
 
 
 def installed_layout(folder):
