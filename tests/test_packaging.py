@@ -83,6 +83,20 @@ def test_demo_without_matplotlib_stops_at_once_naming_the_install(tmp_path):
     (line,) = result.stderr.splitlines()
     assert line.startswith("tracegrad demo: error: matplotlib is not installed")
     assert 'pip install "tracegrad[plot]"' in line and 'pip install ".[plot]"' in line
+    assert 'pip install "matplotlib>=3.7"' in line       # the plot extra's own pin, quoted
+
+
+def test_an_install_hint_pins_the_package_as_its_extra_does():
+    from tracegrad.extras import MissingExtra, pinned, require
+    tomllib = pytest.importorskip("tomllib")
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert extras["torch"] == ["torch==2.13.0"]                # a bare torch pulls CUDA
+    assert pinned("torch", "torch") == "torch==2.13.0"
+    assert pinned("no-such-package", "plot") == "no-such-package"
+    with pytest.raises(MissingExtra) as missing:
+        require("no_such_module.sub", "plot", "a test")
+    assert str(missing.value).startswith("no_such_module is not installed (needed for a test): "
+                                         "pip install no_such_module, or install tracegrad")
 
 
 def test_every_extra_named_in_an_install_hint_exists():

@@ -321,7 +321,7 @@ def test_without_numpy_replay_says_how_to_install_it(monkeypatch):
     import sys
     from tracegrad.extras import MissingExtra
     monkeypatch.setitem(sys.modules, "numpy", None)      # import numpy now fails
-    with pytest.raises(MissingExtra, match=r"pip install numpy.*fast"):
+    with pytest.raises(MissingExtra, match=r'pip install "numpy>=.*fast'):
         Replayer(MLP(1, [1]), "mse", [([1.0], 1.0)])
     model = MLP(1, [1])                                  # the scalar engine needs no numpy
     fit(model, [([1.0], 1.0)], "mse", optim.SGD(model.parameters(), lr=0.1), max_steps=1,
