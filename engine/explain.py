@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable
 from typing import Union
 
-from .export import Exportable, csv_table, html_table, latex_table, markdown_table
+from .export import Exportable
 from .graph import grad, local_derivatives, topological_order
 from .ops import OPS
 from .text import definition, fmt, node_names, partial, rule
@@ -42,26 +42,11 @@ class Explanation(Exportable):
 
     def parts(self, digits: int = 4) -> Parts:
         """The first table: the paths and their products (or the sums by node)."""
-        return self.tables[0] if self.tables else (self.text, ("",), [], "")
+        return self.all_parts()[0]
 
     # the numbers were written with explain(digits=...): digits here is for the interface
-    def to_markdown(self, digits: int | None = None) -> str:
-        """The tables in Markdown."""
-        return "\n\n".join(markdown_table(h, r, c, n) for c, h, r, n in self._all())
-
-    def to_latex(self, digits: int | None = None) -> str:
-        """The tables as LaTeX tabulars."""
-        return "\n\n".join(latex_table(h, r, c, n) for c, h, r, n in self._all())
-
-    def to_csv(self, digits: int | None = None) -> str:
-        """The first table (the paths, or the sums by node) as CSV."""
-        _, header, rows, _ = self.parts()
-        return csv_table(header, rows)
-
-    def _repr_html_(self) -> str:
-        return "\n".join(html_table(h, r, c, n) for c, h, r, n in self._all())
-
-    def _all(self) -> tuple[Parts, ...]:
+    def all_parts(self, digits: int | None = None) -> tuple[Parts, ...]:
+        """Every table: the paths (or the sums by node), then the local derivatives."""
         return self.tables or ((self.text, ("",), [], ""),)
 
 

@@ -63,26 +63,28 @@ def html_table(header, rows, caption="", note=""):
 
 class Exportable:
     """to_markdown(), to_latex(), to_csv() and Jupyter's _repr_html_ from parts(digits),
-    which gives (caption, header, rows, note): the same table as str() in other formats."""
+    which gives (caption, header, rows, note): the same table as str() in other formats.
+    An object of several tables (an explanation) gives them all by all_parts(digits)."""
 
     def parts(self, digits=4):
         raise NotImplementedError
 
+    def all_parts(self, digits=4):
+        """Every table, as parts(); most objects have one."""
+        return (self.parts(digits),)
+
     def to_markdown(self, digits=4):
-        """The table in Markdown, for a handout or a README."""
-        caption, header, rows, note = self.parts(digits)
-        return markdown_table(header, rows, caption, note)
+        """The tables in Markdown, for a handout or a README."""
+        return "\n\n".join(markdown_table(h, r, c, n) for c, h, r, n in self.all_parts(digits))
 
     def to_latex(self, digits=4):
-        """The table as a LaTeX tabular (put it inside a document, or \\input it)."""
-        caption, header, rows, note = self.parts(digits)
-        return latex_table(header, rows, caption, note)
+        """The tables as LaTeX tabulars (put them inside a document, or \\input them)."""
+        return "\n\n".join(latex_table(h, r, c, n) for c, h, r, n in self.all_parts(digits))
 
     def to_csv(self, digits=4):
-        """The table as CSV (header and rows; the caption and note are left out)."""
+        """The first table as CSV (header and rows; the caption and note are left out)."""
         _, header, rows, _ = self.parts(digits)
         return csv_table(header, rows)
 
     def _repr_html_(self):
-        caption, header, rows, note = self.parts()
-        return html_table(header, rows, caption, note)
+        return "\n".join(html_table(h, r, c, n) for c, h, r, n in self.all_parts())

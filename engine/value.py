@@ -121,7 +121,7 @@ class Value:
     # A number on the other side becomes a constant leaf; anything else is NotImplemented,
     # so Python says which operator failed: "unsupported operand type(s) for -".
     def __add__(self, other: Value | Number) -> Value:
-        if type(other) is not Value:
+        if type(other) is not Value:        # _operand(other, self.data), inlined (hot path)
             constant = _constant(other, self.data)
             if constant is None:
                 return NotImplemented
@@ -145,7 +145,7 @@ class Value:
         return NotImplemented if constant is None else constant + self
 
     def __mul__(self, other: Value | Number) -> Value:
-        if type(other) is not Value:
+        if type(other) is not Value:        # _operand, inlined as in __add__
             constant = _constant(other, self.data)
             if constant is None:
                 return NotImplemented
@@ -168,24 +168,16 @@ class Value:
         return _node(-self.data, self, None, OPS["neg"])
 
     def __sub__(self, other: Value | Number) -> Value:
-        if type(other) is not Value:
-            constant = _constant(other, self.data)
-            if constant is None:
-                return NotImplemented
-            other = constant
-        return _node(self.data - other.data, self, other, _SUB)
+        b = _operand(other, self.data)
+        return NotImplemented if b is None else _node(self.data - b.data, self, b, _SUB)
 
     def __rsub__(self, other: Number) -> Value:          # other - self
         constant = _constant(other, self.data)
         return NotImplemented if constant is None else constant - self
 
     def __truediv__(self, other: Value | Number) -> Value:
-        if type(other) is not Value:
-            constant = _constant(other, self.data)
-            if constant is None:
-                return NotImplemented
-            other = constant
-        return _apply(_DIV, self, other)
+        b = _operand(other, self.data)
+        return NotImplemented if b is None else _apply(_DIV, self, b)
 
     def __rtruediv__(self, other: Number) -> Value:      # other / self: 1 / x is one division
         constant = _constant(other, self.data)
@@ -275,6 +267,12 @@ def _node(data: Number, a: Value | None = None, b: Value | None = None,
     if b is None:
         node._arg = arg             # read by one-input ops' local derivatives
     return node
+
+
+def _operand(other: object, partner: Number) -> Value | None:
+    """The other side of a binary op as a Value: itself, a constant leaf for a number, or
+    None for anything else (the operator then returns NotImplemented)."""
+    return other if type(other) is Value else _constant(other, partner)
 
 
 def _constant(number: object, partner: Number) -> Value | None:
