@@ -38,7 +38,10 @@ def install(extras):
     if not PYTHON.exists():
         venv.create(VENV, with_pip=True)
         sh(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
-    sh(PYTHON, "-m", "pip", "install", "-qq", "--editable", f".[{extras}]")
+    # strict: a tree of links to the sources, which type checkers and editors (mypy, Pylance,
+    # pyright) read as a plain package; reinstalled on every task, so new files are linked too
+    sh(PYTHON, "-m", "pip", "install", "-qq", "--editable", f".[{extras}]",
+       "--config-settings", "editable_mode=strict")
 
 
 def main(argv):

@@ -2,6 +2,12 @@
 
     from tracegrad.engine import Value, grad, no_grad
 """
+if __name__ != "tracegrad.engine":
+    # run from a clone's root, `import engine` would load these files a second time, as
+    # other classes (a engine.Value is not a tracegrad.engine.Value): say what to write
+    raise ImportError(f"this folder is the package tracegrad.engine: write "
+                      f"`import tracegrad.engine` (or `from tracegrad.engine import ...`), "
+                      f"not `import {__name__}`")
 from .graph import backward, grad, local_derivatives, topological_order
 from .modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .ops import OPS, Op

@@ -8,10 +8,13 @@ Each notebook runs top to bottom in a fresh kernel (the venv's python3 kernel) w
 notebooks/ as its working directory. Volatile metadata (execution timestamps, the Python
 version, widget state) is dropped, so running this twice gives no diff. execute() and
 clean() here are the one definition of "fresh": tests/test_notebooks.py runs every lesson
-through them and fails when the committed outputs differ.
+through them and fails when the committed outputs differ; differences() and same() say
+what "differ" means: text exactly, except a number printed to full precision, which may move
+in its last digits from one CPU to another, and images by kind and size within a few pixels.
 """
 import base64
 import difflib
+import math
 import pprint
 import re
 import struct
@@ -98,8 +101,8 @@ def rebuild_command(path):
 
 def differences(committed, fresh):
     """Where a fresh run's outputs differ from the committed ones: a list of lines, each
-    naming the cell. Text compares exactly; an image by its kind and pixel size, since its
-    bytes depend on the matplotlib and graphviz versions (on one machine they repeat)."""
+    naming the cell. What must match is what a lesson means, not what one CPU or one
+    matplotlib happens to print (see `same`)."""
     found = []
     if len(committed.cells) != len(fresh.cells):
         return [f"{len(committed.cells)} cells committed, {len(fresh.cells)} after a run"]
@@ -111,12 +114,61 @@ def differences(committed, fresh):
             found.append(f"{where}: execution count {old.get('execution_count')} committed, "
                          f"{new.get('execution_count')} after a run")
         mine, theirs = [_summary(o) for o in old.outputs], [_summary(o) for o in new.outputs]
-        if mine != theirs:
+        if not same(mine, theirs):
             found.append(f"{where}: outputs differ (- committed, + fresh)\n" + _diff(mine, theirs))
     return found
 
 
 TEXT = ("text/", "application/json", "application/javascript")
+
+# A number printed to full precision (15 or more significant digits: repr of a float) may
+# differ in its last digits from CPU to CPU (torch's vectorised tanh, libm's exp): such a
+# pair matches within RELATIVE. A number a lesson printed rounded must match exactly, and so
+# must every other character. An image matches by kind, and by size within PIXELS or SHARE
+# (another matplotlib or font moves a picture's edge by a few pixels).
+RELATIVE = 1e-13
+PIXELS, SHARE = 4, 0.02
+NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+
+
+def same(mine, theirs):
+    """True when two output summaries say the same thing (see RELATIVE, PIXELS)."""
+    if type(mine) is not type(theirs):
+        return False
+    if isinstance(mine, Image):
+        return mine.kind == theirs.kind and all(
+            abs(a - b) <= max(PIXELS, SHARE * max(a, b)) for a, b in zip(mine.size, theirs.size))
+    if isinstance(mine, (list, tuple)):
+        return len(mine) == len(theirs) and all(map(same, mine, theirs))
+    if isinstance(mine, dict):
+        return mine.keys() == theirs.keys() and all(same(mine[k], theirs[k]) for k in mine)
+    if isinstance(mine, str):
+        return mine == theirs or _same_text(mine, theirs)
+    return mine == theirs
+
+
+def _same_text(mine, theirs):
+    words, other_words = NUMBER.split(mine), NUMBER.split(theirs)
+    numbers, other_numbers = NUMBER.findall(mine), NUMBER.findall(theirs)
+    if words != other_words or len(numbers) != len(other_numbers):
+        return False
+    return all(a == b or (_full_precision(a) and _full_precision(b)
+                          and math.isclose(float(a), float(b), rel_tol=RELATIVE))
+               for a, b in zip(numbers, other_numbers))
+
+
+def _full_precision(number):
+    digits = re.sub(r"[eE].*", "", number).lstrip("+-").replace(".", "").lstrip("0")
+    return len(digits) >= 15
+
+
+class Image(tuple):
+    """An image output as it is compared: its kind ('png', 'svg') and its size."""
+    kind = property(lambda self: self[0])
+    size = property(lambda self: self[1:])
+
+    def __repr__(self):
+        return f"{self.kind} {' x '.join(str(n) for n in self.size)}"
 
 
 def _summary(output):
@@ -130,19 +182,20 @@ def _summary(output):
         if mime.startswith(TEXT):
             data[mime] = value if isinstance(value, str) else "".join(value)
         else:
-            data[mime] = _image_size(mime, value)
+            data[mime] = _image(mime, value)
     return (output.output_type, data)
 
 
-def _image_size(mime, value):
+def _image(mime, value):
     if mime == "image/png":
         width, height = struct.unpack(">II", base64.b64decode(value)[16:24])
-        return f"{width}x{height} px"
+        return Image(("png", width, height))
     if mime == "image/svg+xml":
         text = value if isinstance(value, str) else "".join(value)
-        size = re.search(r'<svg[^>]*?width="([^"]+)"[^>]*?height="([^"]+)"', text)
-        return f"{size.group(1)} x {size.group(2)}" if size else "an svg without a size"
-    return "an image"
+        size = re.search(r'<svg[^>]*?width="([\d.]+)(?:pt|px)?"[^>]*?height="([\d.]+)(?:pt|px)?"',
+                         text)
+        return Image(("svg", *(round(float(n)) for n in size.groups()))) if size else Image(("svg",))
+    return Image((mime,))
 
 
 def _first_line(source):

@@ -42,13 +42,40 @@ def test_a_stale_output_is_reported_with_its_cell_and_size():
     assert problem.startswith("cell 1 ('print(1 + 1)'): outputs differ")
     assert "-('stream', 'stdout', '2\\n')" in problem
     assert "+('stream', 'stdout', '3\\n')" in problem
-    # images: the same size passes, another size is stale
-    old.cells[1].outputs = [nbformat.v4.new_output("display_data", data=png(1, 1))]
-    new.cells[1].outputs = [nbformat.v4.new_output("display_data", data=png(1, 1))]
+    # images: the same kind and size passes, and so does a few pixels' difference (another
+    # matplotlib or font); another size is stale
+    old.cells[1].outputs = [nbformat.v4.new_output("display_data", data=png(640, 480))]
+    new.cells[1].outputs = [nbformat.v4.new_output("display_data", data=png(642, 477))]
     assert build.differences(old, new) == []
-    new.cells[1].outputs = [nbformat.v4.new_output("display_data", data=png(2, 1))]
+    new.cells[1].outputs = [nbformat.v4.new_output("display_data", data=png(800, 480))]
     (problem,) = build.differences(old, new)
-    assert "1x1 px" in problem and "2x1 px" in problem
+    assert "png 640 x 480" in problem and "png 800 x 480" in problem
+
+
+def printed(text):
+    """A one-cell notebook whose output is `text`."""
+    cell = nbformat.v4.new_code_cell("print(x)", execution_count=1,
+                                     outputs=[nbformat.v4.new_output("stream", text=text)])
+    return nbformat.v4.new_notebook(cells=[cell])
+
+
+def test_a_full_precision_number_may_differ_in_its_last_digits_from_cpu_to_cpu():
+    # torch's float64 tanh printed on two machines of the same kind (issue 18)
+    committed = printed("grads [-0.005101456543675734, 0.15840101585877178] passed\n")
+    assert build.differences(committed, printed(
+        "grads [-0.00510145654367572, 0.15840101585877178] passed\n")) == []
+    # ... but not in its leading digits, nor in the words around it
+    assert build.differences(committed, printed(
+        "grads [-0.005101456543685734, 0.15840101585877178] passed\n"))
+    assert build.differences(committed, printed(
+        "grads [-0.00510145654367572, 0.15840101585877178] failed\n"))
+
+
+def test_a_number_the_lesson_rounded_must_match_exactly():
+    assert build.differences(printed("loss 0.1235\n"), printed("loss 0.1235\n")) == []
+    (problem,) = build.differences(printed("loss 0.1235\n"), printed("loss 0.1236\n"))
+    assert "-('stream', 'stdout', 'loss 0.1235\\n')" in problem
+    assert build.differences(printed("3 steps\n"), printed("4 steps\n"))
 
 
 def png(width, height):
