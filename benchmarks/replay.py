@@ -20,7 +20,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from tracegrad.engine import Value  # noqa: E402
-from tracegrad.engine.tape import record  # noqa: E402
+from tracegrad.engine.replay.tape import record  # noqa: E402
 from sections import write_section  # noqa: E402
 from workloads import flat, max_margin_loss, mlp, mlp_weights, moons, value_relu  # noqa: E402
 

@@ -20,8 +20,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 from browser import Unavailable, chrome  # noqa: E402
 from sections import write_section  # noqa: E402
 from tracegrad.engine import Value, stepper  # noqa: E402
-from tracegrad.engine.demo import lecture_neuron  # noqa: E402
-from tracegrad.engine.render import find_renderer  # noqa: E402
+from tracegrad.engine.teach.demo import lecture_neuron  # noqa: E402
+from tracegrad.engine.teach.render import find_renderer  # noqa: E402
 from tracegrad.nn import MLP, losses  # noqa: E402
 
 HEAD = "## Stepper (issue 13)"

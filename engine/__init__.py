@@ -1,6 +1,13 @@
 """tracegrad's engine: scalar Values that record a computation graph and backpropagate.
 
     from tracegrad.engine import Value, grad, no_grad
+
+The core is this folder's four files: value.py (Value), ops.py (the derivative table),
+graph.py (the chain rule) and modes.py (no_grad, detect_anomaly), with text.py for how
+they write numbers. The teaching tools live in teach/ and the numpy batch replay in
+replay/; the core never imports either. backward_steps, explain, check_grad, draw and the
+other teaching tools are importable from here too, loaded on first use, so that
+`import tracegrad.engine` loads nothing beyond the core and the standard library.
 """
 if __name__ != "tracegrad.engine":
     # run from a clone's root, `import engine` would load these files a second time, as
@@ -8,19 +15,41 @@ if __name__ != "tracegrad.engine":
     raise ImportError(f"this folder is the package tracegrad.engine: write "
                       f"`import tracegrad.engine` (or `from tracegrad.engine import ...`), "
                       f"not `import {__name__}`")
+
+from typing import TYPE_CHECKING
+
 from .graph import backward, grad, local_derivatives, topological_order
 from .modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad
 from .ops import OPS, Op
 from .value import Value
-from .check import check_grad, numerical_grad
-from .draw import draw
-from .frames import draw_frames
-from .explain import explain
-from .forward import forward_steps
-from .trace import backward_steps
-from .stepper import stepper
+
+# the teaching tools' names, each in its module of teach/ (imported when first asked for)
+_TEACHING = {"backward_steps": "steps", "forward_steps": "forward", "explain": "explain",
+             "numerical_grad": "check", "check_grad": "check", "draw": "draw",
+             "draw_frames": "frames", "stepper": "stepper"}
+
+if TYPE_CHECKING:
+    from .teach.check import check_grad, numerical_grad
+    from .teach.draw import draw
+    from .teach.explain import explain
+    from .teach.forward import forward_steps
+    from .teach.frames import draw_frames
+    from .teach.stepper import stepper
+    from .teach.steps import backward_steps
 
 __all__ = ["Value", "grad", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
-           "backward", "topological_order", "local_derivatives", "OPS", "Op",
-           "forward_steps", "backward_steps", "explain", "numerical_grad", "check_grad", "draw",
-           "draw_frames", "stepper"]
+           "backward", "topological_order", "local_derivatives", "OPS", "Op", *_TEACHING]
+
+
+def __getattr__(name: str) -> object:
+    # PEP 562: only the teaching tools' names come here (the core's are set above)
+    if name not in _TEACHING:
+        raise AttributeError(f"module 'tracegrad.engine' has no attribute {name!r}")
+    from importlib import import_module
+    value = getattr(import_module(f".teach.{_TEACHING[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_TEACHING))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tracegrad.engine.torch_check import SOFTPLUS_THRESHOLD
+from tracegrad.engine.teach.torch_check import SOFTPLUS_THRESHOLD
 from tracegrad.extras import require
 
 from . import activations

@@ -6,7 +6,7 @@ import importlib.util
 import os
 
 from tracegrad.engine import Value, backward_steps, draw, explain, no_grad
-from tracegrad.engine.render import save
+from tracegrad.engine.teach.render import save
 from tracegrad.extras import require
 
 from . import data as datasets

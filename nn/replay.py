@@ -1,5 +1,5 @@
 """fit(..., engine="replay"): the model's graph for one sample recorded once as a tape
-(tracegrad.engine.tape) and replayed over each batch with numpy, with the same losses and
+(tracegrad.engine.replay.tape) and replayed over each batch with numpy, with the same losses and
 gradients as the scalar engine (to float rounding). Where that cannot be exact it says so and
 trains with the scalar engine; materialize(i) gives any sample's graph back as Values.
 """
@@ -8,7 +8,7 @@ import warnings
 from fractions import Fraction
 
 from tracegrad.engine import Value
-from tracegrad.engine.tape import TapeError, record
+from tracegrad.engine.replay.tape import TapeError, record
 from tracegrad.extras import require
 
 from . import losses

@@ -6,7 +6,7 @@ from fractions import Fraction
 import pytest
 
 from tracegrad.engine import Value, check_grad, numerical_grad
-from tracegrad.engine.check import ATOL, RTOL
+from tracegrad.engine.teach.check import ATOL, RTOL
 
 NEURON_AT = [2.0, -3.0, 0.0, 1.0, 6.8813735870195432]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tracegrad.engine.render import ENV, find_renderer
+from tracegrad.engine.teach.render import ENV, find_renderer
 
 ROOT = Path(__file__).resolve().parents[1]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -164,7 +164,7 @@ def test_output_path_errors_are_one_line(tmp_path):
 
 
 def test_write_refuses_what_cannot_be_written(tmp_path, monkeypatch):
-    from tracegrad.engine.render import OutputError, write
+    from tracegrad.engine.teach.render import OutputError, write
     with pytest.raises(OutputError, match="No space left on device"):
         if not Path("/dev/full").exists():
             raise OutputError("cannot write /dev/full: No space left on device")

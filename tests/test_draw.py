@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, strategies as st
 
 from tracegrad.engine import Value, backward_steps, draw, draw_frames
-from tracegrad.engine.demo import lecture_neuron
-from tracegrad.engine.draw import escape_record, op_label
-from tracegrad.engine.render import ENV, Drawing, RenderError, find_renderer, save
+from tracegrad.engine.teach.demo import lecture_neuron
+from tracegrad.engine.teach.draw import escape_record, op_label
+from tracegrad.engine.teach.render import ENV, Drawing, RenderError, find_renderer, save
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 RENDERER = find_renderer()
@@ -325,7 +325,7 @@ def test_frames_as_png_have_one_size(tmp_path):
 
 
 def test_frames_are_laid_out_for_the_widest_label():
-    from tracegrad.engine.frames import _pointing_back, widest
+    from tracegrad.engine.teach.frames import _pointing_back, widest
     a = '\tn0 [label="{ x | data 2 | grad 0 }" shape=record]\n\tn0 -> n1_op\n'
     b = '\tn0 [label="{ x | data 2 | grad -1.5 }" shape=record]\n\tn0 -> n1_op [label="-3 * 0.5 = -1.5" dir=back]\n'
     assert widest([a, b]) == b.replace(" dir=back", "")

@@ -195,8 +195,8 @@ def test_the_math_text_is_written_from_the_rules():
 
 def test_a_row_is_a_method_a_cli_function_and_in_the_help():
     # tan is one row of the table (and its case above): Value, the parser, --help know it
-    from tracegrad.engine.__main__ import main
-    from tracegrad.engine.expr import FUNCTIONS, parse
+    from tracegrad.engine.teach.cli import main
+    from tracegrad.engine.teach.expr import FUNCTIONS, parse
     functions = {name for name, op in OPS.items() if op.function}
     assert set(FUNCTIONS) == functions and "tan" in functions
     assert Value(0.5).tan().data == math.tan(0.5)
@@ -214,7 +214,7 @@ def test_a_row_is_a_method_a_cli_function_and_in_the_help():
 
 def test_only_leaky_relu_takes_a_parameter_as_a_function():
     assert {n: op.arg for n, op in OPS.items() if op.arg} == {"pow": "n", "leaky_relu": "slope"}
-    from tracegrad.engine.expr import ExprError, parse
+    from tracegrad.engine.teach.expr import ExprError, parse
     with pytest.raises(ExprError, match=r"write leaky_relu\(x\) or leaky_relu\(x, slope\)"):
         parse("leaky_relu(x, 1, 2)")
     with pytest.raises(ExprError, match=r"write tanh\(x\)"):

@@ -7,7 +7,7 @@ from fractions import Fraction
 import pytest
 
 from tracegrad.engine import Value
-from tracegrad.engine.expr import ExprError, number, parse
+from tracegrad.engine.teach.expr import ExprError, number, parse
 
 
 def leaves(expr, **at):
@@ -153,7 +153,7 @@ def test_e_and_pi_are_constants_unless_given_a_value():
 def test_huge_numbers_are_refused_before_they_are_built(text, monkeypatch):
     # Fraction('1e100000000') alone takes minutes: the size is checked on the text, and
     # no Fraction is made of it
-    from tracegrad.engine import expr
+    from tracegrad.engine.teach import expr
     made = []
     monkeypatch.setattr(expr, "Fraction", lambda *args: made.append(args) or Fraction(*args))
     with pytest.raises(ExprError, match="out of range"):

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from tracegrad.engine import check_grad
-from tracegrad.engine.check import GradCheckFailed, agreeing_digits
+from tracegrad.engine.teach.check import GradCheckFailed, agreeing_digits
 
 from test_cli import run
 

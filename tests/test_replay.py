@@ -1,4 +1,4 @@
-"""Replay (engine/tape.py, engine/replay.py, nn/replay.py) against the scalar engine: every row
+"""Replay (engine/replay/tape.py, engine/replay/batch.py, nn/replay.py) against the scalar engine: every row
 of the table, the fused layers against the plain replay, fit with every loss, optimizer,
 activation, accumulation and penalty, random MLP shapes, materialize, and each hazard."""
 import math
@@ -12,7 +12,7 @@ from hypothesis import given, strategies as st
 np = pytest.importorskip("numpy")
 
 from tracegrad.engine import OPS, Value, backward_steps, detect_anomaly, explain  # noqa: E402
-from tracegrad.engine.tape import TapeError, record  # noqa: E402
+from tracegrad.engine.replay.tape import TapeError, record  # noqa: E402
 from tracegrad.engine.value import _apply  # noqa: E402
 from tracegrad.nn import MLP, accuracy, data, fit, losses, optim  # noqa: E402
 from tracegrad.nn.replay import Replayer, ReplayWarning  # noqa: E402

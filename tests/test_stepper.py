@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tracegrad.engine import Value, backward_steps, stepper
-from tracegrad.engine.demo import lecture_neuron
+from tracegrad.engine.teach.demo import lecture_neuron
 from tracegrad.engine.text import fmt
 from tracegrad.nn import MLP, losses
 

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from tracegrad.engine import OPS, Value, check_grad
-from tracegrad.engine.check import GradCheckFailed
+from tracegrad.engine.teach.check import GradCheckFailed
 from tracegrad.engine.value import _apply
 from tracegrad.extras import MissingExtra
 
@@ -28,7 +28,7 @@ ARG = {"pow": 2.5, "leaky_relu": 0.1}          # the ops that take a number para
 
 
 def test_every_row_has_a_torch_counterpart_and_an_arg_rule(torch):
-    from tracegrad.engine.torch_check import _torch_ops
+    from tracegrad.engine.teach.torch_check import _torch_ops
     assert set(_torch_ops(torch)) == set(OPS)
     assert {name for name, row in OPS.items() if row.arg} == set(ARG)
 

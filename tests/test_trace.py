@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from tracegrad.engine import Value, backward_steps, explain
-from tracegrad.engine.demo import lecture_neuron
+from tracegrad.engine.teach.demo import lecture_neuron
 
 NEURON_GRADS = [-1.5, 1, 0.5, 0, 0.5]        # x1, w1, x2, w2, b
 

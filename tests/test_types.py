@@ -10,10 +10,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 HINTED = ["tracegrad", "tracegrad.cli", "tracegrad.extras", "tracegrad.jupyter",
           "tracegrad.engine.value", "tracegrad.engine.graph", "tracegrad.engine.modes",
-          "tracegrad.engine.check", "tracegrad.engine.trace", "tracegrad.engine.explain",
-          "tracegrad.engine.forward", "tracegrad.engine.torch_check", "tracegrad.nn.bridge",
+          "tracegrad.engine.teach.check", "tracegrad.engine.teach.steps", "tracegrad.engine.teach.explain",
+          "tracegrad.engine.teach.forward", "tracegrad.engine.teach.torch_check", "tracegrad.nn.bridge",
           "tracegrad.nn.plot", "tracegrad.nn.layers", "tracegrad.nn.module", "tracegrad.engine",
-          "tracegrad.engine.draw", "tracegrad.engine.stepper",
+          "tracegrad.engine.teach.draw", "tracegrad.engine.teach.stepper",
           "tracegrad.nn.activations",
           "tracegrad.nn.losses", "tracegrad.nn.optim", "tracegrad.nn.train",
           "tracegrad.nn.data", "tracegrad.nn"]

@@ -119,7 +119,7 @@ def dash_dash(argv: Sequence[str]) -> list[str]:
 
 
 def build_parser() -> tuple[Parser, Errors]:
-    from .engine import __main__ as engine_cli
+    from .engine.teach import cli as engine_cli
     from .nn import __main__ as nn_cli
     parser, commands = new_parser(
         "tracegrad", "tracegrad: backprop step by step, the chain rule written out, gradient "

@@ -8,8 +8,8 @@ import math
 import re
 from fractions import Fraction
 
-from .ops import OPS
-from .value import Value
+from ..ops import OPS
+from ..value import Value
 
 # the ops of the table written as calls: exp(x) ..., leaky_relu(x) or leaky_relu(x, slope)
 FUNCTIONS = {op.name: op for op in OPS.values() if op.function}

@@ -8,15 +8,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from .graph import local_derivatives, on_paths, topological_order
-from .ops import OPS
-from .text import fmt, local_text, node_names, partial, written
+from ..graph import local_derivatives, on_paths, topological_order
+from ..ops import OPS
+from ..text import fmt, written
+from .notation import local_text, node_names, partial
 from .view import View, view
-from .value import Gradient, Value, expect_value
+from ..value import Gradient, Value, expect_value
 
 if TYPE_CHECKING:
     from .render import Drawing
-    from .trace import Step
+    from .steps import Step
 
 Names = Mapping[Value, str]         # a name (or a DOT or SVG id) for each node
 

@@ -1,4 +1,4 @@
-/* tracegrad's backprop stepper: shows step k of the timeline engine/stepper.py wrote into the
+/* tracegrad's backprop stepper: shows step k of the timeline engine/teach/stepper.py wrote into the
    page (the graph's SVG, the steps tables, a JSON block). Every number was formatted in
    Python; this script only moves the highlight, swaps texts and handles the controls.
    No framework, no network, no build step. */

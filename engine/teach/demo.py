@@ -6,9 +6,9 @@ from pathlib import Path
 
 from .draw import draw
 from .render import save
-from .text import fmt
-from .trace import backward_steps
-from .value import Value
+from ..text import fmt
+from .steps import backward_steps
+from ..value import Value
 
 
 def lecture_neuron():

@@ -10,9 +10,10 @@ import time
 from pathlib import Path
 
 from .draw import draw
-from .graph import topological_order
-from .text import definition, fmt
-from .trace import backward_steps
+from ..graph import topological_order
+from ..text import fmt
+from .notation import definition
+from .steps import backward_steps
 
 MAX_FRAMES, FRAMES_BUDGET = 60, 120     # frames of one pass; seconds to render them all
 NODE = re.compile(r"^\t(\w+) \[(.*)\]$")

@@ -9,10 +9,10 @@ from typing import NamedTuple
 
 from tracegrad.extras import require
 
-from . import modes
-from .graph import topological_order
-from .text import fmt, written
-from .value import Value
+from .. import modes
+from ..graph import topological_order
+from ..text import fmt, written
+from ..value import Value
 
 KINDS = ("param", "input", "label", "const", "op")
 
@@ -131,7 +131,7 @@ class Tape:
     def replay(self, batch_size, fused=True):
         """A Replay of this tape over batch_size samples, its buffers allocated once."""
         _numpy()
-        from .replay import Replay
+        from .batch import Replay
         return Replay(self, batch_size, fused)
 
     def materialize(self, params, inputs, labels=()):
@@ -155,7 +155,7 @@ class Tape:
 
 def _apply_row(entry, values):
     """The op of an entry on real Values, through the same table row as Value's methods."""
-    from .value import _apply
+    from ..value import _apply
     parents = [values[p] for p in entry.parents]
     with modes.enable_grad():
         return _apply(entry.op, parents[0], parents[1] if len(parents) > 1 else None, entry.arg)

@@ -10,8 +10,8 @@ from typing import Any
 
 from tracegrad.extras import require
 
-from .graph import topological_order
-from .value import Value
+from ..graph import topological_order
+from ..value import Value
 
 Tensor = Any               # a torch.Tensor (torch is optional: not imported to type-check)
 

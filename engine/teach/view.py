@@ -4,7 +4,7 @@ the paths from one focus leaf to the root, each op with its direct inputs (pruni
 """
 from typing import NamedTuple
 
-from .graph import on_paths
+from ..graph import on_paths
 
 SUM_TERMS = 5        # compact=None (the default) folds sums of at least this many terms
 

@@ -13,12 +13,13 @@ from typing import Any
 
 from .draw import RANKDIRS, dot_ids, draw
 from .explain import explain
-from .graph import on_paths, topological_order
+from ..graph import on_paths, topological_order
 from .render import NoRenderer, RenderError, run, write
 from .stepper_page import fragment, page, relabel_edges, tag_svg
-from .text import definition, fmt, local_text, partial, with_numbers
-from .trace import Step, Steps, backward_steps
-from .value import Gradient, Value
+from ..text import fmt
+from .notation import definition, local_text, partial, with_numbers
+from .steps import Step, Steps, backward_steps
+from ..value import Gradient, Value
 from .view import View, view
 
 JSON = dict[str, Any]       # what the page's script reads: text, numbers, lists, dicts

@@ -8,11 +8,12 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from .export import Exportable
-from .graph import topological_order
-from .ops import OPS
-from .text import fmt, node_names, table, with_numbers, written
-from .trace import Parts
-from .value import Number, Value
+from ..graph import topological_order
+from ..ops import OPS
+from ..text import fmt, written
+from .notation import node_names, table, with_numbers
+from .steps import Parts
+from ..value import Number, Value
 
 
 class ForwardStep(NamedTuple):

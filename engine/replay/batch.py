@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from . import modes
+from .. import modes
 from .lanes import LaneError, evaluate, lanes
 
 

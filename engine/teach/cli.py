@@ -1,0 +1,241 @@
+"""The engine's commands: demo (the lecture neuron), draw, steps, explain, check; run as
+`tracegrad COMMAND` (where demo is called `neuron`) or `python -m tracegrad.engine COMMAND`.
+
+Expressions are ordinary math read by engine.expr (a whitelist over Python's ast, never eval).
+Exit codes: 0 done, 1 a gradient check failed or rendering failed, 2 a usage error.
+"""
+import argparse
+import sys
+from textwrap import fill
+
+from tracegrad.cli import new_parser, run
+from .check import ATOL, EPS, RTOL, GradCheckFailed, check_grad
+from .demo import demo
+from .draw import RANKDIRS, draw
+from .frames import draw_frames
+from .explain import explain
+from .expr import FUNCTIONS, ExprError, number, parse
+from .forward import forward_steps
+from .render import TIMEOUT, NoRenderer, OutputError, RenderError, save
+from .stepper import stepper
+from .steps import backward_steps
+from ..value import Value
+
+EXAMPLES = """examples:
+  tracegrad neuron                                   the lecture neuron, steps and graph
+  tracegrad forward "tanh(x*w + b)" --at x=2 w=-3 b=6.88
+  tracegrad steps "tanh(x*w + b)" --at x=2 w=-3 b=6.88 --format md
+  tracegrad explain "(a*b)*(a+b)" --wrt a --at a=3 b=2
+  tracegrad check "(1.3 - (b + 0.64*5))**2" --wrt b --at b=0 --expect 3.8
+  tracegrad check "(1.3 - (b + 0.64*5))**2" --wrt b --at b=0 --expect 19/5 --exact
+  tracegrad check "tanh(x)" --at x=0.5 --expect 0.7864 --digits 4
+  tracegrad steps -- "-x^2" --at x=3
+  tracegrad draw "tanh(x*w + b)" --at x=2 w=-3 b=6.88 -o graph.png --frames frames/
+  tracegrad play "tanh(x*w + b)" --at x=2 w=-3 b=6.88 -o backprop.html
+
+""" + fill(f"EXPR uses numbers, variables, + - * / ** ( ) and {', '.join(FUNCTIONS)}. "
+           "x^2 is a power (as x**2); write 2*x, not 2x.", 88) + """
+e and pi are the constants, unless --at gives them a value (--at e=2 makes e a variable).
+Quote EXPR; one starting with - goes right after --, as in steps -- "-x^2" --at x=3.
+Numbers are floats; with --exact they are Fractions (1.3 is 13/10), so results are exact."""
+
+# --format: the method of a table that writes it so
+FORMATS = {"text": "table", "md": "to_markdown", "latex": "to_latex", "csv": "to_csv"}
+
+# check_grad's keywords as spelled on this command line (a failure says how to loosen)
+CHECK_WORDS = {"digits": "--digits {}", "expected_rtol": "--expect-rtol {}", "rtol": "--rtol {}"}
+
+
+# what a failing command exits with (printed as one line): 2 bad input, 1 rendering or
+# writing a file failed
+ERRORS = {ExprError: 2, ValueError: 2, ZeroDivisionError: 2, OverflowError: 2, RenderError: 1,
+          NoRenderer: 1, OutputError: 1}
+
+
+def main(argv=None):
+    parser, commands = new_parser("python -m tracegrad.engine",
+                                  "tracegrad's teaching tools: backprop step by step, the chain "
+                                  "rule written out, gradient checks and graph drawings.", EXAMPLES)
+    add_commands(commands)
+    return run(parser, argv, ERRORS)
+
+
+def add_commands(commands, demo_name="demo"):
+    """Add demo (as demo_name), draw, steps, explain and check to an argparse subparser group."""
+    def command(name, run, help):
+        sub = commands.add_parser(name, help=help, description=help, epilog=EXAMPLES,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub.set_defaults(run=run)
+        if run is not run_demo:
+            sub.add_argument("expr", metavar="EXPR", help='the expression, e.g. "tanh(x*w + b)"')
+            sub.add_argument("--at", nargs="+", default=[], metavar="NAME=VALUE",
+                             help="the value of each variable: --at x=2 w=-3 b=1/2")
+            sub.add_argument("--exact", action="store_true",
+                             help="read numbers as Fractions: exact arithmetic and gradients")
+        return sub
+
+    sub = command(demo_name, run_demo, "the lecture neuron: forward, backward steps, graph image")
+    sub.add_argument("--out", default="out", help="folder for the graph images (default: out)")
+    sub = command("draw", run_draw, "draw the graph (after backward) as SVG, PNG or DOT")
+    sub.add_argument("-o", "--output", default=None,
+                     help="image file: .svg, .png, .jpg, .pdf (with Graphviz's dot) or .dot "
+                          "(default: out/graph.svg, creating out/)")
+    sub.add_argument("--rankdir", default="LR", choices=RANKDIRS, help="direction (default LR)")
+    sub.add_argument("--local", action="store_true", help="label edges with local derivatives")
+    sub.add_argument("--compact", action=argparse.BooleanOptionalAction, default=None,
+                     help="a sum of many terms as one Sigma node (default: 5 terms or more)")
+    sub.add_argument("--focus", metavar="NAME", help="draw NAME's paths to EXPR in colour")
+    sub.add_argument("--prune", action="store_true", help="with --focus: draw only its paths")
+    sub.add_argument("--frames", metavar="DIR", help="also save one image per backward step")
+    sub.add_argument("--timeout", type=float, default=TIMEOUT, metavar="S",
+                     help=f"seconds one image may take to render (default {TIMEOUT})")
+    sub = command("play", run_play, "write an HTML page that steps through forward and backward")
+    sub.add_argument("-o", "--output", default="backprop.html",
+                     help="the page to write (default: backprop.html)")
+    sub.add_argument("--wrt", nargs=1, metavar="NAME", help="step only through NAME's paths")
+    sub.add_argument("--rankdir", default="LR", choices=RANKDIRS, help="direction (default LR)")
+
+    def table_options(sub):
+        sub.add_argument("--digits", type=int, default=4, help="significant digits (default 4)")
+        sub.add_argument("--format", default="text", choices=FORMATS,
+                         help="text (default), md (Markdown), latex (a tabular) or csv")
+
+    table_options(command("forward", run_forward, "print the forward pass node by node"))
+    table_options(command("steps", run_steps, "print the backward pass step by step"))
+    sub = command("explain", run_explain, "write d EXPR / d NAME as the chain rule")
+    sub.add_argument("--wrt", nargs="+", required=True, metavar="NAME", help="the variable(s)")
+    sub.add_argument("--max-paths", type=int, default=16,
+                     help="list paths up to this many, else the per-node recurrence (16)")
+    table_options(sub)
+    sub = command("check", run_check, "compare autograd, central differences and your values")
+    sub.add_argument("--wrt", nargs="+", metavar="NAME", help="the variables (default: all)")
+    sub.add_argument("--expect", nargs="+", default=None, metavar="VALUE",
+                     help="your hand-worked d EXPR / d NAME, one per --wrt name")
+    sub.add_argument("--eps", type=float, default=EPS, help=f"central-difference step ({EPS})")
+    sub.add_argument("--rtol", type=float, default=RTOL, help=f"relative tolerance ({RTOL})")
+    sub.add_argument("--atol", type=float, default=ATOL, help=f"absolute tolerance ({ATOL})")
+    sub.add_argument("--expect-rtol", type=float, default=None, metavar="R",
+                     help="relative tolerance for --expect (default 1e-9; exact with --exact)")
+    sub.add_argument("--digits", type=int, default=None, metavar="N",
+                     help="--expect values are rounded: they must agree to N significant digits")
+
+
+def build(args):
+    """The parsed expression, its leaves {name: Value} and its root Value (labelled f)."""
+    expr = parse(args.expr, exact=args.exact)
+    leaves = {}
+    for item in args.at:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise ExprError(f"--at {item!r}: write NAME=VALUE, as in --at x=2")
+        if name in leaves:
+            raise ExprError(f"--at gives {name} twice")
+        if name not in expr.names and name not in expr.constants:   # --at e=2 wins over e
+            raise ExprError(f"--at {name}: {expr.short} has no variable {name} "
+                            f"(its variables: {', '.join(expr.names) or 'none'})")
+        leaves[name] = Value(number(text, exact=args.exact), label=name)
+    root = expr.evaluate(leaves)
+    if not isinstance(root, Value) or not leaves:
+        raise ExprError(f"{expr.short} has no variables: nothing to differentiate")
+    if root.label is None:          # f, unless the expression has a variable f
+        root.label = next(n for n in ("f", "g", "h", "F", "out") if n not in expr.names)
+    return expr, leaves, root
+
+
+def wrt_leaves(args, leaves, names=None, flag="--wrt"):
+    names = names or args.wrt or list(leaves)
+    unknown = [n for n in names if n not in leaves]
+    if unknown:
+        raise ExprError(f"{flag} {' '.join(unknown)}: not a variable of the expression "
+                        f"(its variables: {', '.join(leaves)})")
+    return names
+
+
+def run_demo(args):
+    demo(args.out)
+    return 0
+
+
+def run_draw(args):
+    _, leaves, root = build(args)
+    if args.prune and not args.focus:
+        raise ExprError("--prune draws only the paths of one variable: give --focus NAME")
+    focus = leaves[wrt_leaves(args, leaves, [args.focus], "--focus")[0]] if args.focus else None
+    root.backward()
+    view = {"rankdir": args.rankdir, "show_local": args.local, "focus": focus,
+            "prune": args.prune}
+    # the default folder out/ is made if missing; a folder the user names must exist
+    output = save(draw(root, compact=args.compact, **view), args.output or "out/graph.svg",
+                  timeout=args.timeout, parents=args.output is None)
+    print(f"wrote {output}")
+    if args.frames:
+        frames = draw_frames(root, args.frames, output.suffix.lstrip(".") or "svg",
+                             timeout=args.timeout, **view)
+        print(f"wrote {len(frames)} frames: {frames[0]} ... {frames[-1].name}")
+    return 0
+
+
+def run_play(args):
+    _, leaves, root = build(args)
+    focus = leaves[wrt_leaves(args, leaves)[0]] if args.wrt else None
+    title = f"{root.label} = {args.expr}" + (f" at {', '.join(args.at)}" if args.at else "")
+    page = stepper(root, focus=focus, rankdir=args.rankdir, title=title)
+    path = page.save(args.output)
+    print(f"wrote {path}: {len(page.data['steps']) - 1} steps; open it in a browser")
+    return 0
+
+
+def written_as(table, args):
+    """A steps table or an explanation in the --format asked for."""
+    if args.format == "text":
+        return table.table(args.digits) if hasattr(table, "table") else str(table)
+    return getattr(table, FORMATS[args.format])(args.digits).rstrip("\n")
+
+
+def run_forward(args):
+    _, _, root = build(args)
+    print(written_as(forward_steps(root), args))
+    return 0
+
+
+def run_steps(args):
+    _, _, root = build(args)
+    print(written_as(backward_steps(root), args))
+    return 0
+
+
+def run_explain(args):
+    _, leaves, root = build(args)
+    texts = [written_as(explain(root, leaves[n], args.max_paths, args.digits), args)
+             for n in wrt_leaves(args, leaves)]
+    print("\n\n".join(texts))
+    return 0
+
+
+def run_check(args):
+    expr, leaves, _ = build(args)
+    names = wrt_leaves(args, leaves)
+    expected = None
+    if args.expect is not None:
+        if len(args.expect) != len(names):
+            raise ExprError(f"--expect has {len(args.expect)} values for {len(names)} "
+                            f"variables ({' '.join(names)}): give one per --wrt name")
+        expected = [number(text, exact=args.exact) for text in args.expect]
+
+    def f(*values):
+        return expr.evaluate({**leaves, **dict(zip(names, values))})
+
+    try:
+        result = check_grad(f, [leaves[n] for n in names], expected, eps=args.eps,
+                            rtol=args.rtol, atol=args.atol, expected_rtol=args.expect_rtol,
+                            digits=args.digits)
+    except GradCheckFailed as failure:
+        print(failure.result.text(CHECK_WORDS))
+        return 1
+    print(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
