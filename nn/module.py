@@ -150,7 +150,7 @@ class Module:
         """Read parameters saved by save() into this model (which must have the same shape).
         A corrupt or hostile file (not strict JSON, numbers beyond float, nested too deeply,
         another shape) raises ValueError naming it, and changes nothing."""
-        doc = _read(path)
+        doc = _read(path, strings=4 * len(self.named_parameters()) + 64)
         version = doc.get("version")
         if type(version) is not int or version != VERSION:
             raise ValueError(f"load: {path} has version {_short(version)}; "
@@ -192,10 +192,12 @@ MAX_CONTAINERS = 1_000        # a saved model has two objects and a bracket or t
 FRACTION = re.compile(r"-?[0-9]+/[0-9]+")
 
 
-def _read(path: str | os.PathLike[str]) -> dict[str, Any]:
+def _read(path: str | os.PathLike[str], strings: int | None = None) -> dict[str, Any]:
     """The saved document as a dict, or a ValueError naming the file. Only strict JSON:
     no NaN or Infinity, numbers that fit a float, no key twice, nesting that fits the
-    parser; a number's digits are counted before they are converted."""
+    parser; a number's digits are counted before they are converted. strings: the most
+    '"' the model's file can hold (two per name, two per fraction, a few more), counted
+    before parsing, so a file of millions of keys costs a count, not gigabytes."""
     def constant(name: str) -> float:
         raise ValueError(f"{name} is not a JSON number")
 
@@ -218,6 +220,11 @@ def _read(path: str | os.PathLike[str]) -> dict[str, Any]:
             raise ValueError(f"the key {twice!r} is twice")
         return doc
     text = _regular_file_text(path)
+    quotes = text.count('"')
+    if strings is not None and quotes > strings:
+        raise ValueError(f"load: {path} does not fit this model ({quotes:,} '\"' in the "
+                         f"file, where its own file has at most {strings:,}: far more names "
+                         "than it has parameters)")
     containers = text.count("[") + text.count("{")
     if containers > MAX_CONTAINERS:   # each costs the parser memory: refuse before parsing
         raise ValueError(f"load: {path} is not a saved model ({containers:,} '[' and '{{': "
@@ -248,16 +255,20 @@ def _regular_file_text(path: str | os.PathLike[str]) -> str:
     """The file's text, read only if it is a regular file of at most MAX_BYTES. It is
     opened without blocking (a FIFO nobody writes would block open()) and checked with
     fstat on the open descriptor, so nothing can be swapped in between check and read."""
-    nonblocking = getattr(os, "O_NONBLOCK", 0)             # POSIX; Windows has no FIFOs
-    try:
-        fd = os.open(path, os.O_RDONLY | nonblocking | getattr(os, "O_BINARY", 0))
-    except IsADirectoryError:                               # Windows opens no directory
-        raise ValueError(f"load: {path} is a directory, not a saved model") from None
-    with os.fdopen(fd, "rb") as f:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise ValueError(f"load: {path} is {_kind(info.st_mode)}, not a saved model "
+    def refuse(mode: int) -> None:
+        if not stat.S_ISREG(mode):
+            raise ValueError(f"load: {path} is {_kind(mode)}, not a saved model "
                              "(load reads regular files only)")
+    refuse(os.stat(path).st_mode)         # a socket cannot even be opened: say what it is
+    nonblocking = getattr(os, "O_NONBLOCK", 0)             # POSIX; Windows has no FIFOs
+    fd = os.open(path, os.O_RDONLY | nonblocking | getattr(os, "O_BINARY", 0))
+    try:
+        info = os.fstat(fd)
+        refuse(info.st_mode)              # what was opened, if it was swapped since stat
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as f:
         if info.st_size > MAX_BYTES:
             raise ValueError(f"load: {path} is {info.st_size:,} bytes, not a saved model "
                              f"(at most {MAX_BYTES:,})")
