@@ -49,7 +49,7 @@ HOSTILE = [
     ("'inf'", w0('"inf"'), "parameter w.0 is 'inf'"),
     ("'-inf'", w0('"-inf"'), "parameter w.0 is '-inf'"),
     ("40,000 keys, one twice", saved(", ".join(f'"k{i}": 0' for i in range(40_000))
-                                     + ', "k7": 1'), "the key 'k7' is twice"),
+                                     + ', "k7": 1'), "far more names than it has parameters"),
     ("another activation", saved('"w.0": 1, "w.1": 1, "b": 1').replace("relu", "tanh"),
      "saved from Neuron(2, tanh), not Neuron(2, relu)"),
 ]
