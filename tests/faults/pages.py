@@ -72,7 +72,10 @@ def drawing_trials():
         for options in DRAWINGS:
             options = {**options, "title": label} if "title" in options else options
             tried += 1
-            problems = svg_problems(label, **options)
+            try:
+                problems = svg_problems(label, **options)
+            except Exception as err:          # a renderer that chokes on it fails the trial
+                problems = [f"{type(err).__name__}: {err}"]
             if problems:
                 failures.append((label, options, problems))
     return tried, tried - len(failures), failures
@@ -127,7 +130,10 @@ def page_trials(browser, folder):
     for label in PAYLOADS:
         for inline in (False, True):
             tried += 1
-            problems = page_problems(browser, folder, label, inline)
+            try:
+                problems = page_problems(browser, folder, label, inline)
+            except Exception as err:          # the stepper cannot even be made
+                problems = [f"{type(err).__name__}: {err}"]
             if problems:
                 failures.append((label, inline, problems))
     return tried, tried - len(failures), failures

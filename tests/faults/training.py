@@ -57,7 +57,7 @@ def run(case, engine, max_steps=30):
                     max_steps=max_steps, progress=False, engine=engine)
         except ValueError as err:
             return "error", str(err), None, 0
-    return h.stopped, h.reason or "", [p.data for p in model.parameters()], len(h)
+    return h.stopped, getattr(h, "reason", None) or "", [p.data for p in model.parameters()], len(h)
 
 
 def last_good(case, engine, steps):
