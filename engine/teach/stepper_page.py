@@ -22,10 +22,10 @@ def fragment(uid, title, svg, rows, root_name, data, last, is_page):
 
 
 def _script_safe(data):
-    """JSON text safe inside <script>: every < > & written as a \\u escape (equal in JSON),
-    so no label can end the block (</script>) or start a comment (<!--) that would swallow
-    the page's own script, on a page or inline in Jupyter."""
-    return data.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    """JSON text safe inside <script>: every < written as \\u003c (equal in JSON), so no
+    label can end the block (</script>) or start a comment (<!--) that would swallow the
+    page's own script, on a page or inline in Jupyter (without a <, > and & mean nothing)."""
+    return data.replace("<", "\\u003c")
 
 
 def _shape(svg):
