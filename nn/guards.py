@@ -89,7 +89,7 @@ def check_parameters(params: Sequence[Value], model: Any) -> None:
     for k, p in enumerate(params):
         if not _finite(p.data):
             raise Diverged(f"the step would make {name(model, params, k)} {p.data} (its "
-                           f"gradient is {p.grad:.4g}): the step was not applied")
+                           f"gradient is {_short_number(p.grad)}): the step was not applied")
 
 
 def name(model: Any, params: Sequence[Value], k: int) -> str:
@@ -106,6 +106,13 @@ def check_loss(loss: Any, first: Any) -> None:
         raise Diverged(f"the loss is {loss}")
     if first is not None and _finite(first) and loss > GROWTH * max(float(first), 1.0):
         raise Diverged(f"the loss grew from {float(first):.4g} (step 1) to {float(loss):.4g}")
+
+
+def _short_number(x: Any) -> str:
+    try:
+        return f"{float(x):.4g}"
+    except (OverflowError, TypeError):
+        return str(x)
 
 
 def _finite(x: Any) -> bool:

@@ -30,6 +30,8 @@ CASES = [
     ("mse at 1e300", lambda: [([1e300, 1e300], 1)] * 4, "mse", 0.1, ("diverged", "loss is inf")),
     ("mse at 1e154", lambda: [([1e154, -1e154], 1)] * 4, "mse", 0.1, ("diverged", "")),
     ("lr 1e300", lambda: [([1.0, 1.0], 1)] * 4, "mse", 1e300, ("diverged", "")),
+    ("lr 1e308", lambda: [([3.0, 3.0], 5.0)] * 4, "mse", 1e308,
+     ("diverged", "the step would make layers.1.neurons.0.w.0 inf")),
     ("lr 1e10", lambda: [([1.0, 1.0], 1)] * 4, "mse", 1e10, ("diverged", "")),
     ("a NaN input", lambda: [([NAN, 1.0], 1)] * 4, "mse", 0.1, ("error", "holds nan")),
     ("an inf input", lambda: [([1.0, INF], 1)] * 4, "mse", 0.1, ("error", "holds inf")),
