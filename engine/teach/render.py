@@ -74,10 +74,11 @@ def run(source, fmt, engine=None, timeout=TIMEOUT, flags=()):
         raise RenderError(f"could not run the renderer {renderer}: {err}") from None
     if done.returncode != 0:
         complaint = done.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"]
-        if "memory" in complaint[-1].lower() or "bad_alloc" in complaint[-1]:
+        said = "\n".join(complaint).lower()
+        if "memory" in said or "bad_alloc" in said:    # "memory allocation ... failed" (Rust)
             nodes = source.count("shape=record")
             raise RenderError(f"rendering a graph of {nodes} Values needed more than "
-                              f"{MEMORY >> 30} GB and was stopped: draw less of it (the compact "
+                              f"{MEMORY >> 20:,} MB and was stopped: draw less of it (the compact "
                               "view, or one focus leaf's paths)")
         raise RenderError(f"{Path(renderer).name} -T{fmt} failed: {complaint[-1]}")
     return done.stdout

@@ -41,3 +41,19 @@ def test_a_table_too_large_to_print_says_what_to_print_instead():
         v = v + 1.0
     with pytest.raises(ValueError, match="a table of 100,002 rows is too large"):
         str(backward_steps(v))
+
+
+@posix
+def test_a_render_that_needs_more_memory_than_allowed_is_stopped_with_a_hint(monkeypatch):
+    from tracegrad.engine import draw
+    from tracegrad.engine.teach import render
+    if not str(render.find_renderer()).endswith("graphviz-pure"):
+        pytest.skip("the limit is measured with graphviz-pure (dot maps more at start)")
+    monkeypatch.setattr(render, "MEMORY", 20 << 20)     # 20 MB: a 300-term sum needs more
+    terms = [Value(float(k), label=f"x{k}") for k in range(300)]
+    total = sum(terms[1:], terms[0])
+    with pytest.raises(render.RenderError, match="needed more than 20 MB and was stopped: "
+                                                 "draw less of it"):
+        draw(total, compact=False).pipe(format="svg")
+    monkeypatch.setattr(render, "MEMORY", 2 << 30)
+    assert draw(total, compact=False).pipe(format="svg").startswith(b"<?xml")
