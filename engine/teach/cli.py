@@ -19,6 +19,8 @@ from .forward import forward_steps
 from .answers import MIN_DIGITS
 from .formula import check_formula
 from .grade import grade
+from .worksheet import FORMATS as SHEET_FORMATS, RANGE, LatexError, worksheets, \
+    write as write_sheets
 from .render import TIMEOUT, NoRenderer, OutputError, RenderError, save
 from .stepper import stepper
 from .steps import backward_steps
@@ -46,6 +48,11 @@ e and pi are the constants, unless --at gives them a value (--at e=2 makes e a v
 Quote EXPR; one starting with - goes right after --, as in steps -- "-x^2" --at x=3.
 Numbers are floats; with --exact they are Fractions (1.3 is 13/10), so results are exact."""
 
+SHEET_EXAMPLES = """examples:
+  tracegrad worksheet "(a*b)*(a+b)" --students 30 --seed 7 -o sheets
+  tracegrad worksheet "tanh(x*{w} + {b})" --range w=-3..3 --fractions -o sheets
+  tracegrad grade "(a*b)*(a+b)" sheets/sheet-01.csv --at a=3 b=2 --exact"""
+
 # --format: the method of a table that writes it so
 FORMATS = {"text": "table", "md": "to_markdown", "latex": "to_latex", "csv": "to_csv"}
 
@@ -56,7 +63,7 @@ CHECK_WORDS = {"digits": "--digits {}", "expected_rtol": "--expect-rtol {}", "rt
 # what a failing command exits with (printed as one line): 2 bad input, 1 rendering or
 # writing a file failed
 ERRORS = {ExprError: 2, ValueError: 2, ZeroDivisionError: 2, OverflowError: 2, RenderError: 1,
-          NoRenderer: 1, OutputError: 1}
+          NoRenderer: 1, OutputError: 1, LatexError: 1}
 
 
 def main(argv=None):
@@ -108,6 +115,25 @@ def add_commands(commands, demo_name="demo"):
     sub.add_argument("table", metavar="CSV", help="the filled table: a worksheet's CSV, or "
                      "the layout of steps --format csv or forward --format csv")
     min_digits(sub)
+
+    help = "one worksheet per student (each names its seed) and the answer key"
+    sub = commands.add_parser("worksheet", help=help, description=help, epilog=SHEET_EXAMPLES,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub.set_defaults(run=run_worksheet)
+    sub.add_argument("template", metavar="TEMPLATE", help="the expression; its variables and "
+                     "placeholders such as {k} get numbers drawn for each student")
+    sub.add_argument("--students", type=int, default=30, help="how many sheets (default 30)")
+    sub.add_argument("--seed", default="0", help="the seed; sheet i's seed is SEED-i (default 0)")
+    sub.add_argument("-o", "--output", default="worksheets", metavar="DIR",
+                     help="the folder to write (default: worksheets)")
+    sub.add_argument("--range", nargs="+", default=[], metavar="NAME=LO..HI",
+                     help=f"numbers for NAME from LO to HI (default {RANGE[0]}..{RANGE[1]}, "
+                          "0 left out)")
+    sub.add_argument("--fractions", action="store_true",
+                     help="draw simple fractions too (halves, thirds, quarters)")
+    sub.add_argument("--format", nargs="+", default=list(SHEET_FORMATS),
+                     choices=SHEET_FORMATS, help="what to write (default: all; tex makes a "
+                                                 "PDF too where pdflatex is installed)")
 
     def table_options(sub):
         sub.add_argument("--digits", type=int, default=4, help="significant digits (default 4)")
@@ -205,6 +231,27 @@ def run_play(args):
     page = stepper(root, focus=focus, rankdir=args.rankdir, title=title, practice=practice)
     path = page.save(args.output)
     print(f"wrote {path}: {len(page.data['steps']) - 1} steps; open it in a browser")
+    return 0
+
+
+def run_worksheet(args):
+    ranges = {}
+    for item in args.range:
+        name, sep, span = item.partition("=")
+        lo, dots, hi = span.partition("..")
+        try:
+            ranges[name.strip()] = (int(lo), int(hi))
+        except ValueError:
+            raise ExprError(f"--range {item!r}: write NAME=LO..HI with whole numbers, as in "
+                            "--range a=-3..3") from None
+        if not (sep and dots) or int(lo) > int(hi):
+            raise ExprError(f"--range {item!r}: write NAME=LO..HI with LO <= HI")
+    sheets = worksheets(args.template, args.students, args.seed, ranges, args.fractions)
+    paths = write_sheets(sheets, args.output, args.template, args.seed, args.format)
+    pdfs = sum(p.suffix == ".pdf" for p in paths)
+    print(f"wrote {len(sheets)} sheets and the key to {args.output}/ ({len(paths)} files"
+          + (f", {pdfs} PDFs" if pdfs else ", no PDF: pdflatex is not installed"
+             if "tex" in args.format else "") + "); README.txt lists each seed")
     return 0
 
 
