@@ -20,7 +20,7 @@ from tracegrad.engine.teach.mistakes import backward_cells, diagnose, forward_ce
 from tracegrad.engine.teach.practice import questions
 from tracegrad.engine.teach.steps import backward_steps
 
-from browser import Unavailable, chrome
+from test_stepper import browser  # noqa: F401  (the stepper tests' headless Chromium fixture)
 
 
 def diamond():
@@ -65,16 +65,6 @@ def test_the_questions_follow_the_stepper_timeline():
 
 
 # ---- in a real browser -------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        driver = chrome()
-    except Unavailable as reason:
-        pytest.skip(f"browser tests: {reason}")
-    yield driver
-    driver.quit()
-
 
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory):
