@@ -122,8 +122,8 @@ def test_the_diamond_answered_with_each_mistake_on_the_way(browser, pages):
     assert shown["step"] == "1" and shown["head"].startswith("your turn, step 2")
     answer(browser, "5")
     shown = answer(browser, "30")
-    # the seed (step 4) needs no answer: the next question is step 5, f = v1 * v2
-    assert shown["step"] == "3" and shown["head"] == (
+    # the seed (step 4) needs no answer: it shows, and the next question is step 5
+    assert shown["step"] == "4" and shown["head"] == (
         "your turn, step 5: f = v1 * v2 sends df/df = 1 to its parents")
     assert shown["hidden"] == ["5", "5", "6", "6", "7", "7"]
     # df/dv1 = v2 = 5: f's own value (30) or v1 itself (6) is the classic slip; so is -5

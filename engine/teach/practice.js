@@ -151,14 +151,15 @@ function tracegradPractice(root) {
     next();
   }
 
-  // the step is revealed once every cell is right or shown; then the next one is asked
+  // the step is revealed once every cell is right or shown (with any step after it that
+  // asks nothing, as the seed); then the next one is asked
   function next() {
     var k = order[current];
     score();
     if (data.steps[k].some(function (c) { return !c.outcome; })) return;
     current += 1;
     hold();
-    stepper.show(k);
+    stepper.show(order[current] === undefined ? end : order[current] - 1);  // and the seed
     render();
     var input = panel.querySelector("input");
     if (input) input.focus({ preventScroll: true });
