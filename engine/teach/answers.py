@@ -10,9 +10,8 @@ from __future__ import annotations
 import math
 import re
 from fractions import Fraction
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from ..value import Number
 
 MIN_DIGITS = 2          # a rounded float answer must give at least this many significant digits
 MAX_POWER = 400         # |k| in 1ek: Fraction('1e99999999') would take minutes
@@ -55,12 +54,12 @@ def read_answer(text: str) -> Answer:
     return Answer(clean, Fraction(clean), digits, place)
 
 
-def is_exact(x: Number) -> bool:
+def is_exact(x: object) -> bool:
     """An int or Fraction (exact mode), not a float."""
     return isinstance(x, (int, Fraction)) and not isinstance(x, bool)
 
 
-def agrees(target: Number, answer: Answer, min_digits: int = MIN_DIGITS) -> bool:
+def agrees(target: Any, answer: Answer, min_digits: int = MIN_DIGITS) -> bool:
     """Is answer the number target? Exact targets need the exact value; a float target
     takes a fraction within CLOSE, or a decimal right to its last digit (half a unit there)
     when it gives at least min_digits significant digits."""
@@ -77,14 +76,14 @@ def agrees(target: Number, answer: Answer, min_digits: int = MIN_DIGITS) -> bool
     return abs(v - t) <= 0.5 * 10.0 ** answer.place * (1 + 1e-9)
 
 
-def too_few_digits(target: Number, answer: Answer, min_digits: int = MIN_DIGITS) -> bool:
+def too_few_digits(target: Any, answer: Answer, min_digits: int = MIN_DIGITS) -> bool:
     """True when answer is target rounded, but to fewer than min_digits significant digits."""
     if is_exact(target) or answer.place is None or agrees(target, answer, min_digits):
         return False
     return abs(float(answer.value) - float(target)) <= 0.5 * 10.0 ** answer.place * (1 + 1e-9)
 
 
-def as_json(x: Number) -> dict[str, str]:
+def as_json(x: Any) -> dict[str, str]:
     """A number for the practice page's script: {'p': num, 'q': den} exact, else {'f': repr}."""
     if is_exact(x):
         x = Fraction(x)

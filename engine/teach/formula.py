@@ -76,13 +76,13 @@ def check_formula(f: Callable[..., Value], values: Sequence[Value | Number],
     title = (f"check_grad FAILED: {first_bad}" if first_bad else
              f"check_grad passed: each formula equals autograd at {len(points)} "
              f"point{'s' * (len(points) != 1)}, {how}")
-    result = GradCheck("", not first_bad, autograd_at_base, [], title,
-                       ("at", "input", "formula", "autograd", "formula gives", "result"),
-                       tuple(rows))
-    result = result._replace(table=result.text())
+    check = GradCheck("", not first_bad, autograd_at_base, [], title,
+                      ("at", "input", "formula", "autograd", "formula gives", "result"),
+                      tuple(rows))
+    check = check._replace(table=check.text())
     if first_bad:
-        raise GradCheckFailed(result)
-    return result
+        raise GradCheckFailed(check)
+    return check
 
 
 def _point(p: Sequence[Number] | Mapping[str, Number], names: Sequence[str]) -> list[Number]:

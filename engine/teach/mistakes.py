@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from fractions import Fraction
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .answers import MIN_DIGITS, Unreadable, agrees, is_exact, read_answer, too_few_digits
 from .forward import forward_steps
@@ -19,7 +19,7 @@ from ..ops import OPS, divide, power
 from ..text import fmt, written
 from .notation import definition, partial, rule, with_numbers
 from .steps import Steps, _slots
-from ..value import Number, Value
+from ..value import Gradient, Value
 
 QUANTITIES = ("value", "upstream", "local", "contribution", "grad")
 
@@ -28,7 +28,7 @@ class Mistake(NamedTuple):
     """A known mistake: its kind ('own_value', 'forgot_upstream' ...), the number it gives
     in this cell, and what it says to the student."""
     kind: str
-    value: Number
+    value: Gradient
     says: str
 
 
@@ -43,7 +43,7 @@ class Cell(NamedTuple):
     parent: str
     slot: int
     asks: str
-    right: Number
+    right: Gradient
     mistakes: tuple[Mistake, ...]
 
 
@@ -79,8 +79,8 @@ def diagnose(cell: Cell, text: str, min_digits: int = MIN_DIGITS) -> Verdict:
             return Verdict(False, mistake, mistake.says)
     if too_few_digits(cell.right, answer, min_digits):
         return Verdict(False, None, MESSAGES["digits"].format(min_digits=min_digits))
-    if is_exact(cell.right) and math.isclose(float(answer.value), float(cell.right),
-                                             rel_tol=NEAR):
+    right: Any = cell.right                  # a number (a Gradient type: Value never here)
+    if is_exact(right) and math.isclose(float(answer.value), float(right), rel_tol=NEAR):
         return Verdict(False, None, MESSAGES["exact"])
     return Verdict(False, None, MESSAGES["unknown"])
 
@@ -128,16 +128,16 @@ def backward_cells(steps: Steps) -> list[Cell]:
     return cells
 
 
-def _received(steps: Steps) -> dict[Value, list[tuple[str, Number]]]:
+def _received(steps: Steps) -> dict[Value, list[tuple[str, Gradient]]]:
     """For every node, the contributions its children sent it: (child's name, number)."""
-    got: dict[Value, list[tuple[str, Number]]] = {}
+    got: dict[Value, list[tuple[str, Gradient]]] = {}
     for step in steps:
         for c in step.contributions:
             got.setdefault(c.parent, []).append((steps.names[step.node], c.contribution))
     return got
 
 
-def _kept(right: Number, mistakes: Iterable[Mistake]) -> tuple[Mistake, ...]:
+def _kept(right: Gradient, mistakes: Iterable[Mistake]) -> tuple[Mistake, ...]:
     """The mistakes whose number differs from the right one and from every earlier one's
     (a mistake that gives the right number cannot be told apart from knowing the rule)."""
     kept: list[Mistake] = []
@@ -150,17 +150,17 @@ def _kept(right: Number, mistakes: Iterable[Mistake]) -> tuple[Mistake, ...]:
     return tuple(kept)
 
 
-def _finite(x: Number) -> bool:
+def _finite(x: Any) -> bool:
     return is_exact(x) or (isinstance(x, (int, float)) and math.isfinite(x))
 
 
-def _same(x: Number, y: Number) -> bool:
+def _same(x: Any, y: Any) -> bool:
     if is_exact(x) and is_exact(y):
         return x == y
     return math.isclose(float(x), float(y), rel_tol=1e-9, abs_tol=1e-12)
 
 
-def _try(compute: Callable[[], Number]) -> Number | None:
+def _try(compute: Callable[[], Any]) -> Any:
     """A mistake's number, or None where it cannot be computed (0 to a negative power)."""
     try:
         value = compute()
@@ -171,14 +171,14 @@ def _try(compute: Callable[[], Number]) -> Number | None:
 
 # ---- the catalogue: what each mistake gives --------------------------------------------------
 
-def _sign(right: Number, what: str) -> Mistake:
+def _sign(right: Gradient, what: str) -> Mistake:
     return Mistake("sign", -right, f"sign error: {what} has the opposite sign")
 
 
 def _forward_mistakes(node: Value, names: dict[Value, str]) -> list[Mistake]:
     op, parents = node.op, node.parents
-    a = parents[0].data
-    b = parents[1].data if len(parents) > 1 else None
+    a: Any = parents[0].data            # Any: numbers of any kind (int, float, Fraction)
+    b: Any = parents[1].data if len(parents) > 1 else None
     out: list[Mistake] = []
     if op == "mul":
         out.append(Mistake("wrong_op", _try(lambda: a + b), "added where the node multiplies"))
@@ -196,7 +196,7 @@ def _forward_mistakes(node: Value, names: dict[Value, str]) -> list[Mistake]:
 
 
 def _local_mistakes(node: Value, slot: int, names: dict[Value, str],
-                    right: Number) -> list[Mistake]:
+                    right: Gradient) -> list[Mistake]:
     op, parents, out = node.op, node.parents, node.data
     parent, n = parents[slot], names[node]
     d, formula = partial(node, slot, names), rule(node, slot, names)
@@ -214,8 +214,8 @@ def _local_mistakes(node: Value, slot: int, names: dict[Value, str],
         found.append(Mistake("own_parent", parents[1].data,
                              f"multiplied by {names[parents[1]]} instead of dividing: {due}"))
     elif op in ("pow", "powv") and slot == 0:
-        a = parent.data
-        k = node.arg if op == "pow" else parents[1].data
+        a: Any = parent.data
+        k: Any = node.arg if op == "pow" else parents[1].data
         off = f"power rule off by one: {due}"
         found += [Mistake("power_off_by_one", _try(lambda: k * power(a, k)), off),
                   Mistake("power_off_by_one", _try(lambda: k * power(a, k - 2)), off),
@@ -235,7 +235,7 @@ def _local_mistakes(node: Value, slot: int, names: dict[Value, str],
     return found
 
 
-def _contribution_mistakes(local: Number, upstream: Number, locals_: tuple[Mistake, ...],
+def _contribution_mistakes(local: Gradient, upstream: Gradient, locals_: tuple[Mistake, ...],
                            d: str, f: str, n: str) -> list[Mistake]:
     rule_ = f"contribution = {d} × d{f}/d{n} = {fmt(local)} × {fmt(upstream)}"
     found = [Mistake("forgot_upstream", local,
@@ -247,7 +247,7 @@ def _contribution_mistakes(local: Number, upstream: Number, locals_: tuple[Mista
     return found
 
 
-def _grad_mistakes(before: Number, local: Number, upstream: Number, contribution: Number,
+def _grad_mistakes(before: Gradient, local: Gradient, upstream: Gradient, contribution: Gradient,
                    locals_: tuple[Mistake, ...], p: str) -> list[Mistake]:
     total = f"{p}.grad = {fmt(before)} + {fmt(contribution)}"
     found = [Mistake("replaced_grad", contribution,
@@ -262,7 +262,7 @@ def _grad_mistakes(before: Number, local: Number, upstream: Number, contribution
     return found
 
 
-def _upstream_mistakes(node: Value, received: dict[Value, list[tuple[str, Number]]],
+def _upstream_mistakes(node: Value, received: dict[Value, list[tuple[str, Gradient]]],
                        names: dict[Value, str], f: str) -> list[Mistake]:
     came = received.get(node, [])
     found = []
