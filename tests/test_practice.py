@@ -276,3 +276,15 @@ def test_play_practice_writes_one_offline_page(tmp_path):
     text = out.read_text()
     assert "tracegradPractice(" in text and '"min_digits": 3' in text
     assert "https:" not in text and "http:" not in text
+
+
+def test_inline_in_a_notebook_page(browser, tmp_path):
+    # as Jupyter shows stepper(f, practice=True): a fragment inside someone else's page
+    page = tmp_path / "notebook.html"
+    page.write_text("<html><body><p>In [1]:</p><div>"
+                    f"{stepper(diamond(), practice=True)._repr_html_()}</div></body></html>",
+                    encoding="utf-8")
+    browser.get(page.as_uri())
+    shown = answer(browser, "6")
+    assert shown["step"] == "1" and shown["head"].startswith("your turn, step 2")
+    assert "step" not in browser.execute_script("return Object.keys(document.body.dataset)")
