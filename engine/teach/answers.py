@@ -13,6 +13,7 @@ from fractions import Fraction
 from typing import Any, NamedTuple
 
 
+NOT_A_NUMBER = "{text} is not a number: write 2, -1.5, 0.79 or 19/5"   # (practice.js too)
 MIN_DIGITS = 2          # a rounded float answer must give at least this many significant digits
 MAX_POWER = 400         # |k| in 1ek: Fraction('1e99999999') would take minutes
 CLOSE = 1e-9            # a float answer this close (relative) is the number itself
@@ -37,8 +38,7 @@ def read_answer(text: str) -> Answer:
     """'19/5', '-1.5', '0.79', '2', '1e-3' as an Answer (raises Unreadable otherwise)."""
     clean = str(text).strip().replace("\u2212", "-")    # a typographic minus
     if len(clean) > 60 or not (_DECIMAL.match(clean) or _FRACTION.match(clean)):
-        raise Unreadable(f"{str(text).strip()[:30]!r} is not a number: write 2, -1.5, 0.79 "
-                         "or 19/5")
+        raise Unreadable(NOT_A_NUMBER.format(text=repr(str(text).strip()[:30])))
     if "/" in clean:
         top, bottom = clean.split("/")
         if int(bottom) == 0:

@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterable
 from fractions import Fraction
 from typing import Any, NamedTuple
 
-from .answers import MIN_DIGITS, Unreadable, agrees, is_exact, read_answer, too_few_digits
+from .answers import (MIN_DIGITS, NOT_A_NUMBER, Unreadable, agrees, is_exact, read_answer,
+                      too_few_digits)
 from .forward import forward_steps
 from ..graph import local_derivatives
 from ..ops import OPS, divide, power
@@ -60,7 +61,8 @@ MESSAGES = {"right": "right", "blank": "blank",
             "digits": "right as far as it goes: give at least {min_digits} significant digits",
             "exact": "close, but this graph is exact: give the exact value (a fraction such as "
                      "19/5)",
-            "unknown": "not the right number, and not one a known mistake gives"}
+            "unknown": "not the right number, and not one a known mistake gives",
+            "unreadable": NOT_A_NUMBER}
 NEAR = 1e-3             # an exact cell answered within this (relative) is "close"
 
 

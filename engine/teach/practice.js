@@ -63,8 +63,8 @@ function tracegradPractice(root) {
     if (String(text).trim() === "") return { right: false, message: said.blank };
     var answer = read(text);
     if (answer === null)
-      return { right: false, message: JSON.stringify(String(text).trim().slice(0, 30)) +
-               " is not a number: write 2, -1.5, 0.79 or 19/5" };
+      return { right: false, message: said.unreadable.replace(
+        "{text}", "'" + String(text).trim().slice(0, 30) + "'") };
     if (agrees(cell.right, answer)) return { right: true, message: said.right };
     for (var i = 0; i < cell.mistakes.length; i++)
       if (agrees(cell.mistakes[i].value, answer))
