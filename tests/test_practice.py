@@ -110,7 +110,8 @@ def test_the_diamond_answered_with_each_mistake_on_the_way(browser, pages):
     from selenium.webdriver.common.by import By
     browser.get(pages["diamond"].as_uri())
     shown = panel(browser)
-    assert shown["step"] == "0" and shown["head"] == "your turn, step 1: compute v1 = a * b = 3 * 2 = ?"
+    assert shown["step"] == "0"
+    assert shown["head"] == "your turn, step 1: compute v1 = a * b = 3 * 2 = ?"
     assert shown["hidden"] == [str(k) for k in [1, 2, 3, 4, 5, 5, 6, 6, 7, 7]]
     browser.find_element(By.CSS_SELECTOR, 'button[data-do="next"]').click()
     assert panel(browser)["step"] == "0", "next cannot pass a step not answered"
@@ -164,8 +165,10 @@ def test_the_diamond_answered_with_each_mistake_on_the_way(browser, pages):
                  and r["quantity"] == "local")
     assert local["answers"] == "30 | 6 | -5 | 5" and local["outcome"] == "retry"
     assert local["mistakes"] == "own_value | own_parent | sign | "
-    grad = next(r for r in rows if r["step"] == "7" and r["parent"] == "a" and r["quantity"] == "grad")
-    assert (grad["answers"], grad["mistakes"], grad["right"]) == ("10 | 16", "replaced_grad | ", "16")
+    grad = next(r for r in rows
+                if r["step"] == "7" and r["parent"] == "a" and r["quantity"] == "grad")
+    assert (grad["answers"], grad["mistakes"], grad["right"]) == ("10 | 16", "replaced_grad | ",
+                                                                  "16")
     assert [r["outcome"] for r in rows if r["step"] == "6"] == ["shown"] * 6
     data = json.loads(unquote(browser.find_element(By.CSS_SELECTOR, '[data-p="json"]')
                               .get_attribute("href").split(",", 1)[1]))

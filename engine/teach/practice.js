@@ -10,7 +10,10 @@ function tracegradPractice(root) {
   var order = Object.keys(data.steps).map(Number).sort(function (a, b) { return a - b; });
   var cells = [];
   order.forEach(function (k) {
-    data.steps[k].forEach(function (c) { c.at = k; c.tries = []; c.outcome = null; cells.push(c); });
+    data.steps[k].forEach(function (c) {
+      c.at = k; c.tries = []; c.outcome = null;
+      cells.push(c);
+    });
   });
   var current = 0;                         // index in order of the step being asked
   var panel = document.createElement("div");
