@@ -119,3 +119,15 @@ def test_the_command_exits_0_only_when_all_are_right(tmp_path):
     table = tmp_path / "steps.csv"
     table.write_text(steps.stdout)
     assert run(table).returncode == 0                        # the steps table's own layout
+
+
+def test_a_forward_table_and_a_float_key():
+    from tracegrad.engine import forward_steps
+    from tracegrad.engine.teach.demo import lecture_neuron
+    o, _ = lecture_neuron()
+    text = forward_steps(o).to_csv(6)              # 6 digits: right to the digits given
+    assert grade(o, text).passed and len(grade(o, text).cells) == 5
+    wrong = text.replace("0.707107", "0.881374")   # o written as n: forgot to apply tanh
+    bad = [g for g in grade(o, wrong).cells if not g.verdict.right]
+    assert [(g.cell.node, g.verdict.mistake.kind) for g in bad] == [("o", "forgot_function")]
+    assert grade(o, blank_sheet(cells_of(o), key=True)).passed     # the key's 10 digits

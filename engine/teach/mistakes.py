@@ -15,7 +15,6 @@ from typing import Any, NamedTuple
 from .answers import (MIN_DIGITS, NOT_A_NUMBER, Unreadable, agrees, is_exact, read_answer,
                       too_few_digits)
 from .forward import forward_steps
-from ..graph import local_derivatives
 from ..ops import OPS, divide, power
 from ..text import fmt, written
 from .notation import definition, partial, rule, with_numbers
