@@ -28,7 +28,7 @@ from ..text import fmt
 from ..value import Number, Value
 
 RANGE = (-5, 5)                      # integers drawn, 0 left out (it makes a product vanish)
-DENOMINATORS = (2, 3, 4)             # with fractions=True: p/q for these q, in the same range
+DENOMINATORS = (2, 3, 4)             # with fractions=True: p/q, p from the range, q one of these
 FORMATS = ("md", "tex", "html", "csv")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*)\}")
 
@@ -100,11 +100,11 @@ def _names(template: str) -> list[str]:
 
 def _draw(rng: random.Random, bounds: tuple[int, int], fractions: bool) -> Number:
     lo, hi = bounds
-    q = rng.choice((1,) + DENOMINATORS) if fractions else 1
-    choices = [Fraction(p, q) for p in range(lo * q, hi * q + 1) if p != 0]
+    choices = [p for p in range(lo, hi + 1) if p != 0]
     if not choices:
         raise ValueError(f"worksheet: the range {lo}..{hi} has no number but 0")
-    x = rng.choice(choices)
+    # a simple fraction: a whole number of the range over 2, 3 or 4 (so still in the range)
+    x = Fraction(rng.choice(choices), rng.choice((1,) + DENOMINATORS) if fractions else 1)
     return x.numerator if x.denominator == 1 else x
 
 
@@ -184,10 +184,26 @@ def latex_body(sheet: Sheet, key: bool = False) -> str:
     if not key:
         lines += [r"Name: \rule{8cm}{0.4pt}\par\medskip", latex_text(HOW) + r"\par\medskip"]
     for c, h, r, n in tables(sheet, key):
-        table = latex_table(h, r, c, n)
-        if not key:         # room to write: taller rows
-            table = table.replace("\\\\\n", "\\\\[4mm]\n")
-        lines += [r"{\small", table, r"}\par\bigskip"]
+        lines += [r"{\small", latex_table(h, r, c, n) if key else _latex_grid(h, r, c, n),
+                  r"}\par\bigskip"]
+    return "\n".join(lines)
+
+
+def _latex_grid(header: Sequence[str], rows: Sequence[Sequence[str]], caption: str,
+                note: str) -> str:
+    """A blank table to write in: ruled boxes, each column left blank for the student
+    2.8 cm wide, the rows tall enough to write a fraction."""
+    blank = [all(row[i] == "" for row in rows) or header[i] in ("with numbers", "value")
+             for i in range(len(header))]
+    spec = "|" + "|".join("p{2.8cm}" if b else "l" for b in blank) + "|"
+
+    def cells(row: Sequence[str]) -> str:
+        return " & ".join(latex_text(x) for x in row) + r" \\[3mm] \hline"
+    lines = [latex_text(caption) + r" \\[2pt]", r"\begin{tabular}{" + spec + "}", r"\hline",
+             " & ".join(latex_text(x) for x in header) + r" \\ \hline",
+             *[cells(row) for row in rows], r"\end{tabular}"]
+    if note:
+        lines += [r"\\[4pt]", latex_text(note).replace(r"\_\_\_\_", r"\rule{2cm}{0.4pt}")]
     return "\n".join(lines)
 
 
