@@ -291,3 +291,17 @@ def test_inline_in_a_notebook_page(browser, tmp_path):
     shown = answer(browser, "6")
     assert shown["step"] == "1" and shown["head"].startswith("your turn, step 2")
     assert "step" not in browser.execute_script("return Object.keys(document.body.dataset)")
+
+
+def test_enter_checks_and_the_arrow_keys_stay_in_the_box(browser, pages):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    browser.get(pages["diamond"].as_uri())
+    box = browser.find_element(By.CSS_SELECTOR, ".tg-practice input")
+    box.send_keys("7", Keys.ARROW_LEFT, Keys.HOME, Keys.END, Keys.ENTER)
+    shown = panel(browser)
+    assert shown["step"] == "0" and shown["cells"][0][1] == "tg-p-wrong"
+    box = browser.switch_to.active_element                     # the wrong box, selected
+    box.send_keys("6", Keys.ENTER)                             # typing replaces the selection
+    assert panel(browser)["step"] == "1"
+    assert browser.switch_to.active_element.get_attribute("type") == "text"   # the next box

@@ -129,7 +129,7 @@ function tracegradPractice(root) {
   }
 
   function check() {
-    var k = order[current];
+    var k = order[current], retry = null;
     data.steps[k].forEach(function (cell, i) {
       if (cell.outcome) return;
       var row = rowOf(i), text = row.querySelector("input").value;
@@ -142,8 +142,13 @@ function tracegradPractice(root) {
       else {
         row.className = "tg-p-cell tg-p-wrong";
         row.querySelector(".tg-p-says").textContent = "not yet: " + v.message;
+        retry = retry || row.querySelector("input");
       }
     });
+    if (retry) {                       // the first wrong number, selected for another try
+      retry.focus({ preventScroll: true });
+      retry.select();
+    }
     next();
   }
 
