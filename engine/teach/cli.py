@@ -51,7 +51,7 @@ Numbers are floats; with --exact they are Fractions (1.3 is 13/10), so results a
 SHEET_EXAMPLES = """examples:
   tracegrad worksheet "(a*b)*(a+b)" --students 30 --seed 7 -o sheets
   tracegrad worksheet "tanh(x*{w} + {b})" --range w=-3..3 --fractions -o sheets
-  tracegrad grade "(a*b)*(a+b)" sheets/sheet-01.csv --at a=3 b=2 --exact"""
+sheets/README.txt gives each sheet's seed and the tracegrad grade line for its CSV."""
 
 # --format: the method of a table that writes it so
 FORMATS = {"text": "table", "md": "to_markdown", "latex": "to_latex", "csv": "to_csv"}
