@@ -40,3 +40,14 @@ def browser():
 @pytest.mark.parametrize("label", pages.PAYLOADS, ids=[repr(p)[:30] for p in pages.PAYLOADS])
 def test_a_label_or_title_cannot_break_or_script_the_stepper(browser, tmp_path, label, inline):
     assert pages.page_problems(browser, tmp_path, label, inline) == []
+
+
+@pytest.mark.parametrize("practice", [False, True])
+def test_no_label_opens_a_comment_or_ends_a_data_block(practice):
+    from tracegrad.engine import stepper
+    html = stepper(pages.graph("<!--<script></script>"), practice=practice)._repr_html_()
+    blocks = html.split('<script type="application/json"')[1:]
+    assert len(blocks) == 1 + practice
+    for block in blocks:                      # each data block, up to its own </script>
+        data = block.split(">", 1)[1].split("</script>", 1)[0]
+        assert "<" not in data and "\\u003c!--\\u003cscript>" in data
