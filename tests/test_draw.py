@@ -52,7 +52,8 @@ def test_constants_show_without_a_name_and_ops_by_symbol():
     x = Value(2.0, label="x")
     y = (x * 3) ** 2 - x.leaky_relu(0.1)
     src = draw(y).source
-    assert '"{ data 3 | grad 0 }"' in src
+    assert '"{ data 3 }"' in src                 # a constant: no name, no grad
+    assert '"{ data 3 | grad 0 }"' in draw(y, show_constant_grads=True).source
     labels = {op_label(n) for n in [x * 3, x ** 2, -x, x.leaky_relu(0.1), x.tanh()]}
     assert labels == {"*", "**2", "-", "leaky_relu 0.1", "tanh"}
 

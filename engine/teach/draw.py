@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from ..graph import local_derivatives, on_paths, topological_order
 from ..ops import OPS
 from ..text import fmt, written
-from .notation import local_text, node_names, partial
+from .notation import is_constant, local_text, node_names, partial
 from .view import View, view
 from ..value import Gradient, Value, expect_value
 
@@ -31,7 +31,8 @@ SIGMA = "\u03a3"                                               # the Greek capit
 def draw(root: Value, rankdir: str = "LR", show_local: bool = False,
          highlight: Step | None = None, grads: Mapping[Value, Gradient] | None = None,
          digits: int = 4, title: str | None = None, focus: Value | None = None,
-         compact: bool | None = None, prune: bool = False, svg_ids: bool = False) -> Drawing:
+         compact: bool | None = None, prune: bool = False, svg_ids: bool = False,
+         show_constant_grads: bool = False) -> Drawing:
     """The graph of root as a Drawing (a graphviz.Digraph): render it, or show it in Jupyter.
 
     rankdir: 'LR' (default, left to right) or 'TB', 'RL', 'BT'. show_local: label each edge
@@ -42,7 +43,9 @@ def draw(root: Value, rankdir: str = "LR", show_local: bool = False,
     then draws only those paths, each op with its inputs. compact: a sum of many terms
     (a neuron's dot product) as one Sigma node: None (default) for 5 terms or more, True
     for 3 or more, False never. svg_ids: give every node and edge an id from the node
-    names (x1, x1.op, x1->v1.op#0), so SVG elements can be found by name."""
+    names (x1, x1.op, x1->v1.op#0), so SVG elements can be found by name.
+    show_constant_grads: also show the grad of each constant (a number written in) and the
+    local derivative on its edge; by default a constant shows its data only."""
     from .render import Drawing          # imported here: `import tracegrad.engine` needs no graphviz
     expect_value(root, "draw")
     if rankdir not in RANKDIRS:
@@ -69,8 +72,10 @@ def draw(root: Value, rankdir: str = "LR", show_local: bool = False,
         if node not in shown.drawn:
             continue
         cells = [f"data {fmt(node.data, digits)}", f"grad {fmt(grads.get(node, node.grad), digits)}"]
-        if not (node.is_leaf and node.label is None):      # a constant needs no name
+        if not is_constant(node):                       # a constant needs no name
             cells.insert(0, names[node])
+        elif not show_constant_grads:                   # nor, unless asked, a grad
+            cells.pop()
         label = " | ".join(escape_record(c) for c in cells)
         fill = (CURRENT if node is current else TOUCHED if node in touched else
                 PATH if node in path else None)
@@ -80,7 +85,7 @@ def draw(root: Value, rankdir: str = "LR", show_local: bool = False,
                shape="record", **_filled(fill), **style, **_id(sid, node))
         if node in shown.inputs:
             _op_node(g, node, shown, ids, sid, names, digits, show_local,
-                     highlight if node is current else None, path)
+                     highlight if node is current else None, path, show_constant_grads)
     return g
 
 
@@ -105,7 +110,8 @@ def _id(sid: Names | None, node: Value, suffix: str = "") -> dict[str, str]:
 
 
 def _op_node(g: Drawing, node: Value, shown: View, ids: Names, sid: Names | None, names: Names,
-             digits: int, show_local: bool, step: Step | None, path: set[Value]) -> None:
+             digits: int, show_local: bool, step: Step | None, path: set[Value],
+             constant_grads: bool = False) -> None:
     """The op's own node, its edge to node, and an edge from each input (labelled with
     the local derivative, or with the contribution when this is the highlighted step).
     A folded sum's op is a Sigma, with an edge from each term."""
@@ -123,7 +129,9 @@ def _op_node(g: Drawing, node: Value, shown: View, ids: Names, sid: Names | None
     seen: dict[Value, int] = {}
     for parent, child, slot in edges:
         attrs: dict[str, str] = {}
-        if step:
+        if is_constant(parent) and not constant_grads:
+            pass                            # no gradient shown for a number written in
+        elif step:
             c = step.contributions[slot]
             # dir=back: the arrowhead at the parent, the way the gradient flows
             attrs = {"color": ARROW, "fontcolor": ARROW, "penwidth": "2", "dir": "back",
