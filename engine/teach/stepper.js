@@ -11,7 +11,9 @@ function tracegradStepper(root) {
   var seed = steps.findIndex(function (s) { return s.kind === "seed"; });
 
   var graph = root.querySelector(".tg-graph"), svg = graph.querySelector("svg");
-  var natural = svg.viewBox.baseVal.width * 4 / 3;     // graphviz sizes in pt: 1pt = 4/3 px
+  var main = root.querySelector(".tg-main"), overview = false;
+  svg.removeAttribute("width");                         // the script sizes the graph
+  svg.removeAttribute("height");
 
   function el(id) { return document.getElementById(data.uid + "-" + id); }
   function mark(id, cls) {        // a node or edge the drawing left out is passed over
@@ -79,12 +81,34 @@ function tracegradStepper(root) {
     });
   }
 
-  // Zoomed: the graph at its natural size, scrolled to keep the current node in view.
-  function zoom(on) {
-    graph.classList.toggle("tg-zoomed", on);
-    svg.style.width = on ? natural + "px" : "";
-    root.querySelector('[data-do="zoom"]').textContent = on ? "fit" : "zoom";
+  // The presenter view: the graph as large as the room for it allows, but never so small
+  // that its text (data.font points) is under data.min_px pixels: a graph too big for
+  // that scrolls inside its pane, following the current node. A graph that fits beside
+  // the text (less than 55% of the width at that size) goes beside it, else above it.
+  // The zoom button toggles an overview: the whole graph in its pane, however small.
+  function layout() {
+    var box = svg.viewBox.baseVal, width = root.clientWidth;
+    if (!box || !box.width || !width) return;
+    var least = data.min_px / data.font, most = 2.5 * least;   // pixels per point
+    var beside = box.width * least <= 0.55 * width && box.height > 0.8 * box.width;
+    main.classList.toggle("tg-tall", beside);
+    main.classList.toggle("tg-wide", !beside);
+    var room = page ? main.clientHeight : 0.85 * window.innerHeight;
+    var paneW = beside ? 0.55 * width : width, paneH = beside ? room : 0.6 * room;
+    var fit = Math.min(paneW / box.width, paneH / box.height);
+    var scale = overview ? fit : Math.max(least, Math.min(fit, most));
+    svg.style.width = box.width * scale + "px";
+    svg.style.height = box.height * scale + "px";
+    graph.style.maxHeight = paneH + "px";
+    graph.style.maxWidth = paneW + "px";
+    graph.classList.toggle("tg-zoomed", scale > fit + 1e-9);
     follow();
+  }
+
+  function zoom(on) {
+    overview = on;
+    root.querySelector('[data-do="zoom"]').textContent = on ? "presenter" : "overview";
+    layout();
   }
 
   function follow() {
@@ -149,7 +173,7 @@ function tracegradStepper(root) {
     next: function () { play(false); show(step + 1); },
     end: function () { play(false); show(last); },
     play: function () { play(timer === null); },
-    zoom: function () { zoom(!graph.classList.contains("tg-zoomed")); }
+    zoom: function () { zoom(!overview); }
   };
   all("button[data-do]").forEach(function (b) {
     b.addEventListener("click", function () { actions[b.dataset.do](); });
@@ -189,6 +213,10 @@ function tracegradStepper(root) {
     return m ? +m[1] : 0;
   }
   if (page) window.addEventListener("hashchange", function () { show(fromHash()); });
-  zoom(graph.clientWidth > 0 && graph.clientWidth < 0.6 * natural);   // too small to read
+  window.addEventListener("resize", layout);
+  if (window.matchMedia) window.matchMedia("print").addListener(function (m) {
+    if (!m.matches) layout();
+  });
+  zoom(false);
   show(page ? fromHash() : 0);
 }
