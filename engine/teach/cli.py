@@ -17,6 +17,7 @@ from .explain import explain
 from .expr import FUNCTIONS, ExprError, number, parse
 from .forward import forward_steps
 from .render import TIMEOUT, NoRenderer, OutputError, RenderError, save
+from .slides import NoBrowser
 from .stepper import stepper
 from .steps import backward_steps
 from ..value import Value
@@ -32,6 +33,8 @@ EXAMPLES = """examples:
   tracegrad steps -- "-x^2" --at x=3
   tracegrad draw "tanh(x*w + b)" --at x=2 w=-3 b=6.88 -o graph.png --frames frames/
   tracegrad play "tanh(x*w + b)" --at x=2 w=-3 b=6.88 -o backprop.html
+  tracegrad play "n = x1*w1 + x2*w2 + b; o = tanh(n)" --at x1=2 w1=-3 x2=0 w2=1 b=6.88 \
+      --title "The lecture neuron" --png-steps slides/
 
 """ + fill(f"EXPR uses numbers, variables, + - * / ** ( ) and {', '.join(FUNCTIONS)}. "
            "x^2 is a power (as x**2); write 2*x, not 2x.", 88) + """
@@ -49,7 +52,7 @@ CHECK_WORDS = {"digits": "--digits {}", "expected_rtol": "--expect-rtol {}", "rt
 # what a failing command exits with (printed as one line): 2 bad input, 1 rendering or
 # writing a file failed
 ERRORS = {ExprError: 2, ValueError: 2, ZeroDivisionError: 2, OverflowError: 2, RenderError: 1,
-          NoRenderer: 1, OutputError: 1}
+          NoRenderer: 1, OutputError: 1, NoBrowser: 1}
 
 
 def main(argv=None):
@@ -87,13 +90,22 @@ def add_commands(commands, demo_name="demo"):
     sub.add_argument("--focus", metavar="NAME", help="draw NAME's paths to EXPR in colour")
     sub.add_argument("--prune", action="store_true", help="with --focus: draw only its paths")
     sub.add_argument("--frames", metavar="DIR", help="also save one image per backward step")
+    sub.add_argument("--constant-grads", action="store_true",
+                     help="also show the gradients of the numbers written in")
     sub.add_argument("--timeout", type=float, default=TIMEOUT, metavar="S",
                      help=f"seconds one image may take to render (default {TIMEOUT})")
     sub = command("play", run_play, "write an HTML page that steps through forward and backward")
     sub.add_argument("-o", "--output", default="backprop.html",
                      help="the page to write (default: backprop.html)")
     sub.add_argument("--wrt", nargs=1, metavar="NAME", help="step only through NAME's paths")
-    sub.add_argument("--rankdir", default="LR", choices=RANKDIRS, help="direction (default LR)")
+    sub.add_argument("--rankdir", default=None, choices=RANKDIRS,
+                     help="direction (default: LR if it fits a 1280 px projector, else TB)")
+    sub.add_argument("--title", help="the page's title (default: EXPR at the values)")
+    sub.add_argument("--png-steps", metavar="DIR",
+                     help="also write one 1920x1080 PNG per step into DIR, for slides "
+                          "(needs a headless Chromium)")
+    sub.add_argument("--constant-grads", action="store_true",
+                     help="also show the gradients of the numbers written in")
 
     def table_options(sub):
         sub.add_argument("--digits", type=int, default=4, help="significant digits (default 4)")
@@ -101,7 +113,10 @@ def add_commands(commands, demo_name="demo"):
                          help="text (default), md (Markdown), latex (a tabular) or csv")
 
     table_options(command("forward", run_forward, "print the forward pass node by node"))
-    table_options(command("steps", run_steps, "print the backward pass step by step"))
+    sub = command("steps", run_steps, "print the backward pass step by step")
+    table_options(sub)
+    sub.add_argument("--constant-grads", action="store_true",
+                     help="also list what flows into the numbers written in")
     sub = command("explain", run_explain, "write d EXPR / d NAME as the chain rule")
     sub.add_argument("--wrt", nargs="+", required=True, metavar="NAME", help="the variable(s)")
     sub.add_argument("--max-paths", type=int, default=16,
@@ -164,7 +179,7 @@ def run_draw(args):
     focus = leaves[wrt_leaves(args, leaves, [args.focus], "--focus")[0]] if args.focus else None
     root.backward()
     view = {"rankdir": args.rankdir, "show_local": args.local, "focus": focus,
-            "prune": args.prune}
+            "prune": args.prune, "show_constant_grads": args.constant_grads}
     # the default folder out/ is made if missing; a folder the user names must exist
     output = save(draw(root, compact=args.compact, **view), args.output or "out/graph.svg",
                   timeout=args.timeout, parents=args.output is None)
@@ -180,9 +195,13 @@ def run_play(args):
     _, leaves, root = build(args)
     focus = leaves[wrt_leaves(args, leaves)[0]] if args.wrt else None
     title = f"{root.label} = {args.expr}" + (f" at {', '.join(args.at)}" if args.at else "")
-    page = stepper(root, focus=focus, rankdir=args.rankdir, title=title)
+    page = stepper(root, focus=focus, rankdir=args.rankdir, title=args.title or title,
+                   show_constant_grads=args.constant_grads)
     path = page.save(args.output)
     print(f"wrote {path}: {len(page.data['steps']) - 1} steps; open it in a browser")
+    if args.png_steps:
+        pngs = page.save_png_steps(args.png_steps)
+        print(f"wrote {len(pngs)} slides: {pngs[0]} ... {pngs[-1].name}")
     return 0
 
 
@@ -201,7 +220,7 @@ def run_forward(args):
 
 def run_steps(args):
     _, _, root = build(args)
-    print(written_as(backward_steps(root), args))
+    print(written_as(backward_steps(root, show_constant_grads=args.constant_grads), args))
     return 0
 
 

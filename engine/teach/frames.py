@@ -76,7 +76,7 @@ def frame_drawings(root, steps, options):
         for c in step.contributions:
             grads[c.parent] = c.accumulated
         title = (f"step {k} of {len(steps)}: {definition(step.node, steps.names)} sends "
-                 f"d{r}/d{steps.names[step.node]} = {fmt(step.upstream)} to its parents")
+                 f"d{r}/d{steps.names[step.node]} = {fmt(step.upstream)} back to its parents")
         drawings.append(draw(root, highlight=step, grads=dict(grads), title=title, **options))
     return drawings
 

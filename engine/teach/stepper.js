@@ -35,8 +35,7 @@ function tracegradStepper(root) {
     all("tr[data-step]").forEach(function (row) {
       row.classList.toggle("current", +row.dataset.step === step);
     });
-    var row = root.querySelector("tr.current");
-    if (row) scrollInto(root.querySelector(".tg-tables"), row);
+    keepRow();
     root.querySelector(".tg-say").innerHTML = now.say.map(function (line, i) {
       return "<div" + (i ? ' class="tg-part"' : "") + ">" + escape(line) + "</div>";
     }).join("");
@@ -103,6 +102,7 @@ function tracegradStepper(root) {
     graph.style.maxWidth = paneW + "px";
     graph.classList.toggle("tg-zoomed", scale > fit + 1e-9);
     follow();
+    keepRow();
   }
 
   function zoom(on) {
@@ -141,12 +141,16 @@ function tracegradStepper(root) {
     box.textContent = node.explain;
   }
 
-  function scrollInto(box, row) {      // not scrollIntoView: that would scroll a notebook too
-    var head = box.querySelector("thead").offsetHeight;
-    var top = row.getBoundingClientRect().top - box.getBoundingClientRect().top;
-    var bottom = top + row.offsetHeight;
-    if (top < head) box.scrollTop += top - head - 4 * row.offsetHeight;
-    else if (bottom > box.clientHeight) box.scrollTop += bottom - box.clientHeight + 4 * row.offsetHeight;
+  // The current rows in the middle of the tables' pane, below its sticky header (not
+  // scrollIntoView: that would scroll a notebook too).
+  function keepRow() {
+    var box = root.querySelector(".tg-tables"), rows = all("tr.current");
+    if (!rows.length) return;
+    var head = rows[0].closest("table").querySelector("thead").offsetHeight;
+    var top = rows[0].getBoundingClientRect().top - box.getBoundingClientRect().top;
+    var bottom = rows[rows.length - 1].getBoundingClientRect().bottom - box.getBoundingClientRect().top;
+    if (top < head || bottom > box.clientHeight)
+      box.scrollTop += top - head - Math.max(0, (box.clientHeight - head - (bottom - top)) / 2);
   }
 
   function escape(text) {
@@ -208,6 +212,7 @@ function tracegradStepper(root) {
     actions[keys[e.key]]();
   });
 
+  if (page && /[#&]slide\b/.test(location.hash)) root.classList.add("tg-slide");   // png steps
   function fromHash() {
     var m = /step=(\d+)/.exec(location.hash);
     return m ? +m[1] : 0;

@@ -9,6 +9,7 @@ import itertools
 import json
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -252,6 +253,14 @@ class Stepper:
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the page to path (one HTML file, nothing fetched from anywhere); returns the Path."""
         return write(path, page(self.fragment(page=True), self.title).encode("utf-8"))
+
+    def save_png_steps(self, folder: str | os.PathLike[str]) -> list[Path]:
+        """One 1920x1080 PNG per step in folder (step_00.png ...) for slides, taken by a
+        headless Chromium (NoBrowser, with how to install one, if there is none)."""
+        from .slides import png_steps
+        with tempfile.TemporaryDirectory(prefix="tg-slides-") as scratch:
+            saved = self.save(Path(scratch) / "stepper.html")
+            return png_steps(saved, len(self.data["steps"]) - 1, folder)
 
 
 def presented(graph: Any) -> None:
