@@ -142,3 +142,53 @@ def test_png_steps_without_a_browser_say_how_to_get_one(tmp_path, monkeypatch):
     o, _ = lecture_neuron()
     with pytest.raises(NoBrowser, match="apt-get install chromium"):
         stepper(o).save_png_steps(tmp_path)
+
+
+LABELS = """
+var box = function (g) {
+  var b = g.getBBox(); return [b.x, b.y, b.x + b.width, b.y + b.height]; };
+var edges = Array.from(document.querySelectorAll('g.edge'));
+return Array.from(document.querySelectorAll('g.node'), function (g) {
+  var b = box(g), cx = (b[0] + b[2]) / 2, cy = (b[1] + b[3]) / 2, label = /[.]label$/.test(g.id);
+  var near = edges.map(function (h) {        // the distance from the label to each edge
+    var p = h.querySelector('path'), n = p.getTotalLength(), best = Infinity;
+    for (var s = 0; s <= 40; s++) {
+      var q = p.getPointAtLength(n * s / 40);
+      best = Math.min(best, Math.hypot(q.x - cx, q.y - cy));
+    }
+    return best; });
+  return {id: g.id, label: label, box: b,
+          text: Array.from(g.querySelectorAll('text'), t => t.textContent).join(' '),
+          nearest: edges[near.indexOf(Math.min.apply(null, near))].id};
+});"""
+
+
+@pytest.mark.parametrize("rankdir", ["LR", "TB"])
+def test_edge_labels_never_overlap_and_sit_by_their_own_edge(rankdir, tmp_path):
+    from tracegrad.engine import draw
+    from tracegrad.engine.teach.render import run
+    o, _ = lecture_neuron()
+    o.backward()
+    svg = run(draw(o, rankdir=rankdir, show_local=True, svg_ids=True).source, "svg")
+    page = tmp_path / "graph.html"
+    page.write_bytes(b"<html><body>" + svg[svg.index(b"<svg"):] + b"</body></html>")
+    try:
+        driver = chrome()
+    except Unavailable as reason:
+        pytest.skip(f"browser tests: {reason}")
+    try:
+        driver.get(page.as_uri())
+        nodes = driver.execute_script(LABELS)
+    finally:
+        driver.quit()
+    labels = [n for n in nodes if n["label"]]
+    assert len(labels) == 9                 # one per parent -> op edge of the neuron
+    for i, a in enumerate(labels):
+        edge = a["id"].removesuffix(".label")
+        assert a["nearest"] in (edge, edge + ".tail"), a      # on its own edge
+        for b in nodes:
+            apart = (a["box"][2] <= b["box"][0] or b["box"][2] <= a["box"][0] or
+                     a["box"][3] <= b["box"][1] or b["box"][3] <= a["box"][1])
+            assert apart or a is b, (a["text"], b["text"])   # over no label and no node
+    texts = {a["id"]: a["text"] for a in labels}     # top down: on two lines
+    assert texts["x1->x1w1.op#0.label"] == "dx1w1/dx1 = w1 = -3"

@@ -222,7 +222,7 @@ class Stepper:
         # becomes the arithmetic the page writes there, so nothing moves between steps
         options = dict(grads=widest, digits=self.digits, focus=self.focus, show_local=True,
                        compact=self.compact, prune=self.focus is not None,
-                       show_constant_grads=self.steps.constant_grads)
+                       show_constant_grads=self.steps.constant_grads, labels_on_edges=True)
         for rankdir in [self.rankdir] if self.rankdir else ["LR", "TB"]:
             graph = draw(self.root, rankdir=rankdir, **options)
             presented(graph)
