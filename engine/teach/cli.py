@@ -14,6 +14,7 @@ from .demo import demo
 from .draw import RANKDIRS, draw
 from .frames import draw_frames
 from .explain import explain
+from .export import NoLatex, pdf
 from .expr import FUNCTIONS, ExprError, number, parse
 from .forward import forward_steps
 from .render import TIMEOUT, NoRenderer, OutputError, RenderError, save
@@ -43,7 +44,8 @@ Quote EXPR; one starting with - goes right after --, as in steps -- "-x^2" --at 
 Numbers are floats; with --exact they are Fractions (1.3 is 13/10), so results are exact."""
 
 # --format: the method of a table that writes it so
-FORMATS = {"text": "table", "md": "to_markdown", "latex": "to_latex", "csv": "to_csv"}
+FORMATS = {"text": "table", "md": "to_markdown", "latex": "to_latex", "csv": "to_csv",
+           "pdf": "to_pdf"}
 
 # check_grad's keywords as spelled on this command line (a failure says how to loosen)
 CHECK_WORDS = {"digits": "--digits {}", "expected_rtol": "--expect-rtol {}", "rtol": "--rtol {}"}
@@ -52,7 +54,7 @@ CHECK_WORDS = {"digits": "--digits {}", "expected_rtol": "--expect-rtol {}", "rt
 # what a failing command exits with (printed as one line): 2 bad input, 1 rendering or
 # writing a file failed
 ERRORS = {ExprError: 2, ValueError: 2, ZeroDivisionError: 2, OverflowError: 2, RenderError: 1,
-          NoRenderer: 1, OutputError: 1, NoBrowser: 1}
+          NoRenderer: 1, OutputError: 1, NoBrowser: 1, NoLatex: 1}
 
 
 def main(argv=None):
@@ -110,7 +112,12 @@ def add_commands(commands, demo_name="demo"):
     def table_options(sub):
         sub.add_argument("--digits", type=int, default=4, help="significant digits (default 4)")
         sub.add_argument("--format", default="text", choices=FORMATS,
-                         help="text (default), md (Markdown), latex (a tabular) or csv")
+                         help="text (default), md (Markdown with $maths$), latex (tables in "
+                              "maths), csv, or pdf (a handout, with pdflatex)")
+        sub.add_argument("--standalone", action="store_true",
+                         help="with --format latex: a whole document for pdflatex")
+        sub.add_argument("-o", "--output", default=None,
+                         help="with --format pdf: the PDF to write (default: COMMAND.pdf)")
 
     table_options(command("forward", run_forward, "print the forward pass node by node"))
     sub = command("steps", run_steps, "print the backward pass step by step")
@@ -209,26 +216,37 @@ def written_as(table, args):
     """A steps table or an explanation in the --format asked for."""
     if args.format == "text":
         return table.table(args.digits) if hasattr(table, "table") else str(table)
+    if args.format == "latex":
+        return table.to_latex(args.digits, document=args.standalone).rstrip("\n")
     return getattr(table, FORMATS[args.format])(args.digits).rstrip("\n")
+
+
+def printed(tables, args, command):
+    """Print the tables (joined by blank lines), or with --format pdf write them as one
+    handout and say where."""
+    if args.format == "pdf":
+        body = "\n\n\\bigskip\n".join(t.to_latex(args.digits) for t in tables)
+        print(f"wrote {pdf(body, args.output or command + '.pdf')}")
+        return
+    print("\n\n".join(written_as(t, args) for t in tables))
 
 
 def run_forward(args):
     _, _, root = build(args)
-    print(written_as(forward_steps(root), args))
+    printed([forward_steps(root)], args, "forward")
     return 0
 
 
 def run_steps(args):
     _, _, root = build(args)
-    print(written_as(backward_steps(root, show_constant_grads=args.constant_grads), args))
+    printed([backward_steps(root, show_constant_grads=args.constant_grads)], args, "steps")
     return 0
 
 
 def run_explain(args):
     _, leaves, root = build(args)
-    texts = [written_as(explain(root, leaves[n], args.max_paths, args.digits), args)
-             for n in wrt_leaves(args, leaves)]
-    print("\n\n".join(texts))
+    printed([explain(root, leaves[n], args.max_paths, args.digits)
+             for n in wrt_leaves(args, leaves)], args, "explain")
     return 0
 
 

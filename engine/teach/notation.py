@@ -122,7 +122,11 @@ def definition(node, names):
     """'o = tanh(n)': how node was computed, from the op's symbol in the derivative table."""
     if node.is_leaf:
         return names[node]
-    return f"{names[node]} = {written(OPS[node.op], [names[p] for p in node.parents], node.arg)}"
+    op = OPS[node.op]
+    # a negative constant in brackets beside an operator: v8 = w * (-1), not w * -1
+    operands = [f"({names[p]})" if names[p].startswith("-") and not op.function else names[p]
+                for p in node.parents]
+    return f"{names[node]} = {written(op, operands, node.arg)}"
 
 
 def table(header, rows):
