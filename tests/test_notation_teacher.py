@@ -2,6 +2,7 @@
 operation a node, constants without gradients, no '* 1', power rules simplified, named steps,
 textbook parameter names, reprs that are the tables.
 """
+import re
 import subprocess
 import sys
 
@@ -124,3 +125,38 @@ def test_help_texts_have_no_double_percent():
     done = subprocess.run([sys.executable, "-m", "tracegrad", "demo", "--help"],
                           capture_output=True, text=True, timeout=120)
     assert "100% accuracy" in done.stdout and "%%" not in done.stdout
+
+
+def test_softmax_of_34_32_25_as_tables():
+    from tracegrad.nn.activations import softmax
+    z = [Value(v, label=f"z{i}") for i, v in enumerate([34.0, 32.0, 25.0], 1)]
+    p1 = softmax(z)[0]
+    p1.label = "p1"
+    forward = str(forward_steps(p1))
+    # by hand: subtract the max (34) for stability, one step per logit; e^0 = 1,
+    # e^-2 = 0.1353, e^-9 = 0.0001234; p1 = 1 / 1.135 = 0.8807
+    for row in ["v1    z1 - 34   34 - 34            0", "v2    exp(v1)   exp(0)             1",
+                "v3    z2 - 34   32 - 34            -2", "v7    exp(v6)   exp(-9)            0.0001234",
+                "p1    v2 / v8   1 / 1.135          0.8807"]:
+        assert row in forward, row
+    # dp1/dz1 = p1 (1 - p1) = 0.1051, dp1/dz2 = -p1 p2 = -0.105, dp1/dz3 = -p1 p3
+    summary = "z1.grad = 0.1051, z2.grad = -0.105, z3.grad = -9.572e-05"
+    assert str(backward_steps(p1)).endswith(summary)
+    table = str(backward_steps(p1))
+    assert "4     v6 = z3 - 34" in table and not re.search(r" 34 +-1 ", table)   # no row into 34
+    textbook = softmax(z, shift=False)[0]
+    textbook.label = "p1"
+    assert "v1    exp(z1)  exp(34)" in str(forward_steps(textbook))
+    assert str(backward_steps(textbook)).endswith(summary)          # d/dz unchanged
+
+
+def test_the_ssr_example_drawn():
+    from tracegrad.engine import draw
+    f = ssr()
+    f.backward()
+    src = draw(f).source
+    # the term the teacher wrote, 0.64 * 5, is an op with its two numbers; no constant
+    # shows a grad, b does (3.8 by hand)
+    assert '"{ data 0.64 }"' in src and '"{ data 5 }"' in src and '"{ data 1.3 }"' in src
+    assert '"{ v1 | data 3.2 | grad 3.8 }"' in src and '"{ b | data 0 | grad 3.8 }"' in src
+    assert src.count('label="*"') == 1 and "grad -3.8" in src
