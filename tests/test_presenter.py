@@ -192,3 +192,14 @@ def test_edge_labels_never_overlap_and_sit_by_their_own_edge(rankdir, tmp_path):
             assert apart or a is b, (a["text"], b["text"])   # over no label and no node
     texts = {a["id"]: a["text"] for a in labels}     # top down: on two lines
     assert texts["x1->x1w1.op#0.label"] == "dx1w1/dx1 = w1 = -3"
+
+
+def test_lesson_02s_graphs_fit_a_notebook_cell():
+    import json
+    import re
+    from pathlib import Path
+    lesson = Path(__file__).resolve().parent.parent / "notebooks" / "02_backprop_step_by_step.ipynb"
+    widths = [float(w) * 4 / 3 for cell in json.loads(lesson.read_text())["cells"]
+              for out in cell.get("outputs", []) for svg in [out.get("data", {}).get("image/svg+xml")]
+              if svg for w in re.findall(r'<svg[^>]* width="([\d.]+)pt"', "".join(svg))]
+    assert len(widths) >= 7 and max(widths) <= 1160, widths      # the graph and its frames
