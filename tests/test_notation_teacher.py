@@ -160,3 +160,23 @@ def test_the_ssr_example_drawn():
     assert '"{ data 0.64 }"' in src and '"{ data 5 }"' in src and '"{ data 1.3 }"' in src
     assert '"{ v1 | data 3.2 | grad 3.8 }"' in src and '"{ b | data 0 | grad 3.8 }"' in src
     assert src.count('label="*"') == 1 and "grad -3.8" in src
+
+
+def test_named_steps_and_short_names_reach_drawings_and_the_stepper():
+    from tracegrad.engine import draw, stepper
+    _, o, _ = neuron()
+    o.backward()
+    src = draw(o).source
+    assert '"{ n | data 0.8814 | grad 0.5 }"' in src and '"{ o | data 0.7071 | grad 1 }"' in src
+    page = stepper(o)
+    assert page.title == "backprop through o = tanh(n)"
+    assert "backward: n = v3 + b sends do/dn = 0.5 back to its parents" in [
+        s["say"][0] for s in page.data["steps"]]
+    model = MLP(2, [2, 1], seed=0)
+    loss = losses.mse(model([0.5, -1.0]), [1.0])
+    loss.label = "loss"
+    w = model.layers[0].neurons[1].w[0]
+    loss.backward()
+    drawn = draw(loss, focus=w, prune=True).source
+    assert "{ w[1]_21 | data" in drawn and "layers." not in drawn
+    assert stepper(loss, focus=w).title == "backprop through loss = v15**2"   # no '* 1'

@@ -163,7 +163,8 @@ function tracegradStepper(root) {
     if (on) {
       if (step === last) show(0);
       timer = setInterval(function () {
-        if (step >= last) play(false); else show(step + 1);
+        show(step + 1);
+        if (step >= last) play(false);        // at the end: the button says play again
       }, 1200 / speed);
     }
     var button = root.querySelector('[data-do="play"]');

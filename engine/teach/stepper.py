@@ -220,7 +220,7 @@ class Stepper:
                     widest[c.parent] = c.accumulated
         # show_local gives every edge a label, so graphviz leaves room for it; the label
         # becomes the arithmetic the page writes there, so nothing moves between steps
-        options = dict(grads=widest, digits=self.digits, focus=self.focus, show_local=True,
+        options: dict[str, Any] = dict(grads=widest, digits=self.digits, focus=self.focus, show_local=True,
                        compact=self.compact, prune=self.focus is not None,
                        show_constant_grads=self.steps.constant_grads, labels_on_edges=True)
         for rankdir in [self.rankdir] if self.rankdir else ["LR", "TB"]:
@@ -279,11 +279,12 @@ _RECORD = re.compile(r'^(\t\w+ \[label=)"\{ (.*) \}"(?=.*shape=record)')
 
 def _width(svg: str) -> float:
     """The width of an SVG's viewBox, in points."""
-    return float(re.search(r'viewBox="[\d.-]+ [\d.-]+ ([\d.]+)', svg).group(1))
+    found = re.search(r'viewBox="[\d.-]+ [\d.-]+ ([\d.]+)', svg)
+    return float(found.group(1)) if found else 0.0
 
 
 def _checked_view(root: Value, order: list[Value], focus: Value | None, max_nodes: int,
-                  rankdir: str, compact: bool | None) -> View:
+                  rankdir: str | None, compact: bool | None) -> View:
     """What the page will draw (draw's View), after checking every argument."""
     if rankdir is not None and rankdir not in RANKDIRS:
         raise ValueError(f"stepper: rankdir={rankdir!r}; use one of {', '.join(RANKDIRS)}")
