@@ -272,8 +272,12 @@ def presented(graph: Any) -> None:
     graph.edge_attr.update(fontsize=str(FONT), dir="both", arrowsize="0.8")
     if graph.graph_attr.get("rankdir") in ("LR", "RL"):    # name, data, grad stacked: narrow
         graph.body[:] = [_RECORD.sub(r'\1"\2"', line) for line in graph.body]
+    # blue edges are the forward step's (the legend says so), not the focus paths'
+    graph.body[:] = [_FOCUS_EDGE.sub("", line) if " -> " in line else line
+                     for line in graph.body]
 
 
+_FOCUS_EDGE = re.compile(r' ?color="#1f77b4" penwidth=2')
 _RECORD = re.compile(r'^(\t\w+ \[label=)"\{ (.*) \}"(?=.*shape=record)')
 
 
