@@ -180,3 +180,12 @@ def test_named_steps_and_short_names_reach_drawings_and_the_stepper():
     drawn = draw(loss, focus=w, prune=True).source
     assert "{ w[1]_21 | data" in drawn and "layers." not in drawn
     assert stepper(loss, focus=w).title == "backprop through loss = v15**2"   # no '* 1'
+
+
+def test_train_reports_the_last_epochs_mean_loss():
+    done = subprocess.run([sys.executable, "-m", "tracegrad", "train", "--data", "moons",
+                           "--samples", "40", "--hidden", "4", "--epochs", "2", "--batch-size",
+                           "10", "--no-progress"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    # 4 batches an epoch: the line is their mean, not the last batch's loss
+    assert re.search(r"^epoch 2 mean loss [\d.]+ after 8 steps", done.stdout, re.M), done.stdout
