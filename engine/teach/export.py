@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from . import texmath
+from .texmath import latex_text        # noqa: F401  (prose for LaTeX: the worksheets use it)
 
 PDFLATEX_HINT = ("--format pdf needs pdflatex: apt-get install texlive-latex-recommended "
                  "(or write --format latex --standalone and compile it where LaTeX is)")

@@ -38,7 +38,8 @@ _uids = itertools.count(1)
 
 def stepper(root: Value, focus: Value | None = None, digits: int = 4, title: str | None = None,
             max_nodes: int = MAX_NODES, rankdir: str | None = None,
-            compact: bool | None = None, show_constant_grads: bool = False) -> Stepper:
+            compact: bool | None = None, show_constant_grads: bool = False,
+            practice: bool | dict[str, int] = False) -> Stepper:
     """An interactive stepper over root's graph: display it in a notebook, or .save(path).
 
     Runs root's backward pass (leaf grads zeroed first, as after zero_grad(), so the page
@@ -49,8 +50,13 @@ def stepper(root: Value, focus: Value | None = None, digits: int = 4, title: str
     projector with 18 px text, else top to bottom. compact: as in draw(), a long sum (5
     terms or more by default) drawn as one Sigma node; its steps still come one + at a
     time, each highlighting the Sigma. show_constant_grads: also step through what flows
-    into the numbers written in (as backward_steps)."""
-    return Stepper(root, focus, digits, title, max_nodes, rankdir, compact, show_constant_grads)
+    into the numbers written in (as backward_steps). practice=True (or {'min_digits': N}):
+    the student types each number before it is shown (practice.py)."""
+    page = Stepper(root, focus, digits, title, max_nodes, rankdir, compact, show_constant_grads)
+    if practice is not False:
+        from .practice import options
+        page.practice = options(practice)
+    return page
 
 
 class Stepper:
@@ -60,6 +66,7 @@ class Stepper:
     rows: dict[str, list[tuple[int, list[str]]]]    # table: (step, cells) per row
     labels: dict[str, str]                          # edge id: its arithmetic
     labelled: dict[str, int]                        # edge id: the step that labels it
+    practice: dict[str, int] | None = None          # practice mode's options (practice.py)
 
     def __init__(self, root: Value, focus: Value | None = None, digits: int = 4,
                  title: str | None = None, max_nodes: int = MAX_NODES,
@@ -245,7 +252,14 @@ class Stepper:
         """The stepper as one HTML element (its style, data and script inside it)."""
         return fragment(self.uid, self.title, self.svg, self.rows, self.names[self.root],
                         json.dumps(self.data, ensure_ascii=False),
-                        len(self.data["steps"]) - 1, page)
+                        len(self.data["steps"]) - 1, page, self._practice())
+
+    def _practice(self) -> str:
+        """Practice mode's panel, style and script ('' when not practising)."""
+        if self.practice is None:
+            return ""
+        from .practice import part
+        return part(self, self.practice)
 
     def _repr_html_(self) -> str:
         return self.fragment()
