@@ -11,7 +11,7 @@ from tracegrad.engine import Value
 from tracegrad.engine.replay.tape import TapeError, record
 from tracegrad.extras import require
 
-from . import losses
+from . import fuse, losses
 
 
 class ReplayWarning(UserWarning):
@@ -66,7 +66,7 @@ class Replayer:
             warnings.warn(f'fit(engine="replay"): {why}; training with the scalar engine '
                           'instead', ReplayWarning, stacklevel=3)
             return
-        self.run = self.tape.replay(self.batch_size, fused)
+        self.run = self.tape.replay(self.batch_size, fuse.find_blocks if fused else None)
         self.last = None
 
     # --- recording ----------------------------------------------------------------------

@@ -15,6 +15,7 @@ from tracegrad.engine import OPS, Value, backward_steps, detect_anomaly, explain
 from tracegrad.engine.replay.tape import TapeError, record  # noqa: E402
 from tracegrad.engine.value import _apply  # noqa: E402
 from tracegrad.nn import MLP, accuracy, data, fit, losses, optim  # noqa: E402
+from tracegrad.nn.fuse import find_blocks  # noqa: E402
 from tracegrad.nn.replay import Replayer, ReplayWarning  # noqa: E402
 from tracegrad.nn.train import loss_and_gradients  # noqa: E402
 
@@ -54,7 +55,7 @@ def test_every_row_of_the_table_replays_as_the_scalar_engine(name, fused):
     samples = [[rng.uniform(0.5, 2.0), rng.uniform(0.5, 2.0)] for _ in range(9)]
     xs = [Value(v) for v in samples[0]]                 # recorded at a valid point
     tape = record(build(xs), w, xs)
-    run = tape.replay(16, fused=fused)
+    run = tape.replay(16, fuse=find_blocks if fused else None)
     roots = run.forward([p.data for p in w], samples)
     grads = run.backward(1.0)
     want_roots, want_grads = scalar_batch(build, w, samples)
@@ -103,7 +104,7 @@ def test_random_mlps_replay_fused_and_plain_as_the_scalar_engine(nin, sizes, n, 
     want_roots, want_grads = scalar_batch(lambda s: losses.mse(model(s[0]), s[1]), params,
                                           list(zip(X, Y)))
     for fused in (False, True):
-        run = tape.replay(8, fused=fused)
+        run = tape.replay(8, fuse=find_blocks if fused else None)
         roots = run.forward([p.data for p in params], X, Y)
         assert roots.tolist() == pytest.approx(want_roots, **TOL)
         assert run.backward(1.0).tolist() == pytest.approx(want_grads, **TOL)
@@ -112,10 +113,10 @@ def test_random_mlps_replay_fused_and_plain_as_the_scalar_engine(nin, sizes, n, 
 def test_the_fused_layers_are_found_and_equal_the_plain_replay():
     model, X, Y = mlp_problem(3, [6, 5, 2], "tanh", 20, 4)
     tape = mlp_tape(model, 3, 2)
-    plain, fused = tape.replay(20, fused=False), tape.replay(20, fused=True)
-    assert len(plain.layers) == 0
-    assert [len(layer.tops) for layer in fused.layers] == [2, 5, 6]   # found from the root down
-    assert all(layer.act is not None for layer in fused.layers[1:])   # tanh fused in
+    plain, fused = tape.replay(20, fuse=None), tape.replay(20, fuse=find_blocks)
+    assert len(plain.blocks) == 0
+    assert [len(layer.tops) for layer in fused.blocks] == [2, 5, 6]   # found from the root down
+    assert all(layer.act is not None for layer in fused.blocks[1:])   # tanh fused in
     p = [q.data for q in model.parameters()]
     for step in range(3):                                # reused buffers give the same numbers
         a, b = plain.forward(p, X, Y), fused.forward(p, X, Y)
@@ -343,10 +344,10 @@ def test_warnings_are_not_raised_for_a_replayable_model():
 def test_an_l2_penalty_of_the_parameters_is_one_dot_product():
     w = [Value(0.5 * k - 1, label=f"w{k}") for k in range(5)]
     root = 0.01 * sum(p * p for p in w)                  # sum() starts with 0 + ...
-    fused = record(root, w).replay(1)
+    fused = record(root, w).replay(1, fuse=find_blocks)
     # the program: the Dot, then the entry 0.01 * (the sum)
     assert [type(item).__name__ for item in fused.program] == ["Dot", "int"]
-    plain = record(root, w).replay(1, fused=False)
+    plain = record(root, w).replay(1, fuse=None)
     for run in (fused, plain):
         assert float(run.forward([p.data for p in w], [[]])) == pytest.approx(root.data, **TOL)
         assert run.backward(1.0).tolist() == pytest.approx([0.02 * p.data for p in w], **TOL)
@@ -401,8 +402,8 @@ def test_tied_weights_in_a_fused_layer_add_up():
     first[2].b = first[0].b                               # and one bias
     params = model.parameters()
     tape = mlp_tape(model, 2, 1)
-    plain, fused = tape.replay(6, fused=False), tape.replay(6, fused=True)
-    assert not fused.layers[-1].unique
+    plain, fused = tape.replay(6, fuse=None), tape.replay(6, fuse=find_blocks)
+    assert not fused.blocks[-1].unique
     p = [q.data for q in params]
     assert plain.forward(p, X, Y).tolist() == pytest.approx(fused.forward(p, X, Y).tolist(), **TOL)
     assert plain.backward(1.0).tolist() == pytest.approx(fused.backward(1.0).tolist(), **TOL)

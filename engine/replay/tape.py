@@ -128,11 +128,12 @@ class Tape:
             return "the outputs are other entries"
         return None
 
-    def replay(self, batch_size, fused=True):
-        """A Replay of this tape over batch_size samples, its buffers allocated once."""
+    def replay(self, batch_size, fuse=None):
+        """A Replay of this tape over batch_size samples, its buffers allocated once; fuse
+        (e.g. tracegrad.nn.fuse.find_blocks) finds blocks that replace groups of entries."""
         _numpy()
         from .batch import Replay
-        return Replay(self, batch_size, fused)
+        return Replay(self, batch_size, fuse)
 
     def materialize(self, params, inputs, labels=()):
         """Sample's graph rebuilt as real Values from the tape: params (numbers, shared),

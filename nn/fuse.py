@@ -1,0 +1,258 @@
+"""The layer fuser: what knows nn's shapes in a recorded tape. A Neuron's sum w.x + b feeding
+one activation, for every neuron of a layer, becomes one matrix product over the batch; a
+penalty's sum of p*q over parameters, one dot product. SPEED TRICKS, each tested against the
+plain replay (tracegrad.engine.replay.batch) of the same entries.
+"""
+import numpy as np
+
+from tracegrad.engine import modes
+from tracegrad.engine.replay.batch import check_finite, run_block
+from tracegrad.engine.replay.lanes import lanes
+
+
+def find_blocks(tape, per_sample):
+    """The fused blocks of a tape (Replay's `fuse` hook): layers and dot products."""
+    return _find_layers(tape.entries, per_sample)
+
+
+class Layer:
+    """SPEED TRICK: a layer's neurons, each `act(w_1 x_1 + ... + w_n x_n + b)` as a left-folded
+    chain of add and mul entries, computed as one matrix product over the batch:
+        lin = W @ X + b[:, None],  out = act(lin)   (act from its table row, on the block)
+    and backward dW = G @ X.T, db = G.sum(1), dX = W.T @ G. It equals the plain replay of the
+    same entries up to rounding (the sum's order differs); tests check it against it."""
+
+    def __init__(self, tops, weights, biases, inputs, absorbed, act=None):
+        self.tops, self.inputs, self.absorbed = tops, inputs, absorbed
+        self.weights = np.array(weights)          # (neurons, inputs) parameter numbers
+        self.biases = None if biases is None else np.array(biases)
+        self.act = act                            # the activation entries, one per neuron
+        every = list(self.weights.ravel()) + list(biases or [])
+        self.unique = len(set(every)) == len(every)   # tied parameters need np.add.at
+
+    def rows(self, replay, entries):
+        idx = [replay.row[e] for e in entries]
+        if idx == list(range(idx[0], idx[0] + len(idx))):
+            return slice(idx[0], idx[0] + len(idx))
+        return np.array(idx)
+
+    def forward(self, replay, values):
+        W = replay.params[self.weights]
+        X = values[self.rows(replay, self.inputs)]
+        lin = self.rows(replay, self.tops)
+        if isinstance(lin, slice):                  # straight into the buffer: no copy
+            out = np.matmul(W, X, out=values[lin])
+        else:
+            out = W @ X
+        if self.biases is not None:
+            out += replay.params[self.biases][:, None]
+        values[lin] = out
+        self.W, self.X = W, X
+        if self.act is not None:
+            e = replay.tape.entries[self.act[0]]
+            forward, _, with_arg = replay.calls[self.act[0]]
+            args = [lanes(values[lin])] + ([e.arg] if with_arg else [])
+            result = run_block(replay, (self.act[0], "forward"), forward, args,
+                               values[lin].shape)
+            values[self.rows(replay, self.act)] = result
+
+    def backward(self, state):
+        r = state.replay
+        values = r.values[:, :r.n]
+        lin = self.rows(r, self.tops)
+        if self.act is not None:
+            act = self.rows(r, self.act)
+            if all(r.row[a] in state.fresh for a in self.act):
+                return
+            for a in self.act:                       # an activation nothing reached: 0
+                if r.row[a] in state.fresh:
+                    state.grads[r.row[a]] = 0.0
+                    state.fresh.discard(r.row[a])
+            e = r.tape.entries[self.act[0]]
+            local = e.op.local
+            if not isinstance(local, tuple):
+                args = [lanes(values[act]), lanes(values[lin]), None, e.arg]
+                local = run_block(r, (self.act[0], "local"), r.calls[self.act[0]][1], args,
+                                  values[lin].shape)
+            G = local[0] * state.grads[act]
+        else:
+            for t in self.tops:
+                if r.row[t] in state.fresh:
+                    state.grads[r.row[t]] = 0.0
+                    state.fresh.discard(r.row[t])
+            G = state.grads[lin]
+        dW = G @ self.X.T
+        if self.unique:
+            state.dparams[self.weights] += dW
+        else:
+            np.add.at(state.dparams, self.weights, dW)
+        if self.biases is not None and self.unique:
+            state.dparams[self.biases] += G.sum(axis=1)
+        elif self.biases is not None:
+            np.add.at(state.dparams, self.biases, G.sum(axis=1))
+        if any(r.needs_grad[x] for x in self.inputs):
+            into = self.rows(r, self.inputs)
+            if isinstance(into, slice) and all(r.row[x] in state.fresh for x in self.inputs):
+                np.matmul(self.W.T, G, out=state.grads[into])   # no copy, nothing to add to
+                state.fresh.difference_update(r.row[x] for x in self.inputs)
+                if modes.anomaly:
+                    check_finite(state.grads[into], "the gradient from a fused layer is",
+                                  r.base)
+                return
+            dX = self.W.T @ G
+            for k, x in enumerate(self.inputs):
+                if r.needs_grad[x]:
+                    state.send(x, dX[k], "a fused layer")
+
+
+class Dot:
+    """SPEED TRICK: a sum of products of parameters, p_1*q_1 + ... + p_n*q_n [+ b] (an L2
+    penalty sum(p*p)), as one dot product; backward d/dp_i = q_i * g, d/dq_i = p_i * g."""
+
+    act, tops = None, ()
+
+    def __init__(self, top, left, right, bias, absorbed):
+        self.top, self.absorbed = top, absorbed
+        self.left, self.right, self.bias = np.array(left), np.array(right), bias
+        self.tops = [top]
+
+    def forward(self, replay, values):
+        P = replay.params
+        total = float(np.dot(P[self.left], P[self.right]))
+        replay.uniform[self.top] = total + (P[self.bias] if self.bias is not None else 0.0)
+
+    def backward(self, state):
+        g = state.shared[self.top]
+        if g == 0.0:
+            return
+        P = state.replay.params
+        np.add.at(state.dparams, self.left, g * P[self.right])
+        np.add.at(state.dparams, self.right, g * P[self.left])
+        if self.bias is not None:
+            state.dparams[self.bias] += g
+
+
+def _consumers(entries):
+    count = [0] * len(entries)
+    for e in entries:
+        for p in e.parents:
+            count[p] += 1
+    count[-1] += 1                                 # the root is used by the caller
+    return count
+
+
+def _find_layers(entries, per_sample):
+    """Neurons (sum-of-products chains, see Layer) grouped into layers by their inputs."""
+    uses = _consumers(entries)
+    chains, taken, dots = {}, set(), []
+    for i in reversed(range(len(entries))):    # a chain's top comes after its prefixes,
+        if i in taken:                         # which are chains too: take the longest
+            continue
+        chain = _chain(entries, uses, per_sample, i)
+        if chain is not None:
+            chains.setdefault(chain[2], []).append((i, chain))
+            taken.update(chain[3])
+            continue
+        chain = _chain(entries, uses, per_sample, i, _shared_term)
+        if chain is not None:
+            dots.append(Dot(i, chain[0], chain[2], chain[1], chain[3]))
+            taken.update(chain[3])
+    layers = dots
+    for inputs, members in chains.items():
+        members.sort()
+        with_bias = {c[1] is not None for _, c in members}
+        if not members or len(with_bias) != 1:
+            continue
+        tops = [i for i, _ in members]
+        act = _activations(entries, uses, tops)
+        layer = Layer(tops, [c[0] for _, c in members],
+                      [c[1] for _, c in members] if with_bias == {True} else None,
+                      list(inputs), [m for _, c in members for m in c[3]], act)
+        layers.append(layer)
+    return layers
+
+
+def _chain(entries, uses, per_sample, top, term=None):
+    """(weights, bias, inputs, absorbed entries) if entry top is a left-folded sum of products
+    w*x (w a parameter, x per sample) with at most one parameter b added, first (micrograd's
+    sum(..., b)) or last (Neuron's ... + b); else None."""
+    if entries[top].kind != "op" or entries[top].op.name != "add":
+        return None
+    weights, inputs, absorbed, bias = [], [], [], None
+    node = top
+    while True:
+        e = entries[node]
+        if node != top:
+            if uses[node] != 1:
+                return None
+            absorbed.append(node)
+        is_add = e.kind == "op" and e.op.name == "add"
+        for part in (e.parents[::-1] if is_add else [node]):
+            if is_add and part == e.parents[0]:
+                break                              # the left operand: walk down to it
+            found = (term or _term)(entries, uses, per_sample, part)
+            if found is None and entries[part].kind == "const" and entries[part].where == 0:
+                if part in absorbed:               # sum()'s start, 0 + ...: nothing to add
+                    absorbed.remove(part)
+            elif found is None and entries[part].kind == "param" and bias is None:
+                bias = entries[part].where
+                if part in absorbed:
+                    absorbed.remove(part)
+            elif found is None:
+                return None
+            else:
+                weights.append(found[0])
+                inputs.append(found[1])
+                if part not in absorbed:
+                    absorbed.append(part)
+        if not is_add:
+            break
+        node = e.parents[0]
+    if not weights or (bias is None and len(weights) < 2):
+        return None
+    return weights[::-1], bias, tuple(inputs[::-1]), absorbed
+
+
+def _shared_term(entries, uses, per_sample, i):
+    """(parameter, parameter) if entry i is p * q of two parameters, used once, else None."""
+    e = entries[i]
+    if e.kind != "op" or e.op.name != "mul" or uses[i] != 1:
+        return None
+    a, b = e.parents
+    if entries[a].kind == "param" and entries[b].kind == "param":
+        return entries[a].where, entries[b].where
+    return None
+
+
+def _term(entries, uses, per_sample, i):
+    """(parameter number, input entry) if entry i is w * x or x * w, used once, else None."""
+    e = entries[i]
+    if e.kind != "op" or e.op.name != "mul" or uses[i] != 1:
+        return None
+    a, b = e.parents
+    if entries[b].kind == "param" and per_sample[a]:
+        a, b = b, a
+    if entries[a].kind == "param" and per_sample[b]:
+        return entries[a].where, b
+    return None
+
+
+def _activations(entries, uses, tops):
+    """The activation entries if every neuron's sum goes only into one unary op, the same
+    op (and argument) for all, else None."""
+    consumer = {}
+    for i, e in enumerate(entries):
+        for p in e.parents:
+            consumer.setdefault(p, []).append(i)
+    acts = []
+    for t in tops:
+        users = consumer.get(t, [])
+        if uses[t] != 1 or len(users) != 1 or len(entries[users[0]].parents) != 1:
+            return None
+        acts.append(users[0])
+    first = entries[acts[0]]
+    if any((entries[a].op, entries[a].arg) != (first.op, first.arg) for a in acts):
+        return None
+    return acts
+
+
