@@ -167,6 +167,7 @@ def fit(model: Model, data: Iterable[Pair] | Dataset, loss: str | Loss, optimize
     size = len(pairs) if batch_size is None else min(batch_size, len(pairs))
     total = _total_steps(epochs, max_steps, math.ceil(len(pairs) / size))
     gradients = replay.gradients_for(engine, model, loss_fn, pairs, size, loss_and_gradients)
+    arrays = replay.ArrayTraining.usable(gradients, optimizer)   # the replay path, or None
     tracked = _tracked(model, track)
     history = History(tracked)
     for name, p in tracked.items():
@@ -175,20 +176,31 @@ def fit(model: Model, data: Iterable[Pair] | Dataset, loss: str | Loss, optimize
     start = time.perf_counter()
     try:
         for step, epoch, batch in _batches(pairs, size, total, shuffle, seed):
-            before = _snapshot(optimizer, history)
-            try:
-                batch_loss, score = train_step(model, batch, loss_fn, optimizer, reduction,
-                                               penalty, metric_fn, accumulate, gradients)
+            if arrays is not None:         # the replay path: parameters held as arrays
+                batch_loss, score, moved = _array_step(arrays, batch, reduction, penalty,
+                                                       metric_fn, accumulate, history, tracked)
                 if not math.isfinite(batch_loss):
                     history.stopped = "diverged"
                     break
-                # Number - Number is a Number; mypy's arithmetic on the union says object
-                changes: list[Any] = [abs(p.data - b) for p, b in zip(optimizer.params, before[0])]
-                moved = max(changes)
                 history.record(step, epoch, batch_loss, optimizer.lr, moved, score, tracked)
-            except BaseException:          # interrupted or failed mid-step: undo the step
-                _restore(optimizer, history, before)
-                raise
+                if callback is not None:
+                    arrays.sync()
+            else:
+                before = _snapshot(optimizer, history)
+                try:
+                    batch_loss, score = train_step(model, batch, loss_fn, optimizer, reduction,
+                                                   penalty, metric_fn, accumulate, gradients)
+                    if not math.isfinite(batch_loss):
+                        history.stopped = "diverged"
+                        break
+                    # Number - Number is a Number; mypy's arithmetic on the union says object
+                    changes: list[Any] = [abs(p.data - b)
+                                          for p, b in zip(optimizer.params, before[0])]
+                    moved = max(changes)
+                    history.record(step, epoch, batch_loss, optimizer.lr, moved, score, tracked)
+                except BaseException:          # interrupted or failed mid-step: undo the step
+                    _restore(optimizer, history, before)
+                    raise
             _show(bar, batch_loss, score)
             history.stopped = _stop_rule(history, min_step, callback)
             if history.stopped:
@@ -200,10 +212,27 @@ def fit(model: Model, data: Iterable[Pair] | Dataset, loss: str | Loss, optimize
         print(f"\ninterrupted after {len(history)} steps: keeping the weights learned so far",
               file=sys.stderr)
     finally:
+        if arrays is not None:
+            arrays.sync()
         if bar is not None:
             bar.close()
         history.seconds = time.perf_counter() - start
     return history
+
+
+def _array_step(arrays: replay.ArrayTraining, batch: Batch, reduction: str,
+                penalty: Penalty | None, metric: Metric | None, accumulate: int,
+                history: History, tracked: dict[str, Value]) -> tuple[Number, Number | None,
+                                                                       Number]:
+    """One step of the replay path, all or nothing: (loss, metric, largest change)."""
+    before = arrays.snapshot(history)
+    try:
+        batch_loss, score = arrays.train_step(batch, reduction, penalty, metric, accumulate)
+        arrays.sync(tracked.values())
+    except BaseException:              # interrupted or failed mid-step: undo the step
+        arrays.restore(history, before)
+        raise
+    return batch_loss, score, arrays.moved
 
 
 def _total_steps(epochs: int | None, max_steps: int | None, per_epoch: int) -> int:
@@ -213,17 +242,41 @@ def _total_steps(epochs: int | None, max_steps: int | None, per_epoch: int) -> i
     return min(x for x in (max_steps, epochs and epochs * per_epoch) if x is not None)
 
 
+class Batch(Sequence[Pair]):
+    """One step's samples, pairs[order[start:stop]], read when asked for: a list to the
+    scalar engine; the replay engine takes order[start:stop] as rows of its data arrays."""
+
+    def __init__(self, pairs: list[Pair], order: list[int], start: int, stop: int) -> None:
+        self.pairs, self.order, self.start, self.stop = pairs, order, start, stop
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def __iter__(self) -> Iterator[Pair]:
+        return (self.pairs[i] for i in self.order[self.start:self.stop])
+
+    def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, slice):
+            return [self.pairs[i] for i in self.order[self.start:self.stop][k]]
+        return self.pairs[self.order[range(self.start, self.stop)[k]]]
+
+
 def _batches(pairs: list[Pair], size: int, total: int, shuffle: bool,
-             seed: int | None) -> Iterator[tuple[int, int, list[Pair]]]:
+             seed: int | None) -> Iterator[tuple[int, int, Batch]]:
     """(step, epoch, batch) for steps 1..total: consecutive slices of `size` samples,
-    reshuffled (random.Random(seed)) as each epoch starts when a batch is not all the data."""
+    reshuffled (random.Random(seed)) as each epoch starts when a batch is not all the data.
+    (Shuffling the positions shuffles as shuffling the pairs would: shuffle() never reads
+    what it moves.)"""
     rng = random.Random(seed)
     per_epoch = math.ceil(len(pairs) / size)
+    order = list(range(len(pairs)))
     for step in range(1, total + 1):
         epoch, index = divmod(step - 1, per_epoch)
         if index == 0 and size < len(pairs) and shuffle:
-            rng.shuffle(pairs)
-        yield step, epoch + 1, pairs[index * size:(index + 1) * size]
+            order = order[:]                # a new list each epoch: the replay keys on it
+            rng.shuffle(order)
+        yield step, epoch + 1, Batch(pairs, order, index * size, min((index + 1) * size,
+                                                                       len(pairs)))
 
 
 def _snapshot(optimizer: Optimizer, history: History) -> Snapshot:

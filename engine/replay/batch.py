@@ -23,8 +23,11 @@ def forward_of(op):
 def local_of(op):
     """A row's local derivatives as one function local(out, a, b, arg) -> tuple: its array
     form if it has one, else the row's own local."""
-    if op.array is not None:
-        return op.array.local
+    return op.array.local if op.array is not None else row_local(op)
+
+
+def row_local(op):
+    """The row's own local derivatives, called local(out, a, b, arg), on numbers or lanes."""
     local = op.local
     if isinstance(local, tuple):
         return lambda out, a, b, arg: local
@@ -230,7 +233,7 @@ class Replay:
             else:
                 args = [self.uniform[i]] + [self.uniform[p] for p in e.parents]
                 args += [None, e.arg] if len(e.parents) == 1 else [e.arg]
-                local = _row(e, lambda: local_of(e.op)(*args))
+                local = _row(e, lambda: row_local(e.op)(*args))
         for slot, p in enumerate(e.parents):
             if self.needs_grad[p]:
                 state.send(p, local[slot] * upstream, f"{e.op.name} (entry {i})")
