@@ -54,13 +54,16 @@ class Arrays:
 
 def _kept_nan(d, a):
     """d where a is a number, NaN where a is NaN (a NaN input must not look like a flat spot)."""
-    d[a != a] = math.nan
+    nan = a != a
+    if nan.any():
+        d[nan] = math.nan
     return d
 
 
 def _array_step(a, below=0.0):
     # 1 where a > 0, `below` where a <= 0, NaN where a is NaN: _step on every lane at once
-    return _kept_nan((a > 0) + (a <= 0) * below, a)
+    d = (a > 0) * 1.0 if below == 0 else (a > 0) + (a <= 0) * below
+    return _kept_nan(d, a)
 
 
 def value_of(x):

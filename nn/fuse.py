@@ -10,6 +10,12 @@ from tracegrad.engine.replay.batch import check_finite, run_block
 from tracegrad.engine.replay.lanes import lanes
 
 
+def _view(op):
+    """How a row sees its block: plain arrays for a row's array form (it never branches),
+    else Lanes (whose `if` the replay splits)."""
+    return np.asarray if op.array is not None else lanes
+
+
 def find_blocks(tape, per_sample):
     """The fused blocks of a tape (Replay's `fuse` hook): layers and dot products."""
     return _find_layers(tape.entries, per_sample)
@@ -29,12 +35,18 @@ class Layer:
         self.act = act                            # the activation entries, one per neuron
         every = list(self.weights.ravel()) + list(biases or [])
         self.unique = len(set(every)) == len(every)   # tied parameters need np.add.at
+        self._rows = {}
 
     def rows(self, replay, entries):
-        idx = [replay.row[e] for e in entries]
-        if idx == list(range(idx[0], idx[0] + len(idx))):
-            return slice(idx[0], idx[0] + len(idx))
-        return np.array(idx)
+        """The buffer rows of entries: a slice when they are consecutive (no copy)."""
+        key = (id(replay), entries[0], len(entries))
+        if self._rows.get(key) is None:
+            idx = [replay.row[e] for e in entries]
+            if idx == list(range(idx[0], idx[0] + len(idx))):
+                self._rows[key] = slice(idx[0], idx[0] + len(idx))
+            else:
+                self._rows[key] = np.array(idx)
+        return self._rows[key]
 
     def forward(self, replay, values):
         W = replay.params[self.weights]
@@ -51,7 +63,8 @@ class Layer:
         if self.act is not None:
             e = replay.tape.entries[self.act[0]]
             forward, _, with_arg = replay.calls[self.act[0]]
-            args = [lanes(values[lin])] + ([e.arg] if with_arg else [])
+            view = _view(e.op)
+            args = [view(values[lin])] + ([e.arg] if with_arg else [])
             result = run_block(replay, (self.act[0], "forward"), forward, args,
                                values[lin].shape)
             values[self.rows(replay, self.act)] = result
@@ -71,7 +84,8 @@ class Layer:
             e = r.tape.entries[self.act[0]]
             local = e.op.local
             if not isinstance(local, tuple):
-                args = [lanes(values[act]), lanes(values[lin]), None, e.arg]
+                view = _view(e.op)
+                args = [view(values[act]), view(values[lin]), None, e.arg]
                 local = run_block(r, (self.act[0], "local"), r.calls[self.act[0]][1], args,
                                   values[lin].shape)
             G = local[0] * state.grads[act]
@@ -157,14 +171,16 @@ def _find_layers(entries, per_sample):
         if chain is not None:
             dots.append(Dot(i, chain[0], chain[2], chain[1], chain[3]))
             taken.update(chain[3])
-    layers = dots
+    layers, users = dots, None
     for inputs, members in chains.items():
         members.sort()
         with_bias = {c[1] is not None for _, c in members}
         if not members or len(with_bias) != 1:
             continue
         tops = [i for i, _ in members]
-        act = _activations(entries, uses, tops)
+        if users is None:
+            users = _users(entries)
+        act = _activations(entries, uses, users, tops)
         layer = Layer(tops, [c[0] for _, c in members],
                       [c[1] for _, c in members] if with_bias == {True} else None,
                       list(inputs), [m for _, c in members for m in c[3]], act)
@@ -237,13 +253,18 @@ def _term(entries, uses, per_sample, i):
     return None
 
 
-def _activations(entries, uses, tops):
-    """The activation entries if every neuron's sum goes only into one unary op, the same
-    op (and argument) for all, else None."""
+def _users(entries):
+    """Each entry's consumers: entry -> [the entries that read it]."""
     consumer = {}
     for i, e in enumerate(entries):
         for p in e.parents:
             consumer.setdefault(p, []).append(i)
+    return consumer
+
+
+def _activations(entries, uses, consumer, tops):
+    """The activation entries if every neuron's sum goes only into one unary op, the same
+    op (and argument) for all, else None."""
     acts = []
     for t in tops:
         users = consumer.get(t, [])

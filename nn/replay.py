@@ -278,8 +278,8 @@ class ArrayTraining:
     def __init__(self, replayer, optimizer):
         np = self.np = replayer.np
         self.replayer, self.optimizer = replayer, optimizer
-        position = {id(p): k for k, p in enumerate(replayer.params)}
-        self.chosen = np.array([position[id(p)] for p in optimizer.params], dtype=np.intp)
+        self.where = {id(p): k for k, p in enumerate(replayer.params)}
+        self.chosen = np.array([self.where[id(p)] for p in optimizer.params], dtype=np.intp)
         self.P = np.array([p.data for p in replayer.params], dtype=float)
         self.G = np.zeros(len(self.P))
         self.state = {k: np.array(v, dtype=float) for k, v in optimizer.arrays().items()}
@@ -321,11 +321,12 @@ class ArrayTraining:
     def sync(self, params=None):
         """Write the parameters (all, or those given) back into their Values' .data, and with
         all of them the last gradients into .grad and the state into the optimizer."""
-        where = {id(p): k for k, p in enumerate(self.replayer.params)}
-        chosen = self.replayer.params if params is None else list(params)
-        data = self.P.tolist()
-        for p in chosen:
-            p.data = data[where[id(p)]]
+        if params is not None:
+            for p in params:
+                p.data = float(self.P[self.where[id(p)]])
+            return
+        for p, x in zip(self.replayer.params, self.P.tolist()):
+            p.data = x
         if params is None:
             for p, g in zip(self.replayer.params, self.G.tolist()):
                 p.grad = g

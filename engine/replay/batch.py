@@ -51,9 +51,7 @@ class Replay:
         self.program, self.row = _layout(entries, self.per_sample, blocks)
         self.blocks = blocks
         # each op's functions, looked up once: (forward, local, takes arg in forward)
-        self.calls = {i: (forward_of(e.op), local_of(e.op),
-                          e.op.array is not None or e.arg is not None)
-                      for i, e in enumerate(entries) if e.kind == "op"}
+        self.calls = _Calls(entries)
         rows = 1 + max((r for r in self.row.values() if r is not None), default=-1)
         # the buffers: one row of batch_size lanes per per-sample entry, values and gradients
         self.values = np.zeros((rows, batch_size))
@@ -108,8 +106,11 @@ class Replay:
             return self.values[self.row[i], :self.n]
         return self.uniform[i]
 
-    def _arg(self, i, values):
-        return lanes(values[self.row[i]]) if self.per_sample[i] else self.uniform[i]
+    def _arg(self, i, values, plain=False):
+        # Lanes, so a row's `if` can be split; plain arrays for an array form (no `if`)
+        if not self.per_sample[i]:
+            return self.uniform[i]
+        return values[self.row[i]] if plain else lanes(values[self.row[i]])
 
     def _forward_entry(self, i, values):
         e = self.tape.entries[i]
@@ -120,7 +121,8 @@ class Replay:
             self.uniform[i] = _row(e, lambda: e.op.forward(*args))
             return
         forward, _, with_arg = self.calls[i]
-        args = [self._arg(p, values) for p in e.parents]
+        plain = e.op.array is not None
+        args = [self._arg(p, values, plain) for p in e.parents]
         if len(args) == 1 and with_arg:
             args.append(e.arg)
         values[self.row[i]] = self._fast((i, "forward"), forward, args)
@@ -225,7 +227,9 @@ class Replay:
         if not isinstance(local, tuple):
             values = self.values[:, :self.n]
             if self.per_sample[i]:
-                args = [self._arg(i, values)] + [self._arg(p, values) for p in e.parents]
+                plain = e.op.array is not None
+                args = [self._arg(i, values, plain)] + [self._arg(p, values, plain)
+                                                        for p in e.parents]
                 if len(e.parents) == 1:
                     args.append(None)
                 args.append(e.arg)
@@ -237,6 +241,22 @@ class Replay:
         for slot, p in enumerate(e.parents):
             if self.needs_grad[p]:
                 state.send(p, local[slot] * upstream, f"{e.op.name} (entry {i})")
+
+
+class _Calls(dict):
+    """entry -> (forward, local, whether forward takes the arg), looked up on first use and
+    kept (a fused layer's entries are never looked up)."""
+
+    def __init__(self, entries):
+        super().__init__()
+        self.entries, self.functions = entries, {}
+
+    def __missing__(self, i):
+        op, arg = self.entries[i].op, self.entries[i].arg
+        if op not in self.functions:
+            self.functions[op] = (forward_of(op), local_of(op))
+        self[i] = (*self.functions[op], op.array is not None or arg is not None)
+        return self[i]
 
 
 class _Pass:
@@ -297,8 +317,11 @@ def _per_sample(entries):
     """Whether each entry differs between samples (it depends on an input or a label)."""
     out = []
     for e in entries:
-        out.append(e.kind in ("input", "label") or
-                   (e.kind == "op" and any(out[p] for p in e.parents)))
+        if e.kind == "op":
+            ps = e.parents
+            out.append(out[ps[0]] or (len(ps) > 1 and out[ps[1]]))
+        else:
+            out.append(e.kind == "input" or e.kind == "label")
     return out
 
 
@@ -306,7 +329,11 @@ def _needs_grad(entries):
     """Whether a gradient must reach each entry: it is a parameter or depends on one."""
     out = []
     for e in entries:
-        out.append(e.kind == "param" or (e.kind == "op" and any(out[p] for p in e.parents)))
+        if e.kind == "op":
+            ps = e.parents
+            out.append(out[ps[0]] or (len(ps) > 1 and out[ps[1]]))
+        else:
+            out.append(e.kind == "param")
     return out
 
 

@@ -55,17 +55,21 @@ def record(root, params, inputs=(), labels=(), outputs=()):
     order = order[:-1] + extra + order[-1:]
     number = {node: i for i, node in enumerate(order)}
     entries = []
+    append, op_entry, leaf_entry = entries.append, Entry, Entry
     for node in order:
-        if isinstance(node.data, Fraction):
-            raise TapeError(f"record: {node!r} holds the exact number {node.data}; replay "
+        data = node.data
+        if type(data) is not float and isinstance(data, Fraction):
+            raise TapeError(f"record: {node!r} holds the exact number {data}; replay "
                             "computes in float64, so exact (Fraction) graphs stay on the scalar "
                             "engine")
-        if node.is_leaf:
-            kind, where = roles.get(node, ("const", node.data))
-            entries.append(Entry(kind, where=where, label=node.label))
+        a = node._a
+        if a is None:                           # a leaf
+            kind, where = roles.get(node, ("const", data))
+            append(leaf_entry(kind, where=where, label=node.label))
         else:
-            entries.append(Entry("op", node._op, tuple(number[p] for p in node.parents),
-                                 node.arg, label=node.label))
+            b = node._b
+            parents = (number[a],) if b is None else (number[a], number[b])
+            append(op_entry("op", node._op, parents, node.arg, label=node.label))
     if not isinstance(root.data, float):
         raise TapeError(f"record: the root is the {type(root.data).__name__} {root.data!r}; "
                         "replay computes in float64, so only a float graph replays exactly")
