@@ -8,6 +8,7 @@ their facts here: a new primitive is a new row.
 """
 import math
 import numbers
+import sys
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Union
@@ -64,6 +65,33 @@ def _array_step(a, below=0.0):
     # 1 where a > 0, `below` where a <= 0, NaN where a is NaN: _step on every lane at once
     d = (a > 0) * 1.0 if below == 0 else (a > 0) + (a <= 0) * below
     return _kept_nan(d, a)
+
+
+def _numpy():
+    """numpy, for an array form: it is loaded, since the arrays came from it."""
+    return sys.modules["numpy"]
+
+
+def _max_forward(a, b):
+    return a if a >= b or a != a else b          # a NaN on either side gives NaN
+
+
+def _max_local(out, a, b):
+    # d max(a, b)/da = 1 where a >= b (a tie goes to a), d/db = 1 where b > a
+    a, b = value_of(a), value_of(b)
+    if a != a or b != b:
+        return (math.nan, math.nan)
+    return (1, 0) if a >= b else (0, 1)
+
+
+def _array_max(a, b):
+    take = (a >= b) | (a != a)
+    return take.choose([b, a]) if hasattr(take, "choose") else _max_forward(a, b)
+
+
+def _array_max_local(out, a, b, arg):
+    da = (a >= b) * 1.0
+    return _kept_nan(da, out), _kept_nan(1.0 - da, out)
 
 
 def value_of(x):
@@ -196,6 +224,12 @@ OPS = {op.name: op for op in [
        # -(out / b) rather than -a / b**2: b**2 overflows for tiny b even when a/b is finite
        lambda out, a, b: (divide(1, b), -(out / b)),
        ("1/{b}", "-{a}/{b}^2")),
+    # the larger of a and b: softmax's and logsumexp's shift by the largest input (a row, so
+    # the shift is a step of the graph, the same for every sample, not a number frozen in)
+    Op("maximum", "max({a}, {b})", _max_forward,
+       _max_local,
+       ("1 if {a} >= {b} else 0", "1 if {b} > {a} else 0"),
+       array=Arrays(_array_max, _array_max_local)),
     Op("neg", "-{a}", lambda a: -a,
        (-1,),
        ("-1",)),
@@ -210,7 +244,9 @@ OPS = {op.name: op for op in [
        ("exp({a})",)),
     Op("log", "log({a})", _log_forward,
        lambda out, a, arg: (divide(1, a),),
-       ("1/{a}",)),
+       ("1/{a}",),
+       # log <= 0 gives NaN or -inf here; the replay then reruns the row to raise its error
+       array=Arrays(lambda a, arg: _numpy().log(a), lambda out, a, b, arg: (1.0 / a,))),
     Op("sqrt", "sqrt({a})", _sqrt_forward,
        _sqrt_local,
        ("1/(2 * sqrt({a}))",)),

@@ -71,7 +71,7 @@ def softmax(values: Iterable[Scalar]) -> list[Value]:
     Computed as e^(z_i - m) / sum_j e^(z_j - m) with m = max(z): the same numbers (the
     shift cancels), but exp never overflows, so logits like [1000, 999] work."""
     zs = [as_value(z) for z in _nonempty(values, "softmax")]
-    m = max(z.data for z in zs)          # a constant: softmax is unchanged by any shift
+    m = _largest(zs)                     # softmax is unchanged by any shift
     exps = [(z - m).exp() for z in zs]
     total = sum(exps)
     return [e / total for e in exps]
@@ -80,9 +80,19 @@ def softmax(values: Iterable[Scalar]) -> list[Value]:
 def logsumexp(values: Iterable[Scalar]) -> Value:
     """log sum_j e^(z_j), computed as m + log sum_j e^(z_j - m) (m = max z) so it never overflows."""
     zs = [as_value(z) for z in _nonempty(values, "logsumexp")]
-    m = max(z.data for z in zs)
+    m = _largest(zs)
     exps = cast(Value, sum((z - m).exp() for z in zs))     # zs is not empty: a Value, not 0
     return exps.log() + m
+
+
+def _largest(zs: list[Value]) -> Value:
+    """max(z) as a node of the graph (the maximum row), so the shift is a step the same for
+    every sample: a graph recorded once replays for all (nn.replay). Its gradient cancels:
+    the shift adds m and takes it away again."""
+    m = zs[0]
+    for z in zs[1:]:
+        m = m.maximum(z)
+    return m
 
 
 def log_softmax(values: Iterable[Scalar]) -> list[Value]:

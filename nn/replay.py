@@ -63,7 +63,12 @@ class Replayer:
             # the data as arrays, once per fit: one row per sample
             self.X = _array(self.np, [x for x, _ in self.pairs], "input")
             self.Y = _array(self.np, [y for _, y in self.pairs], "label")
+            # cross_entropy with class indices replays as with one-hot labels: the same
+            # numbers (lse - z_t = -sum_k t_k (z_k - lse)), a placeholder per class
+            self.one_hot = (self.loss is losses.cross_entropy and
+                            all(type(y) is int for _, y in self.pairs))
             self.tape = self._checked_tape(verify)
+            self.Y = self._labels(self.Y)
         except (TapeError, TypeError, ValueError) as why:
             self.tape, self.reason = None, str(why)
             if fallback is None:
@@ -80,10 +85,13 @@ class Replayer:
         """The tape of one sample: its inputs and label as placeholder leaves, so that no
         per-sample number is frozen into the tape as a constant."""
         inputs = [Value(float(v), label=f"x{k}") for k, v in enumerate(_numbers(x, "input"))]
-        labels = [Value(float(v), label=f"y{k}" if _is_list(y) else "y")
-                  for k, v in enumerate(_numbers(y, "label"))]
         out = self.model(inputs)
         outputs = list(out) if isinstance(out, (list, tuple)) else [out]
+        if self.one_hot:        # a class index as placeholders: cross_entropy's one-hot form
+            self.classes = len(outputs)
+            y = [float(k == y) for k in range(len(outputs))]
+        labels = [Value(float(v), label=f"y{k}" if _is_list(y) else "y")
+                  for k, v in enumerate(_numbers(y, "label"))]
         target = labels if _is_list(y) else labels[0]
         root = self.loss(out, target)
         if not isinstance(root, Value):
@@ -166,13 +174,19 @@ class Replayer:
                    for o in self.tape.outputs]
         return [metric(list(out), y) for out, (_, y) in zip(zip(*columns), micro)]
 
+    def _labels(self, Y):
+        """Y as the tape's label placeholders: class indices become one-hot rows."""
+        if not self.one_hot:
+            return Y
+        return (Y.astype(self.np.intp) == self.np.arange(self.classes)).astype(float)
+
     def _arrays(self, batch):
         """The batch's inputs and labels as arrays: rows of the data's arrays for fit's
         batches (they carry their positions, order[start:stop]), else read from the pairs."""
         order = getattr(batch, "order", None)
         if order is None or batch.pairs is not self.pairs:
             return (_array(self.np, [x for x, _ in batch], "input"),
-                    _array(self.np, [y for _, y in batch], "label"))
+                    self._labels(_array(self.np, [y for _, y in batch], "label")))
         if self._order is None or self._order[0] is not order:
             self._order = (order, self.np.array(order, dtype=self.np.intp))
         index = self._order[1][batch.start:batch.stop]

@@ -50,8 +50,8 @@ def record(root, params, inputs=(), labels=(), outputs=()):
     order = topological_order(root)
     # outputs the loss does not use (kl_div drops terms) are recorded too, before the root
     seen = set(order)
-    extra = [n for o in outputs for n in topological_order(o) if n not in seen
-             and not seen.add(n)]
+    extra = [n for o in outputs if o not in seen for n in topological_order(o)
+             if n not in seen and not seen.add(n)]
     order = order[:-1] + extra + order[-1:]
     number = {node: i for i, node in enumerate(order)}
     entries = []
