@@ -69,18 +69,29 @@ class Layer:
                                values[lin].shape)
             values[self.rows(replay, self.act)] = result
 
+    def _sets(self, r):
+        """The buffer rows of the activations, sums and inputs as sets (found once)."""
+        if getattr(self, "_of", None) is not r:
+            self._of = r
+            self._act_rows = {r.row[a] for a in self.act or ()}
+            self._top_rows = {r.row[t] for t in self.tops if r.row[t] is not None}
+            self._in_rows = {r.row[x] for x in self.inputs}
+            self._needs_in = any(r.needs_grad[x] for x in self.inputs)
+        return self._act_rows, self._top_rows, self._in_rows
+
     def backward(self, state):
         r = state.replay
         values = r.values[:, :r.n]
         lin = self.rows(r, self.tops)
+        act_rows, top_rows, in_rows = self._sets(r)
+        fresh = state.fresh
         if self.act is not None:
             act = self.rows(r, self.act)
-            if all(r.row[a] in state.fresh for a in self.act):
+            if act_rows <= fresh:
                 return
-            for a in self.act:                       # an activation nothing reached: 0
-                if r.row[a] in state.fresh:
-                    state.grads[r.row[a]] = 0.0
-                    state.fresh.discard(r.row[a])
+            for row in act_rows & fresh:             # an activation nothing reached: 0
+                state.grads[row] = 0.0
+            fresh -= act_rows
             e = r.tape.entries[self.act[0]]
             local = e.op.local
             if not isinstance(local, tuple):
@@ -90,10 +101,9 @@ class Layer:
                                   values[lin].shape)
             G = local[0] * state.grads[act]
         else:
-            for t in self.tops:
-                if r.row[t] in state.fresh:
-                    state.grads[r.row[t]] = 0.0
-                    state.fresh.discard(r.row[t])
+            for row in top_rows & fresh:
+                state.grads[row] = 0.0
+            fresh -= top_rows
             G = state.grads[lin]
         dW = G @ self.X.T
         if self.unique:
@@ -104,11 +114,11 @@ class Layer:
             state.dparams[self.biases] += G.sum(axis=1)
         elif self.biases is not None:
             np.add.at(state.dparams, self.biases, G.sum(axis=1))
-        if any(r.needs_grad[x] for x in self.inputs):
+        if self._needs_in:
             into = self.rows(r, self.inputs)
-            if isinstance(into, slice) and all(r.row[x] in state.fresh for x in self.inputs):
+            if isinstance(into, slice) and in_rows <= fresh:
                 np.matmul(self.W.T, G, out=state.grads[into])   # no copy, nothing to add to
-                state.fresh.difference_update(r.row[x] for x in self.inputs)
+                fresh -= in_rows
                 if modes.anomaly:
                     check_finite(state.grads[into], "the gradient from a fused layer is",
                                   r.base)

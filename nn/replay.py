@@ -184,6 +184,8 @@ class Replayer:
         """The batch's inputs and labels as arrays: rows of the data's arrays for fit's
         batches (they carry their positions, order[start:stop]), else read from the pairs."""
         order = getattr(batch, "order", None)
+        if order is not None and batch.pairs is not self.pairs and batch.pairs == self.pairs:
+            self.pairs = batch.pairs           # fit's copy of the same pairs: rows of X, Y
         if order is None or batch.pairs is not self.pairs:
             return (_array(self.np, [x for x, _ in batch], "input"),
                     self._labels(_array(self.np, [y for _, y in batch], "label")))

@@ -50,6 +50,7 @@ class Replay:
         blocks = list(fuse(tape, self.per_sample)) if fuse is not None else []
         self.program, self.row = _layout(entries, self.per_sample, blocks)
         self.blocks = blocks
+        self.rows_used = frozenset(r for r in self.row.values() if r is not None)
         # each op's functions, looked up once: (forward, local, takes arg in forward)
         self.calls = _Calls(entries)
         rows = 1 + max((r for r in self.row.values() if r is not None), default=-1)
@@ -193,7 +194,7 @@ class Replay:
                             "engine")
         tape, n, row = self.tape, self.n, self.row
         grads = self.grads[:, :n]
-        fresh = set(self.row.values())            # rows not yet written in this pass
+        fresh = set(self.rows_used)               # rows not yet written in this pass
         shared = [0.0] * len(tape.entries)       # gradients of the shared entries
         dparams = np.zeros(tape.n_params)
         last = len(tape.entries) - 1
