@@ -1,6 +1,6 @@
 """Replay: a Tape run forward and backward over a batch, one numpy operation per entry (the
-plain replay). A caller that knows the graph's shapes may hand in blocks (nn.fuse: a layer as one
-matrix product) that take the place of the entries they cover. Buffers are allocated once.
+plain replay). A caller that knows the graph's shapes may hand in blocks (a model's layer as
+one matrix product, say) that take the place of the entries they cover. Buffers are allocated once.
 
     values[entry, sample];  d root_s / d param summed over the samples s, weighted by seed_s
 A block has `tops` and `act` (the entries it writes, given rows in that order; act may be
@@ -246,7 +246,7 @@ class Replay:
 
 class _Calls(dict):
     """entry -> (forward, local, whether forward takes the arg), looked up on first use and
-    kept (a fused layer's entries are never looked up)."""
+    kept (the entries a block covers are never looked up)."""
 
     def __init__(self, entries):
         super().__init__()
@@ -338,17 +338,17 @@ def _needs_grad(entries):
     return out
 
 
-def _layout(entries, per_sample, layers):
-    """The forward program (entries and layers in a valid order) and each per-sample
-    entry's row in the buffers; a layer's sums and activations get consecutive rows."""
+def _layout(entries, per_sample, blocks):
+    """The forward program (entries and blocks in a valid order) and each per-sample
+    entry's row in the buffers; a block's tops, then its act entries, get consecutive rows."""
     skip, at = set(), {}
-    for layer in layers:
-        skip.update(layer.absorbed)
-        skip.update(layer.tops)
-        skip.update(layer.act or ())
+    for block in blocks:
+        skip.update(block.absorbed)
+        skip.update(block.tops)
+        skip.update(block.act or ())
         # at its first neuron's sum: by then every input is computed (the neurons share them)
         # and nothing has used an output yet
-        at[min(layer.tops)] = layer
+        at[min(block.tops)] = block
     row, program = {}, []
 
     def place(i):
@@ -358,19 +358,19 @@ def _layout(entries, per_sample, layers):
             place(i)
     for i, e in enumerate(entries):
         if i in at:
-            layer = at[i]
-            program.append(layer)
-            for t in layer.tops:
+            block = at[i]
+            program.append(block)
+            for t in block.tops:
                 if per_sample[t]:
                     place(t)
-            for a in layer.act or ():
+            for a in block.act or ():
                 place(a)
         if i in skip or e.kind != "op":
             continue
         program.append(i)
         if per_sample[i]:
             place(i)
-    for layer in layers:                          # absorbed entries have no row
-        for m in layer.absorbed:
+    for block in blocks:                          # absorbed entries have no row
+        for m in block.absorbed:
             row.setdefault(m, None)
     return program, row

@@ -134,7 +134,8 @@ class Tape:
 
     def replay(self, batch_size, fuse=None):
         """A Replay of this tape over batch_size samples, its buffers allocated once; fuse
-        (e.g. tracegrad.nn.fuse.find_blocks) finds blocks that replace groups of entries."""
+        (fuse(tape, per_sample) -> blocks, from a library that knows its models' shapes)
+        finds blocks that replace groups of entries (see batch.py)."""
         _numpy()
         from .batch import Replay
         return Replay(self, batch_size, fuse)
