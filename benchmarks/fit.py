@@ -46,13 +46,10 @@ def tracegrad_fit(width, X, y, steps):
     recording and compiling done once outside (recording() times that)."""
     pairs = list(zip(X.tolist(), y.tolist()))
     model = MLP(2, [width, width, 1], seed=0)
-    start = [p.data for p in model.parameters()]
     replayer = Replayer(model, losses.mse, pairs, len(pairs))
+    opt = optim.SGD(model.parameters(), lr=LR, momentum=MU)   # made once, as torch's is
 
-    def run():
-        for p, x in zip(model.parameters(), start):
-            p.data = x
-        opt = optim.SGD(model.parameters(), lr=LR, momentum=MU)
+    def run():                  # each run goes on training where the last one stopped
         fit(model, pairs, "mse", opt, max_steps=steps, engine=replayer, progress=False)
     return run
 
@@ -201,7 +198,7 @@ def main():
     lines = ["| MLP(2,[w,w,1]), batch | fit replay ms | torch ms | JAX jit ms | numpy ms | "
              "fit / torch | fit / JAX | fit / numpy | wall/CPU |", "|---" * 9 + "|"]
     for width, batch in grid:
-        steps = max(2, min(50, 200_000 // (batch * width // 16)))
+        steps = max(10, min(50, 200_000 // (batch * width // 16)))
         rounds = 3 if args.quick else 5
         ms, load = compare(width, batch, rounds, steps)
         flag = f"{load:.2f}" + (" LOADED" if load > 1.3 else "")

@@ -149,6 +149,16 @@ def _base_local(a, n):
         return -math.inf if negative else math.inf
 
 
+def _array_base_local(out, a, b, n):
+    # n * a**(n-1) on every lane, with _base_local's answer where a == 0 and n < 1
+    d = n * a ** (n - 1)
+    if n < 1:
+        zero = a == 0
+        if zero.any():
+            d[zero] = 0 if n == 0 else math.inf
+    return (d,)
+
+
 def _exponent_local(out, a):
     # d a**b / db = a**b * log(a); 0 where a == 0 and NaN where a < 0, as in PyTorch
     a_num = value_of(a)
@@ -235,7 +245,10 @@ OPS = {op.name: op for op in [
        ("-1",)),
     Op("pow", "{a}**{arg}", _pow_forward,                    # the exponent n is a number
        lambda out, a, n: (_base_local(a, n),),
-       ("{arg} * {a}^({arg}-1)",), arg="n"),
+       ("{arg} * {a}^({arg}-1)",), arg="n",
+       # 0 to a negative power, a negative base to a fraction: inf or NaN here, and the
+       # replay then reruns the row to raise its error
+       array=Arrays(lambda a, n: a ** n, _array_base_local)),
     Op("powv", "{a}**{b}", _pow_forward,                     # the exponent b is a Value
        lambda out, a, b: (_base_local(a, b), _exponent_local(out, a)),
        ("{b} * {a}^({b}-1)", "{a}^{b} * log({a})")),

@@ -36,6 +36,16 @@ class Layer:
         every = list(self.weights.ravel()) + list(biases or [])
         self.unique = len(set(every)) == len(every)   # tied parameters need np.add.at
         self._rows = {}
+        self.strided = _strided(self.weights, self.biases)
+
+    def params(self, P):
+        """(W, b) read from the parameter vector P: views when the layer's parameters lie in
+        P as a Neuron lists them (each neuron's weights, then its bias), else copies."""
+        if self.strided is not None:
+            start, stop, row, n = self.strided
+            block = P[start:stop].reshape(-1, row)
+            return block[:, :n], (block[:, n] if self.biases is not None else None)
+        return P[self.weights], (P[self.biases] if self.biases is not None else None)
 
     def rows(self, replay, entries):
         """The buffer rows of entries: a slice when they are consecutive (no copy)."""
@@ -49,15 +59,15 @@ class Layer:
         return self._rows[key]
 
     def forward(self, replay, values):
-        W = replay.params[self.weights]
+        W, b = self.params(replay.params)
         X = values[self.rows(replay, self.inputs)]
         lin = self.rows(replay, self.tops)
         if isinstance(lin, slice):                  # straight into the buffer: no copy
             out = np.matmul(W, X, out=values[lin])
         else:
             out = W @ X
-        if self.biases is not None:
-            out += replay.params[self.biases][:, None]
+        if b is not None:
+            out += b[:, None]
         values[lin] = out
         self.W, self.X = W, X
         if self.act is not None:
@@ -106,14 +116,19 @@ class Layer:
             fresh -= top_rows
             G = state.grads[lin]
         dW = G @ self.X.T
-        if self.unique:
+        if self.strided is not None:               # views into dparams: add in place
+            dW_view, db_view = self.params(state.dparams)
+            dW_view += dW
+            if db_view is not None:
+                db_view += G.sum(axis=1)
+        elif self.unique:
             state.dparams[self.weights] += dW
+            if self.biases is not None:
+                state.dparams[self.biases] += G.sum(axis=1)
         else:
             np.add.at(state.dparams, self.weights, dW)
-        if self.biases is not None and self.unique:
-            state.dparams[self.biases] += G.sum(axis=1)
-        elif self.biases is not None:
-            np.add.at(state.dparams, self.biases, G.sum(axis=1))
+            if self.biases is not None:
+                np.add.at(state.dparams, self.biases, G.sum(axis=1))
         if self._needs_in:
             into = self.rows(r, self.inputs)
             if isinstance(into, slice) and in_rows <= fresh:
@@ -127,6 +142,20 @@ class Layer:
             for k, x in enumerate(self.inputs):
                 if r.needs_grad[x]:
                     state.send(x, dX[k], "a fused layer")
+
+
+def _strided(weights, biases):
+    """(start, stop, row, n) when weight[k, j] = start + k*row + j and bias[k] = start +
+    k*row + n (a Neuron's order: its n weights, then its bias), else None."""
+    N, n = weights.shape
+    row = n + (biases is not None)
+    start = int(weights[0, 0])
+    want = start + row * np.arange(N)[:, None] + np.arange(n)
+    if not np.array_equal(weights, want):
+        return None
+    if biases is not None and not np.array_equal(biases, start + row * np.arange(N) + n):
+        return None
+    return start, start + N * row, row, n
 
 
 class Dot:

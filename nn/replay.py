@@ -296,6 +296,7 @@ class ArrayTraining:
         self.replayer, self.optimizer = replayer, optimizer
         self.where = {id(p): k for k, p in enumerate(replayer.params)}
         self.chosen = np.array([self.where[id(p)] for p in optimizer.params], dtype=np.intp)
+        self.every = self.chosen.tolist() == list(range(len(replayer.params)))
         self.P = np.array([p.data for p in replayer.params], dtype=float)
         self.G = np.zeros(len(self.P))
         self.state = {k: np.array(v, dtype=float) for k, v in optimizer.arrays().items()}
@@ -319,15 +320,21 @@ class ArrayTraining:
         if grads is None or not math.isfinite(loss):
             return loss, score
         self.G = grads
-        old = self.P[self.chosen]
-        new, self.state = self.optimizer.step_arrays(old, grads[self.chosen], self.state)
+        if self.every:                 # every parameter, in order: no gathering
+            old, grads = self.P, grads
+        else:
+            old, grads = self.P[self.chosen], grads[self.chosen]
+        new, self.state = self.optimizer.step_arrays(old, grads, self.state)
         self.moved = float(self.np.max(self.np.abs(new - old)))
-        self.P[self.chosen] = new
+        if self.every:
+            self.P = new               # new arrays each step, never written in place: a
+        else:                          # snapshot keeps the old ones without copying
+            self.P = self.P.copy()
+            self.P[self.chosen] = new
         return loss, score
 
     def snapshot(self, history):
-        return (self.P.copy(), {k: v.copy() for k, v in self.state.items()},
-                self.optimizer.t, self.optimizer.lr, len(history))
+        return (self.P, dict(self.state), self.optimizer.t, self.optimizer.lr, len(history))
 
     def restore(self, history, snapshot):
         self.P, self.state, self.optimizer.t, self.optimizer.lr, steps = snapshot

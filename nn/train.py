@@ -352,6 +352,9 @@ def _check_options(batch_size: int | None, accumulate: int, reduction: str,
 
 
 def _tracked(model: Model, track: Iterable[str | Value]) -> dict[str, Value]:
+    track = list(track)
+    if not track:                 # nothing to name: skip walking a big model's parameters
+        return {}
     named = dict(model.named_parameters()) if hasattr(model, "named_parameters") else {}
     by_value = {id(p): name for name, p in named.items()}
     out: dict[str, Value] = {}

@@ -87,9 +87,10 @@ class Replay:
             values[row[i]] = inputs[:, where]
         for i, where in self.leaves["label"]:
             values[row[i]] = labels[:, where]
-        numbers = self.params.tolist()
-        for i, where in self.leaves["param"]:      # those read one by one (not fused)
-            self.uniform[i] = numbers[where]
+        if self.leaves["param"]:                   # those read one by one (not fused)
+            numbers = self.params.tolist()
+            for i, where in self.leaves["param"]:
+                self.uniform[i] = numbers[where]
         with np.errstate(all="ignore"):
             for item in self.program:
                 if not isinstance(item, int):
@@ -287,6 +288,8 @@ class _Pass:
 def run_block(replay, key, fn, args, shape):
     """A row's function (forward_of or local_of) on a block of lanes, (neurons, samples), say:
     key is (entry, "forward" or "local"); an error names the sample it happened on."""
+    if replay.whole.get(key) and replay.tape.entries[key[0]].op.array is not None:
+        return fn(*args)            # an array form that ran once: it has no `if` to split
     try:
         out, whole = evaluate(fn, args, shape, replay.whole.get(key, True))
     except LaneError as failure:
