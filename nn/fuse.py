@@ -328,6 +328,9 @@ def _find_layers(entries, per_sample):
     for i in reversed(range(len(entries))):    # a chain's top comes after its prefixes,
         if i in taken:                         # which are chains too: take the longest
             continue
+        e = entries[i]
+        if e.kind != "op" or e.op.name != "add":
+            continue
         chain = _chain(entries, uses, per_sample, i)
         if chain is not None:
             chains.setdefault(chain[2], []).append((i, chain))
@@ -350,7 +353,7 @@ def _find_layers(entries, per_sample):
             continue
         tops = [i for i, _ in members]
         if users is None:
-            users = _users(entries)
+            users = _users(entries, {t for _, members in chains.items() for t, _ in members})
         act = _activations(entries, uses, users, tops)
         layer = Layer(tops, [c[0] for _, c in members],
                       [c[1] for _, c in members] if with_bias == {True} else None,
@@ -424,12 +427,13 @@ def _term(entries, uses, per_sample, i):
     return None
 
 
-def _users(entries):
-    """Each entry's consumers: entry -> [the entries that read it]."""
+def _users(entries, wanted):
+    """The consumers of the wanted entries: entry -> [the entries that read it]."""
     consumer = {}
     for i, e in enumerate(entries):
         for p in e.parents:
-            consumer.setdefault(p, []).append(i)
+            if p in wanted:
+                consumer.setdefault(p, []).append(i)
     return consumer
 
 

@@ -55,7 +55,7 @@ def record(root, params, inputs=(), labels=(), outputs=()):
     order = order[:-1] + extra + order[-1:]
     number = {node: i for i, node in enumerate(order)}
     entries = []
-    append, op_entry, leaf_entry = entries.append, Entry, Entry
+    append, new = entries.append, tuple.__new__     # Entry(...) without its keyword parsing
     for node in order:
         data = node.data
         if type(data) is not float and isinstance(data, Fraction):
@@ -65,11 +65,11 @@ def record(root, params, inputs=(), labels=(), outputs=()):
         a = node._a
         if a is None:                           # a leaf
             kind, where = roles.get(node, ("const", data))
-            append(leaf_entry(kind, where=where, label=node.label))
+            append(new(Entry, (kind, None, (), None, where, node.label)))
         else:
             b = node._b
             parents = (number[a],) if b is None else (number[a], number[b])
-            append(op_entry("op", node._op, parents, node.arg, label=node.label))
+            append(new(Entry, ("op", node._op, parents, node.arg, None, node.label)))
     if not isinstance(root.data, float):
         raise TapeError(f"record: the root is the {type(root.data).__name__} {root.data!r}; "
                         "replay computes in float64, so only a float graph replays exactly")
