@@ -81,9 +81,9 @@ class Optimizer:
 
     def sync_arrays(self, state: dict[str, list[Number]]) -> None:
         """Put state (one list of numbers per name, as arrays() gives) back per parameter."""
-        for k, numbers in state.items():
-            for p, x in zip(self.params, numbers):
-                self.state[p][k] = x
+        names = list(state)
+        for p, numbers in zip(self.params, zip(*state.values())):
+            self.state[p] = dict(zip(names, numbers))
 
     def state_dict(self) -> Saved:
         """{"t", "lr", "state": one {name: number} per parameter, in order}: a copy, so it can

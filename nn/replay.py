@@ -294,13 +294,23 @@ class ArrayTraining:
     def __init__(self, replayer, optimizer):
         np = self.np = replayer.np
         self.replayer, self.optimizer = replayer, optimizer
-        self.where = {id(p): k for k, p in enumerate(replayer.params)}
-        self.chosen = np.array([self.where[id(p)] for p in optimizer.params], dtype=np.intp)
-        self.every = self.chosen.tolist() == list(range(len(replayer.params)))
-        self.P = np.array([p.data for p in replayer.params], dtype=float)
+        # every parameter, in the model's order (compared by identity, at C speed): the
+        # usual case, with nothing to gather; else the positions of the optimized ones
+        self.every = optimizer.params == replayer.params
+        self._where = None
+        if not self.every:
+            self.chosen = np.array([self.where[id(p)] for p in optimizer.params], dtype=np.intp)
+        self.P = np.fromiter((p.data for p in replayer.params), float, len(replayer.params))
         self.G = np.zeros(len(self.P))
         self.state = {k: np.array(v, dtype=float) for k, v in optimizer.arrays().items()}
         self.moved = 0.0
+
+    @property
+    def where(self):
+        """id(parameter) -> its position in the model's parameters (made when first asked)."""
+        if self._where is None:
+            self._where = {id(p): k for k, p in enumerate(self.replayer.params)}
+        return self._where
 
     @classmethod
     def usable(cls, gradients, optimizer):
@@ -308,9 +318,10 @@ class ArrayTraining:
         is one of the model's, else None (fit then steps the Values)."""
         if not isinstance(gradients, Replayer) or gradients.tape is None:
             return None
-        model = {id(p) for p in gradients.params}
-        if not all(id(p) in model for p in optimizer.params):
-            return None
+        if optimizer.params != gradients.params:
+            model = {id(p) for p in gradients.params}
+            if not all(id(p) in model for p in optimizer.params):
+                return None
         return cls(gradients, optimizer)
 
     def train_step(self, batch, reduction, penalty, metric, accumulate):
@@ -348,9 +359,6 @@ class ArrayTraining:
             for p in params:
                 p.data = float(self.P[self.where[id(p)]])
             return
-        for p, x in zip(self.replayer.params, self.P.tolist()):
-            p.data = x
-        if params is None:
-            for p, g in zip(self.replayer.params, self.G.tolist()):
-                p.grad = g
-            self.optimizer.sync_arrays({k: v.tolist() for k, v in self.state.items()})
+        for p, x, g in zip(self.replayer.params, self.P.tolist(), self.G.tolist()):
+            p.data, p.grad = x, g
+        self.optimizer.sync_arrays({k: v.tolist() for k, v in self.state.items()})

@@ -30,7 +30,7 @@ Output = Value | Sequence[Value]                    # what a model returns
 Model = Callable[[Any], Output]
 Metric = Callable[[Any, Any], Number]               # (outputs, y) -> a score
 Penalty = Callable[[Any], Value]                    # model -> a term added to the loss
-Gradients = Callable[[Model, list[Pair], Loss, str, "Penalty | None", "Metric | None", int],
+Gradients = Callable[[Model, Sequence[Pair], Loss, str, "Penalty | None", "Metric | None", int],
                      "tuple[Number, Number | None]"]   # loss_and_gradients' signature
 Snapshot = tuple[list[Number], Saved, int]          # parameters, optimizer state, steps
 Bar = Any                                           # a tqdm.auto bar (tqdm ships no hints)
@@ -85,7 +85,7 @@ class History:
             del values[n + 1:]                      # tracked[0] is the value before training
 
 
-def train_step(model: Model, batch: list[Pair], loss: Loss, optimizer: Optimizer,
+def train_step(model: Model, batch: Sequence[Pair], loss: Loss, optimizer: Optimizer,
                reduction: str = "mean", penalty: Penalty | None = None,
                metric: Metric | None = None, accumulate: int = 1,
                gradients: Gradients | None = None) -> tuple[Number, Number | None]:
@@ -102,7 +102,7 @@ def train_step(model: Model, batch: list[Pair], loss: Loss, optimizer: Optimizer
     return batch_loss, score
 
 
-def loss_and_gradients(model: Model, batch: list[Pair], loss: Loss, reduction: str = "mean",
+def loss_and_gradients(model: Model, batch: Sequence[Pair], loss: Loss, reduction: str = "mean",
                        penalty: Penalty | None = None, metric: Metric | None = None,
                        accumulate: int = 1) -> tuple[Number, Number | None]:
     """The batch loss, mean (or sum) of loss(model(x), y) [+ penalty(model)], backward()ed
