@@ -178,7 +178,7 @@ def digits_run():
     epochs; (test accuracy, training CPU seconds, wall seconds)."""
     from tracegrad.nn import accuracy, evaluate
     from tracegrad.nn.digits import digits
-    train, test = digits(seed=0).split(0.8, seed=0)
+    train, test = digits().split(1500)
     model = MLP(64, [16, 10], seed=0)
     opt = optim.SGD(model.parameters(), lr=0.3, momentum=0.9)
     with warnings.catch_warnings():

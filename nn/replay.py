@@ -265,9 +265,9 @@ def _array(np, column, what):
     return array.astype(float).reshape(len(column), -1)
 
 
-# verify='some' records at most this many nodes in all (but always the first and last
-# samples): recording costs about a microsecond a node, and a width-256 MLP has 130,000
-NODE_BUDGET = 400_000
+# verify="some" records at most this many nodes in all (but always the first and last
+# samples): recording costs a few microseconds a node; a width-256 MLP's tape has 200,000
+NODE_BUDGET = 100_000
 
 
 def _samples_to_check(X, pairs, limit=16):
