@@ -139,6 +139,21 @@ def numpy_steps(width, X, y, steps):
     return run
 
 
+def machine():
+    """The CPU's name and count, and numpy's, torch's and JAX's versions."""
+    import platform
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            name = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
+    except (OSError, StopIteration):
+        pass
+    import jax
+    import torch
+    return (f"{name}, {os.cpu_count()} cores; numpy {np.__version__}, torch {torch.__version__},"
+            f" jax {jax.__version__}")
+
+
 def cpu(fn):
     """(process CPU seconds, wall seconds) of one call."""
     c, w = time.process_time(), time.perf_counter()
@@ -195,7 +210,11 @@ def main():
     grid = ([(16, 1000), (64, 1000)] if args.quick else
             [(16, 100), (16, 1000), (16, 10_000), (16, 100_000),
              (32, 1000), (64, 1000), (128, 1000), (256, 1000), (256, 100), (256, 10_000)])
-    lines = ["| MLP(2,[w,w,1]), batch | fit replay ms | torch ms | JAX jit ms | numpy ms | "
+    head = "## fit(engine=\"replay\") against torch, JAX and numpy (benchmarks/fit.py)"
+    lines = [head, "", f"Machine: {machine()}; one thread each; CPU time (process_time), "
+             "medians of 3 interleaved rounds of 50 steps; wall/CPU above 1.3 is marked LOADED "
+             "(the process waited for a core, and its CPU times are less sure).", "",
+             "| MLP(2,[w,w,1]), batch | fit replay ms | torch ms | JAX jit ms | numpy ms | "
              "fit / torch | fit / JAX | fit / numpy | wall/CPU |", "|---" * 9 + "|"]
     for width, batch in grid:
         steps = 50                  # fit's fixed cost per call (arrays in, Values out) is
@@ -216,7 +235,7 @@ def main():
         lines.append(f"\nDigits, cross_entropy, 30 epochs: test accuracy {acc:.1%}, "
                      f"{c:.2f} s CPU ({w:.2f} s wall), recording included")
         print(lines[-1], flush=True)
-        write_section("fit", "\n".join(lines))
+        write_section(head, "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ runs it on all parameters at once as arrays (fit's replay engine). State is name
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Iterable
 from fractions import Fraction
 from typing import Any, TypedDict
@@ -77,13 +78,15 @@ class Optimizer:
 
     def arrays(self) -> dict[str, list[Number]]:
         """The per-parameter state as one list per name, in the order of .params."""
-        return {k: [self.state[p][k] for p in self.params] for k in self.state_names}
+        states = list(map(self.state.__getitem__, self.params))    # map: no Python loop
+        return {k: list(map(operator.itemgetter(k), states)) for k in self.state_names}
 
     def sync_arrays(self, state: dict[str, list[Number]]) -> None:
         """Put state (one list of numbers per name, as arrays() gives) back per parameter."""
-        names = list(state)
-        for p, numbers in zip(self.params, zip(*state.values())):
-            self.state[p] = dict(zip(names, numbers))
+        states = list(map(self.state.__getitem__, self.params))
+        for k, numbers in state.items():
+            for saved, x in zip(states, numbers):
+                saved[k] = x
 
     def state_dict(self) -> Saved:
         """{"t", "lr", "state": one {name: number} per parameter, in order}: a copy, so it can
