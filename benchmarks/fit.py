@@ -4,6 +4,7 @@ the engines interleaved round by round; plus recording+compiling and digits with
 
     python benchmarks/fit.py             # the full grid, writes the fit section of results.md
     python benchmarks/fit.py --quick     # batch 1,000 at widths 16 and 64, prints only
+    python benchmarks/fit.py --only 256x100,64x1000     # those rows, prints only
 """
 import argparse
 import os
@@ -206,8 +207,12 @@ def digits_run():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", help="rows to run and print, e.g. 256x100,64x1000")
     args = parser.parse_args()
-    grid = ([(16, 1000), (64, 1000)] if args.quick else
+    if args.only:
+        args.quick = True
+    grid = ([tuple(map(int, row.split("x"))) for row in args.only.split(",")] if args.only else
+            [(16, 1000), (64, 1000)] if args.quick else
             [(16, 100), (16, 1000), (16, 10_000), (16, 100_000),
              (32, 1000), (64, 1000), (128, 1000), (256, 1000), (256, 100), (256, 10_000)])
     head = "## fit(engine=\"replay\") against torch, JAX and numpy (benchmarks/fit.py)"
@@ -225,7 +230,7 @@ def main():
                      f"{ms['jax']:.3g} | {ms['numpy']:.3g} | {ms['fit'] / ms['torch']:.2f}x | "
                      f"{ms['fit'] / ms['jax']:.2f}x | {ms['fit'] / ms['numpy']:.2f}x | {flag} |")
         print(lines[-1], flush=True)
-    for width in ([64] if args.quick else [16, 64, 128, 256]):
+    for width in ([] if args.only else [64] if args.quick else [16, 64, 128, 256]):
         c, w = recording(width)
         lines.append(f"\nRecording, checking and compiling, width {width}: {c:.2f} s CPU "
                      f"({w:.2f} s wall)")
