@@ -5,8 +5,12 @@ and drives headless Chromium: Pyodide runs tracegrad from its wheel, viz-js draw
 import functools
 import json
 import shutil
+import subprocess
+import sys
 import threading
+import zipfile
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
@@ -124,6 +128,31 @@ def test_the_build_without_npm_says_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setattr(build.shutil, "which", lambda name: None)
     with pytest.raises(build.SiteError, match="apt-get install nodejs npm"):
         build.build(tmp_path / "site")
+
+
+@pytest.mark.slow
+def test_a_pip_installed_tracegrad_is_zipped_as_its_own_wheel(tmp_path):
+    """Without a clone (a pip user), the build zips the installed files as tracegrad's wheel."""
+    root = Path(build.__file__).resolve().parents[2]
+    run = functools.partial(subprocess.run, capture_output=True, text=True, timeout=300,
+                            cwd=tmp_path)
+    made = run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", "made", str(root)])
+    assert made.returncode == 0, made.stderr
+    wheel = next((tmp_path / "made").glob("tracegrad-*.whl"))
+    done = run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", "site",
+                str(wheel)])
+    assert done.returncode == 0, done.stderr
+    zipped = run([sys.executable, "-c", "import sys; sys.path.insert(0, 'site'); "
+                  "from pathlib import Path; from tracegrad.site import build; "
+                  "print(build.__file__); print(build._installed_wheel(Path('.')))"])
+    assert zipped.returncode == 0, zipped.stderr
+    where, path = zipped.stdout.split()
+    assert Path(where).resolve().is_relative_to(tmp_path.resolve() / "site")
+    assert Path(path).name == wheel.name
+    with zipfile.ZipFile(wheel) as original, zipfile.ZipFile(tmp_path / path) as copy:
+        python = {n for n in original.namelist() if n.startswith("tracegrad/")}
+        assert python <= set(copy.namelist()) and "tracegrad/site/site.js" in python
+        assert f"{wheel.name.rsplit('-', 3)[0]}.dist-info/METADATA" in copy.namelist()
 
 
 # ---- built, served and opened in headless Chromium -----------------------------------------

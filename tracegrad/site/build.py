@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import zipfile
 from importlib import metadata, resources
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -107,24 +108,38 @@ def _unpack(tarball, files, folder):
 
 
 def _wheels(tmp, folder):
-    """tracegrad's wheel (from this clone, else from the index) and graphviz's, in folder;
-    their file names, tracegrad's first."""
+    """tracegrad's wheel and graphviz's, in folder; their file names, tracegrad's first.
+    From a clone, pip builds tracegrad's wheel; else the installed files are zipped as one."""
     root = Path(__file__).resolve().parents[2]
-    source = str(root) if (root / "pyproject.toml").is_file() and (root / "engine").is_dir() \
-        else f"tracegrad=={__version__}"
+    clone = (root / "pyproject.toml").is_file() and (root / "engine").is_dir()
     try:
         graphviz = f"graphviz=={metadata.version('graphviz')}"
     except metadata.PackageNotFoundError:
         graphviz = f"graphviz=={GRAPHVIZ}"
     _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir",
-          str(tmp / "wheels"), source, graphviz], tmp)
+          str(tmp), *([str(root)] if clone else []), graphviz], tmp)
+    if not clone:
+        _installed_wheel(tmp)
     folder.mkdir(parents=True)
     names = []
     for prefix in ("tracegrad-", "graphviz-"):
-        wheel = next((tmp / "wheels").glob(f"{prefix}*.whl"))
+        wheel = next(tmp.glob(f"{prefix}*.whl"))
         shutil.copy2(wheel, folder / wheel.name)
         names.append(wheel.name)
     return names
+
+
+def _installed_wheel(folder):
+    """tracegrad as pip installed it, zipped as its wheel (the files its RECORD lists, but
+    the command-line scripts and caches) into folder; the wheel's Path."""
+    dist = metadata.distribution("tracegrad")
+    wheel = folder / f"tracegrad-{dist.version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for file in dist.files or []:
+            path = Path(dist.locate_file(file))
+            if ".." not in file.parts and "__pycache__" not in file.parts and path.is_file():
+                zipped.write(path, file.as_posix())
+    return wheel
 
 
 def _run(command, cwd):
