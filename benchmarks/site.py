@@ -71,17 +71,25 @@ def expression(k):
 def first_result(url, driver=None):
     """One load: (ready s, first result s, browser CPU s, load average) and the driver. Cold
     in a new browser (fresh profile); warm in driver, which has loaded the page before."""
-    driver = driver or chrome(1280, 720, loopback=True)
-    pid, load = driver.service.process.pid, os.getloadavg()[0]
-    before = cpu_seconds(pid)
-    driver.get("about:blank")
-    driver.get(url)
-    for _ in range(1200):
-        if driver.execute_script("return document.body.dataset.runs || document.body.dataset.failed"):
-            break
-        time.sleep(0.05)
-    times = driver.execute_script("return window.tgTimes")
-    return (times["ready"] / 1000, times["first"] / 1000, cpu_seconds(pid) - before, load), driver
+    new, driver = driver is None, driver or chrome(1280, 720, loopback=True)
+    try:
+        driver.set_script_timeout(300)          # Python starting blocks the page's thread
+        pid, load = driver.service.process.pid, os.getloadavg()[0]
+        before = cpu_seconds(pid)
+        driver.get("about:blank")
+        driver.get(url)
+        for _ in range(2400):
+            if driver.execute_script("return document.body.dataset.runs || "
+                                     "document.body.dataset.failed"):
+                break
+            time.sleep(0.05)
+        times = driver.execute_script("return window.tgTimes")
+        used = cpu_seconds(pid) - before
+    except BaseException:
+        if new:
+            driver.quit()
+        raise
+    return (times["ready"] / 1000, times["first"] / 1000, used, load), driver
 
 
 def later(driver, repeat):

@@ -198,6 +198,7 @@ def test_the_site_built_served_and_used_in_chromium(tmp_path_factory):
         driver = chrome(1280, 720, loopback=True)
     except Unavailable as reason:
         pytest.skip(f"browser tests: {reason}")
+    driver.set_script_timeout(120)              # Python starting blocks the page's thread
     folder = tmp_path_factory.mktemp("site") / "site"
     server = None
     try:
