@@ -228,6 +228,13 @@ def test_the_site_built_served_and_used_in_chromium(tmp_path_factory):
         for _ in range(5):
             driver.find_element("css selector", '#tg-stepper [data-do="next"]').click()
         assert current(driver) == ["f", "5"]
+        from selenium.webdriver.common.action_chains import ActionChains
+        from selenium.webdriver.common.keys import Keys
+        driver.execute_script("document.activeElement.blur()")     # the keys reach the page
+        ActionChains(driver).send_keys(Keys.ARROW_RIGHT).perform()
+        assert current(driver)[1] == "6"
+        ActionChains(driver).send_keys(Keys.ARROW_LEFT).perform()
+        assert current(driver) == ["f", "5"]
         link = driver.current_url
         assert "step=5" in link and "expr=" in link
 

@@ -5,7 +5,7 @@
 (function () {
   "use strict";
   var build = JSON.parse(document.getElementById("tg-build").textContent);
-  var app = null, shown = null;
+  var app = null, shown = null, stepperRoot = null;
   var times = window.tgTimes = {};        // for benchmarks/site.py: ms since the page opened
 
   function $(id) { return document.getElementById("tg-" + id); }
@@ -66,7 +66,7 @@
       script.textContent = old.textContent;
       old.replaceWith(script);
     });
-    var root = $("stepper").querySelector(".tg-stepper");
+    var root = stepperRoot = $("stepper").querySelector(".tg-stepper");
     if (!root) return;
     if (step) {                        // a table row jumps to its step; else step there
       var row = root.querySelector('tr[data-step="' + step + '"]');
@@ -149,6 +149,13 @@
     compute(state);
   }
 
+  // the arrow keys, space, Home and End step the stepper unless a box of the form has them
+  document.addEventListener("keydown", function (e) {
+    if (e.target !== document.body || !stepperRoot || !stepperRoot.isConnected) return;
+    var passed = new KeyboardEvent("keydown", { key: e.key, cancelable: true });
+    stepperRoot.dispatchEvent(passed);
+    if (passed.defaultPrevented) e.preventDefault();
+  });
   window.addEventListener("hashchange", function () {
     var state = fromHash();
     if (!app || !state) return;
