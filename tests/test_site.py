@@ -41,7 +41,7 @@ def renderer(monkeypatch):
 
 def test_the_diamond_in_every_part():
     r = compute(expr="(a*b)*(a+b)", at="a=3, b=2", wrt="b", expect="21")
-    assert r["ok"] and r["names"] == ["a", "b"] and r["wrt"] == "b"
+    assert r["ok"] and r["names"] == ["a", "b"] and r["wrt"] == "b" and r["root"] == "f"
     assert r["grads"]["rows"] == [["a", "3", "16"], ["b", "2", "21"]]
     assert r["grads"]["caption"].startswith("f = 30;")
     assert [row[-1] for row in r["forward"]["rows"]] == ["3", "2", "6", "5", "30"]
@@ -63,6 +63,7 @@ def test_a_wrong_hand_answer_fails_the_check_as_the_command_line_says():
 def test_the_input_to_explain_is_the_first_when_the_expression_has_no_such_name():
     r = compute(expr="x*y", at="x=2 y=5", wrt="a")
     assert r["wrt"] == "x" and r["explain"].startswith("df/dx")
+    assert compute(expr="f*2", at="f=1")["root"] == "g"          # f is taken: the root is g
 
 
 @pytest.mark.parametrize("expr", ["a.b", "2x + 1", "foo(x)", "x +* 2", "__import__('os')"])

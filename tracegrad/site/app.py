@@ -62,7 +62,7 @@ def _parts(form):
                         f"{f}.backward() is d{f}/d(input)",
              "header": ["input", "value", "grad"], "note": "",
              "rows": [[n, fmt(v.data, DIGITS), fmt(v.grad, DIGITS)] for n, v in leaves.items()]}
-    parts = {"names": names, "wrt": wrt, "grads": grads, "forward": _table(forward_steps(root)),
+    parts = {"names": names, "wrt": wrt, "root": f, "grads": grads, "forward": _table(forward_steps(root)),
              "steps": _table(backward_steps(root)),
              "explain": explain(root, leaves[wrt], digits=DIGITS).text,
              "check": _check(args, wrt, form.get("expect", ""))}

@@ -83,6 +83,7 @@
     $("results").hidden = false;
     shown = state;
     options(r.names, r.wrt);
+    document.querySelectorAll(".tg-root").forEach(function (e) { e.textContent = r.root; });
     table($("grads"), r.grads);
     table($("forward"), r.forward);
     table($("steps"), r.steps);
@@ -102,7 +103,14 @@
     var t = performance.now();
     var request = { expr: state.expr, at: state.at, wrt: state.wrt, expect: state.expect,
                     exact: state.exact, focus: state.focus };
-    var ok = show(state, JSON.parse(app.compute(JSON.stringify(request))));
+    var result;
+    try {
+      result = JSON.parse(app.compute(JSON.stringify(request)));
+    } catch (err) {                    // not a refusal but a bug: its last line, to report
+      result = { ok: false, error: "tracegrad failed (please report it): " +
+                 String(err.message || err).trim().split("\n").pop() };
+    }
+    var ok = show(state, result);
     if (ok) toHash(state, state.step);
     times.last = performance.now() - t;
     if (times.first === undefined) times.first = performance.now();
