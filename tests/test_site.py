@@ -114,8 +114,9 @@ def test_use_renderer_draws_with_the_function_it_is_given(renderer):
         raise RuntimeError("syntax error in line 1\nmore")
     app.use_renderer(broken)
     r = compute(expr="(a*b)*(a+b)", at="a=3 b=2")
-    assert r["ok"] and r["drawing"] == {"error": "viz-js -Tsvg failed: syntax error in line 1"}
-    assert r["stepper"]["error"].startswith("stepper: cannot draw the graph: viz-js -Tsvg")
+    for error in (r["drawing"]["error"], r["stepper"]["error"]):   # one line, saying whose
+        assert "viz-js" in error and error.endswith("syntax error in line 1")
+    assert r["ok"] and r["stepper"]["error"].startswith("stepper: cannot draw the graph: ")
 
 
 def test_the_build_never_deletes_a_folder_it_did_not_write(tmp_path):

@@ -120,20 +120,18 @@ def _stepper(root, focus, title):
 def use_renderer(render):
     """Draw with render(dot_source, format) -> str (viz-js in the page), through the engine's
     renderer hook tracegrad.engine.set_renderer (contracts: fn(dot, format) -> bytes)."""
-    def renderer(source, format):
-        try:
-            out = render(source, format)
-        except Exception as err:        # a JsException from viz-js: its message, one line
-            raise RenderError(f"viz-js -T{format} failed: {str(err).splitlines()[0]}") from None
+    def viz_js(source, format):
+        out = render(source, format)
         return out.encode("utf-8") if isinstance(out, str) else bytes(out)
+    viz_js.__qualname__ = "viz-js"              # how the hook's error messages name it
 
     from .. import engine
     try:
         set_renderer = engine.set_renderer
     except AttributeError:
-        _patch_renderer(renderer)
+        _patch_renderer(viz_js)
     else:
-        set_renderer(renderer)
+        set_renderer(viz_js)
 
 
 def _patch_renderer(renderer):
@@ -145,6 +143,9 @@ def _patch_renderer(renderer):
     # the package's name stepper is the function
 
     def run(source, fmt, engine=None, timeout=None, flags=()):
-        return renderer(source, fmt)
+        try:
+            return renderer(source, fmt)
+        except Exception as err:    # a JsException from viz-js: its first line
+            raise RenderError(f"viz-js -T{fmt} failed: {err}".splitlines()[0]) from None
 
     render.run = stepper_module.run = run
