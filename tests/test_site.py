@@ -33,7 +33,11 @@ def renderer(monkeypatch):
     stepper = importlib.import_module("tracegrad.engine.teach.stepper")
     monkeypatch.setattr(render, "run", render.run)
     monkeypatch.setattr(stepper, "run", stepper.run)
-    yield render.run
+
+    def graphviz(dot, fmt):                 # the installed program, not through the hook
+        return subprocess.run([render.find_renderer(), f"-T{fmt}"], input=dot.encode(),
+                              capture_output=True, check=True, timeout=60).stdout
+    yield graphviz
     from tracegrad import engine
     if hasattr(engine, "set_renderer"):
         engine.set_renderer(None)
