@@ -4,6 +4,7 @@ and drives headless Chromium: Pyodide runs tracegrad from its wheel, viz-js draw
 """
 import functools
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -62,6 +63,21 @@ def test_a_wrong_hand_answer_fails_the_check_as_the_command_line_says():
     assert r["check"]["text"].startswith("check_grad FAILED") and "15" in r["check"]["text"]
     exact = compute(expr="(a*b)*(a+b)", at="a=3 b=2", expect="31/2", exact=True)["check"]
     assert not exact["passed"] and "31/2" in exact["text"]
+
+
+def test_the_check_reads_its_options_as_the_command_line_does():
+    r = compute(expr="-a*b", at="a=3 b=-2", wrt="a", expect="2")      # leading minus signs
+    assert r["check"]["passed"], r["check"]["text"]
+    r = compute(expr="x^2", at="x=0.5", wrt="x", expect="oops")
+    assert r == {"ok": False, "error": "'oops' is not a number: write 2, -0.5, 1e-3 or 1/3"} \
+        or "oops" in r["error"]                     # or a formula the formula check refuses
+
+
+def test_practice_mode_where_the_stepper_has_it():
+    plain = compute(expr="(a*b)*(a+b)", at="a=3 b=2")["stepper"]["html"]
+    practice = compute(expr="(a*b)*(a+b)", at="a=3 b=2", practice=True)["stepper"]["html"]
+    strip = functools.partial(re.sub, r"tg-stepper-\d+", "uid")
+    assert (strip(plain) != strip(practice)) == app.PRACTICE
 
 
 def test_the_input_to_explain_is_the_first_when_the_expression_has_no_such_name():

@@ -4,11 +4,13 @@ table, the backward steps, explain, the check, the drawing and the stepper. Ever
 the page is written here, by the same code as the command line (engine/teach/cli.py).
 """
 import contextlib
+import inspect
 import io
 import json
 import re
 from argparse import Namespace
 
+from ..cli import UsageError, dash_dash, new_parser
 from ..engine import draw, stepper
 from ..engine.teach import cli
 from ..engine.teach.forward import forward_steps
@@ -34,12 +36,17 @@ EXAMPLES = [
      "wrt": "w1", "focus": True},
 ]
 
+# practice mode (issue 23): the student types each number first, where this tracegrad's
+# stepper has it (the page shows its box only then)
+PRACTICE = "practice" in inspect.signature(stepper).parameters
+
 # what a request may fail with: one line on the page, as the command line prints it
-ERRORS = tuple(cli.ERRORS)
+ERRORS = (*cli.ERRORS, UsageError)
 
 
 def compute(request):
-    """request: JSON {"expr", "at" ("a=3 b=2"), "exact", "wrt", "expect", "focus"}.
+    """request: JSON {"expr", "at" ("a=3 b=2"), "exact", "wrt", "expect", "focus",
+    "practice"}.
     Returns JSON: {"ok": true, ...every part...} or {"ok": false, "error": one line}."""
     form = json.loads(request)
     try:
@@ -69,7 +76,8 @@ def _parts(form):
     # TODO(issue 22): named steps ("n = x1*w1 + x2*w2 + b; o = tanh(n)") come through
     # cli.build once the expression language reads them; nothing here changes for them
     parts["drawing"] = _drawing(root, focus)
-    parts["stepper"] = _stepper(root, focus, f"{root.label} = {args.expr.strip()}")
+    parts["stepper"] = _stepper(root, focus, f"{root.label} = {args.expr.strip()}",
+                                bool(form.get("practice")))
     return parts
 
 
@@ -85,17 +93,19 @@ def _table(exportable):
 
 
 def _check(args, wrt, expect):
-    """The command line's `check EXPR --wrt NAME --expect ANSWER` for a hand answer
-    (None when none is given): {"passed", "text"}, the text as the command prints it."""
+    """The command line's `check EXPR --at ... --wrt NAME --expect ANSWER` for a hand answer
+    (None when none is given): {"passed", "text"}, the text as the command prints it.
+    The command line itself reads the options, so its defaults (and any new option) hold;
+    an answer may be a formula ("2*a*b + b^2") where the command line takes one."""
     if not expect.strip():
         return None
-    # TODO(issue 23): a formula typed as the answer ("2*a*b + b^2") is checked here once
-    # the formula check exists on main
-    check = Namespace(**vars(args), wrt=[wrt], expect=[expect.strip()], eps=cli.EPS,
-                      rtol=cli.RTOL, atol=cli.ATOL, expect_rtol=None, digits=None)
+    argv = ["check", "--", args.expr, "--wrt", wrt, f"--expect={expect.strip()}"]
+    argv += (["--at", *args.at] if args.at else []) + (["--exact"] if args.exact else [])
+    parser, commands = new_parser("tracegrad", "")
+    cli.add_commands(commands)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        status = cli.run_check(check)
+        status = cli.run_check(parser.parse_args(dash_dash(argv)))
     return {"passed": status == 0, "text": out.getvalue().rstrip("\n")}
 
 
@@ -108,11 +118,12 @@ def _drawing(root, focus):
     return {"svg": svg[svg.index("<svg"):]}
 
 
-def _stepper(root, focus, title):
+def _stepper(root, focus, title, practice=False):
     """The stepper as one HTML element (its script runs when the page inserts it)."""
-    # TODO(issue 23): stepper(root, practice=True) behind a 'practice' box once it exists on main
+    options = {"practice": True} if practice and PRACTICE else {}
     try:
-        return {"html": stepper(root, focus=focus, title=title, digits=DIGITS).fragment()}
+        return {"html": stepper(root, focus=focus, title=title, digits=DIGITS,
+                                **options).fragment()}
     except (ValueError, RenderError, cli.NoRenderer) as err:
         return {"error": str(err)}
 

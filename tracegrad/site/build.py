@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from .. import __version__
-from .app import EXAMPLES
+from .app import EXAMPLES, PRACTICE
 
 # npm package, pinned version, the folder in the site, the files the page loads from it
 NPM = [("pyodide", "314.0.8", "pyodide", ["pyodide.js", "pyodide.asm.mjs", "pyodide.asm.wasm",
@@ -65,7 +65,7 @@ def build(output="out/site"):
         wheels = _wheels(tmp, out / "wheels")
     for name in PAGE[1:]:
         (out / name).write_bytes(resources.files(__package__).joinpath(name).read_bytes())
-    built = {"tracegrad": __version__, "wheels": wheels,
+    built = {"tracegrad": __version__, "wheels": wheels, "practice": PRACTICE,
              "npm": {name: version for name, version, _, _ in NPM}}
     (out / "index.html").write_text(_index(built), encoding="utf-8")
     files = [p for p in sorted(out.rglob("*")) if p.is_file()]

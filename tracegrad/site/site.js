@@ -14,26 +14,30 @@
   // --- the state: the form <-> the address ---------------------------------------------
   function fromForm() {
     return { expr: $("expr").value, at: $("at").value, wrt: $("wrt").value,
-             expect: $("expect").value, exact: $("exact").checked, focus: $("focus").checked };
+             expect: $("expect").value, exact: $("exact").checked, focus: $("focus").checked,
+             practice: $("practice").checked };
   }
   function fromHash() {
     var p = new URLSearchParams(location.hash.slice(1));
     if (!p.has("expr")) return null;
     return { expr: p.get("expr"), at: p.get("at") || "", wrt: p.get("wrt") || "",
              expect: p.get("expect") || "", exact: p.get("exact") === "1",
-             focus: p.get("focus") === "1", step: +(p.get("step") || 0) };
+             focus: p.get("focus") === "1", practice: p.get("practice") === "1",
+             step: +(p.get("step") || 0) };
   }
   function toHash(state, step) {
     var p = new URLSearchParams();
     ["expr", "at", "wrt", "expect"].forEach(function (k) { if (state[k]) p.set(k, state[k]); });
     if (state.exact) p.set("exact", "1");
     if (state.focus) p.set("focus", "1");
+    if (state.practice) p.set("practice", "1");
     if (step) p.set("step", step);
     try { history.replaceState(null, "", "#" + p.toString()); } catch (e) {}
   }
   function fill(state) {
     $("expr").value = state.expr; $("at").value = state.at; $("expect").value = state.expect;
     $("exact").checked = state.exact; $("focus").checked = state.focus;
+    $("practice").checked = state.practice;
     options([state.wrt], state.wrt);
   }
   function options(names, chosen) {
@@ -102,7 +106,7 @@
   function compute(state) {
     var t = performance.now();
     var request = { expr: state.expr, at: state.at, wrt: state.wrt, expect: state.expect,
-                    exact: state.exact, focus: state.focus };
+                    exact: state.exact, focus: state.focus, practice: state.practice };
     var result;
     try {
       result = JSON.parse(app.compute(JSON.stringify(request)));
@@ -174,7 +178,8 @@
     e.preventDefault();
     if (app) compute(fromForm());
   });
-  ["wrt", "exact", "focus"].forEach(function (id) {
+  $("practice-box").hidden = !build.practice;      // where this tracegrad's stepper has it
+  ["wrt", "exact", "focus", "practice"].forEach(function (id) {
     $(id).addEventListener("change", function () { if (app) compute(fromForm()); });
   });
   start().catch(function (err) {
