@@ -85,6 +85,7 @@
     $("results").classList.toggle("tg-stale", !r.ok);
     if (!r.ok) { $("error").textContent = r.error; return false; }
     $("results").hidden = false;
+    $("results").classList.toggle("tg-practicing", !!state.practice && build.practice);
     shown = state;
     options(r.names, r.wrt);
     document.querySelectorAll(".tg-root").forEach(function (e) { e.textContent = r.root; });
