@@ -277,6 +277,19 @@ def test_the_site_built_served_and_used_in_chromium(tmp_path_factory):
         assert current(driver) == ["f", "5"]
         assert rows(driver, "grads") == [["a", "3", "16"], ["b", "2", "21"]]
 
+        if app.PRACTICE:            # practice mode: the answers hidden, the stepper asks
+            driver.get("about:blank")
+            driver.get(base + "#expr=(a*b)*(a%2Bb)&at=a%3D3+b%3D2&practice=1")
+            after_run(driver, 1)
+            assert driver.find_element("id", "tg-practice").is_selected()
+            assert not driver.find_element("id", "tg-grads").is_displayed()
+            box = driver.find_element("css selector", "#tg-stepper .tg-practice input")
+            box.send_keys("6")                              # v1 = a * b = 3 * 2
+            driver.find_element("css selector", '#tg-stepper [data-p="check"]').click()
+            score = driver.find_element("css selector", "#tg-stepper .tg-p-score").text
+            assert score.startswith("right first time 1")    # and on to step 2
+            assert "step 2" in driver.find_element("css selector", "#tg-stepper .tg-p-head").text
+
         urls += requests(driver)
         assert any(u.endswith("pyodide.asm.wasm") for u in urls)
         outside = [u for u in urls if not u.startswith((base, "about:", "data:", "blob:"))]
