@@ -23,7 +23,7 @@ DIGITS = 4
 
 # the gallery: ready examples (the build writes them into the page as links)
 EXAMPLES = [
-    {"title": "the lecture neuron", "expr": "tanh(x1*w1 + x2*w2 + b)",
+    {"title": "the lecture neuron", "expr": "n = x1*w1 + x2*w2 + b; o = tanh(n)",
      "at": "x1=2 w1=-3 x2=0 w2=1 b=6.8813735870195432", "wrt": "w1"},
     {"title": "the diamond (a*b)*(a+b)", "expr": "(a*b)*(a+b)", "at": "a=3 b=2", "wrt": "a"},
     {"title": "the seeds' SSR: intercept", "expr": "(1.3 - (intercept + 0.64*5))**2",
@@ -73,8 +73,7 @@ def _parts(form):
              "steps": _table(backward_steps(root)),
              "explain": explain(root, leaves[wrt], digits=DIGITS).text,
              "check": _check(args, wrt, form.get("expect", ""))}
-    # TODO(issue 22): named steps ("n = x1*w1 + x2*w2 + b; o = tanh(n)") come through
-    # cli.build once the expression language reads them; nothing here changes for them
+    # named steps ("n = x1*w1 + x2*w2 + b; o = tanh(n)") come through cli.build as well
     parts["drawing"] = _drawing(root, focus)
     parts["stepper"] = _stepper(root, focus, f"{root.label} = {args.expr.strip()}",
                                 bool(form.get("practice")))
