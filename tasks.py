@@ -6,6 +6,7 @@
     python3 tasks.py notebooks   open the lessons in JupyterLab
     python3 tasks.py parity      add PyTorch (torch==2.13.0, CPU) for the parity tests
     python3 tasks.py bench       the benchmarks (writes benchmarks/results.md)
+    python3 tasks.py site        the static site in out/site/ (tracegrad in the browser; needs npm)
 
 On Windows: py tasks.py demo (and so on).
 """
@@ -26,6 +27,7 @@ TASKS = {
     "notebooks": ("notebook", ["-m", "jupyterlab", "notebooks"]),     # + --allow-root as root
     "parity": ("test,torch", None),
     "bench": ("bench,plot", ["benchmarks/run.py"]),
+    "site": ("", ["-m", "tracegrad.site", "-o", "out/site"]),
 }
 
 
@@ -40,7 +42,7 @@ def install(extras):
         sh(PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     # strict: a tree of links to the sources, which type checkers and editors (mypy, Pylance,
     # pyright) read as a plain package; reinstalled on every task, so new files are linked too
-    sh(PYTHON, "-m", "pip", "install", "-qq", "--editable", f".[{extras}]",
+    sh(PYTHON, "-m", "pip", "install", "-qq", "--editable", f".[{extras}]" if extras else ".",
        "--config-settings", "editable_mode=strict")
 
 
