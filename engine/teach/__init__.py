@@ -9,8 +9,9 @@ from .draw import draw
 from .explain import explain
 from .forward import forward_steps
 from .frames import draw_frames
+from .render import set_renderer
 from .stepper import stepper
 from .steps import backward_steps
 
 __all__ = ["backward_steps", "forward_steps", "explain", "numerical_grad", "check_grad", "draw",
-           "draw_frames", "stepper"]
+           "draw_frames", "stepper", "set_renderer"]

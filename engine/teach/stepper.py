@@ -14,7 +14,7 @@ from typing import Any
 from .draw import RANKDIRS, dot_ids, draw
 from .explain import explain
 from ..graph import on_paths, topological_order
-from .render import NoRenderer, RenderError, run, write
+from .render import NoRenderer, RenderError, png_bundle, run, write
 from .stepper_page import fragment, page, relabel_edges, tag_svg
 from ..text import fmt
 from .notation import definition, local_text, partial, with_numbers
@@ -28,6 +28,7 @@ MAX_NODES = 150          # Values drawn; beyond this the page would be unreadabl
 EXPLAIN_ALL = 40         # up to this many Values, every node's explanation is in the page
 UNKNOWN = "?"            # a value or gradient not computed yet at this step
 SIGMA = "\u03a3"
+SAVED = "the backward pass at its last step: run the cell to step through it"
 _uids = itertools.count(1)
 
 
@@ -200,14 +201,12 @@ class Stepper:
             for c in step.contributions:
                 if len(self._num(c.accumulated)) > len(self._num(widest[c.parent])):
                     widest[c.parent] = c.accumulated
-        # show_local gives every edge a label, so graphviz leaves room for it; the label
-        # becomes the arithmetic the page writes there, so nothing moves between steps
-        graph = draw(self.root, grads=widest, digits=self.digits, focus=self.focus,
-                     show_local=True, rankdir=self.rankdir, compact=self.compact,
-                     prune=self.focus is not None)
-        relabel_edges(graph, self.labels)
+        final = dict(steps.start)
+        for step in steps:
+            final.update((c.parent, c.accumulated) for c in step.contributions)
+        self.final_dot = self._graph(final).source      # a saved notebook's picture of it
         try:
-            svg = run(graph.source, "svg").decode("utf-8")
+            svg = run(self._graph(widest).source, "svg").decode("utf-8")
         except (NoRenderer, RenderError) as err:
             raise type(err)(f"stepper: cannot draw the graph: {err}") from None
         grads = dict(self.data["start"])
@@ -217,14 +216,34 @@ class Stepper:
                  for id, node in self.data["nodes"].items()}
         return tag_svg(svg, self.uid, cells)
 
+    def _graph(self, grads: dict[Value, Gradient]) -> Any:
+        """draw()'s Drawing with these grads, each edge labelled with its last arithmetic."""
+        # show_local gives every edge a label, so graphviz leaves room for it; the label
+        # becomes the arithmetic the page writes there, so nothing moves between steps
+        graph = draw(self.root, grads=grads, digits=self.digits, focus=self.focus,
+                     show_local=True, rankdir=self.rankdir, compact=self.compact,
+                     prune=self.focus is not None)
+        relabel_edges(graph, self.labels)
+        return graph
+
     def fragment(self, page: bool = False) -> str:
         """The stepper as one HTML element (its style, data and script inside it)."""
         return fragment(self.uid, self.title, self.svg, self.rows, self.names[self.root],
                         json.dumps(self.data, ensure_ascii=False),
                         len(self.data["steps"]) - 1, page)
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None,
+                          **_: Any) -> tuple[JSON, JSON]:
+        """The live stepper as HTML; saved and opened untrusted (or on GitHub), a PNG of its
+        last step and one line saying to run the cell (tracegrad.jupyter.until_run)."""
+        from tracegrad.jupyter import until_run
+        png, metadata = png_bundle(self.final_dot)
+        html = until_run(self.fragment(), png.get("image/png"),
+                         metadata.get("image/png", {}), SAVED)
+        return {"text/html": html, **png, "text/plain": repr(self)}, metadata
+
     def _repr_html_(self) -> str:
-        return self.fragment()
+        return self._repr_mimebundle_()[0]["text/html"]
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the page to path (one HTML file, nothing fetched from anywhere); returns the Path."""
