@@ -279,3 +279,25 @@ def test_the_base_install_resolves_where_graphviz_pure_has_no_wheel(clone, platf
         name.rsplit("-", 1)[0] for name in done.stdout.split("Would install")[1].split()}
     drawn = resolve(f"{wheel}[draw]")
     assert drawn.returncode != 0 and "graphviz-pure" in drawn.stderr
+
+
+def test_every_readme_link_is_absolute_and_names_a_file_or_heading_that_exists():
+    """The README is the package index page too, where a relative link goes nowhere."""
+    import re
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blob = "https://github.com/tracegrad/tracegrad/blob/main/"
+    raw = "https://raw.githubusercontent.com/tracegrad/tracegrad/main/"
+    links = re.findall(r"!?\[[^\]]*\]\(([^)\s]+)\)", readme)
+    links += re.findall(r'(?:src|href)="([^"]+)"', readme)
+    assert len(links) > 10
+    relative = [link for link in links if not re.match(r"https?://", link)]
+    assert not relative, relative
+    headings = {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
+                for h in re.findall(r"^#+ (.*)$", readme, flags=re.M)}
+    for link in links:
+        if link.startswith((blob, raw)):
+            assert (ROOT / link.removeprefix(blob).removeprefix(raw)).exists(), link
+        elif link.startswith("https://github.com/tracegrad/tracegrad#"):
+            assert link.split("#")[1] in headings, link
+    images = re.findall(r"!\[[^\]]*\]\(([^)\s]+)\)", readme)
+    assert images and all(image.startswith(raw) for image in images)   # the image, not a page
