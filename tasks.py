@@ -26,7 +26,7 @@ PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 # task: (the extras it installs, the command it runs in the venv, after `python`)
 TASKS = {
-    "demo": ("plot", ["-m", "tracegrad", "demo"]),
+    "demo": ("plot,draw", ["-m", "tracegrad", "demo"]),
     "test": ("test", ["-m", "pytest", "-n", "2"]),
     "notebooks": ("notebook", ["-m", "jupyterlab", "notebooks"]),     # + --allow-root as root
     "parity": ("test,torch", None),
