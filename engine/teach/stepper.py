@@ -14,7 +14,7 @@ from typing import Any
 from .draw import RANKDIRS, dot_ids, draw
 from .explain import explain
 from ..graph import on_paths, topological_order
-from .render import NoRenderer, RenderError, png_bundle, run, write
+from .render import Drawing, NoRenderer, RenderError, png_bundle, run, write
 from .stepper_page import fragment, page, relabel_edges, tag_svg
 from ..text import fmt
 from .notation import definition, local_text, partial, with_numbers
@@ -216,7 +216,7 @@ class Stepper:
                  for id, node in self.data["nodes"].items()}
         return tag_svg(svg, self.uid, cells)
 
-    def _graph(self, grads: dict[Value, Gradient]) -> Any:
+    def _graph(self, grads: dict[Value, Gradient]) -> Drawing:
         """draw()'s Drawing with these grads, each edge labelled with its last arithmetic."""
         # show_local gives every edge a label, so graphviz leaves room for it; the label
         # becomes the arithmetic the page writes there, so nothing moves between steps
