@@ -212,6 +212,12 @@ def test_every_folder_in_every_install_mode(clone, install):
     results = table(python, copy, clone / "neutral")
     failed = {cell: why for cell, why in results.items() if why != "ok"}
     assert not failed, failed
+    # what a type checker or editor does (mypy, pyright, Pylance, mkdocstrings): look for the
+    # file tracegrad/engine/value.py in the folders on sys.path, running no import hook
+    folders = subprocess.run([str(python), "-c", "import sys; print('\\n'.join(sys.path[1:]))"],
+                             cwd=clone / "neutral", capture_output=True, text=True).stdout.split()
+    static = any(Path(f, "tracegrad", "engine", "value.py").is_file() for f in folders)
+    assert static == (install in ("wheel", "sdist", "editable strict")), folders
 
 
 @pytest.fixture(scope="module")
