@@ -164,3 +164,11 @@ def test_run_the_saved_stepper_replaces_the_picture_with_the_live_page(browser, 
     assert width > 100 and not browser.find_elements(By.CSS_SELECTOR, "button")
     assert browser.find_element(By.TAG_NAME, "body").text == (
         "the backward pass at its last step: run the cell to step through it")
+
+
+def test_a_saved_practice_page_gives_no_answer_away(standin):
+    bundle, metadata = stepper(neuron(), practice=True)._repr_mimebundle_()
+    assert sanitized(bundle["text/html"]) == (
+        '<div class="tg-saved"><p><em>practice: run the cell to work through it step by '
+        'step</em></p></div>')
+    assert "image/png" not in bundle and metadata == {}
