@@ -172,3 +172,14 @@ def test_a_saved_practice_page_gives_no_answer_away(standin):
         '<div class="tg-saved"><p><em>practice: run the cell to work through it step by '
         'step</em></p></div>')
     assert "image/png" not in bundle and metadata == {}
+
+
+@pytest.mark.parametrize("practice", [False, True])
+def test_no_label_ends_or_comments_out_the_script_that_carries_the_live_page(standin, practice):
+    y = neuron()
+    y.label = "<!--<script></script>"
+    html = stepper(y, practice=practice)._repr_html_()
+    saved, script = html.split("<script>", 1)           # the saved part, then the script
+    assert saved.startswith('<div class="tg-saved">') and "<script" not in saved
+    assert html.count("</script") == 1 and html.endswith("</script>")   # only its own end
+    assert "<!--" not in script                           # nor a comment that hides it
