@@ -56,15 +56,15 @@ def hardest_sample(model, data):
 
 
 def one_weight_graph(model, data, sample):
-    """A small graph of one sample's loss: the last hidden layer's outputs h.0, h.1, ...
-    become leaves, the output neuron is copied (weights w.0 ..., bias b), and
-    loss = hinge(score, y). Returns (loss, the weight w.i of the most active input h.i)."""
+    """A small graph of one sample's loss: the last hidden layer's outputs h_1, h_2, ...
+    become leaves, the output neuron is copied (weights w_1 ..., bias b), and
+    loss = hinge(score, y). Returns (loss, the weight w_i of the most active input h_i)."""
     x, y = data[sample]
     with no_grad():
         hidden = x
         for layer in model.layers[:-1]:
             hidden = layer(hidden)
-    leaves = [Value(h.data, label=f"h.{i}") for i, h in enumerate(hidden)]
+    leaves = [Value(h.data, label=f"h_{i + 1}") for i, h in enumerate(hidden)]
     last = model.layers[-1].neurons[0]
     neuron = Neuron(last.nin, last.activation).load_state_dict(last.state_dict())
     score = neuron(leaves)
@@ -82,8 +82,8 @@ def show_backprop(model, data, out):
     loss, weight = one_weight_graph(model, data, sample)
     print(f"\nSample {sample} (x = {_short(data.X[sample])}, y = {data.y[sample]}) has the "
           f"largest loss, {loss.data:.4f}. Its graph through the output neuron "
-          "(the last hidden layer's outputs h.* held fixed), the backward steps that reach "
-          f"{weight.label} (the weight from h.{weight.label[2:]} to the output):\n")
+          "(the last hidden layer's outputs h_* held fixed), the backward steps that reach "
+          f"{weight.label} (the weight from h{weight.label[1:]} to the output):\n")
     print(backward_steps(loss).towards(weight))
     print()
     print(explain(loss, weight))
