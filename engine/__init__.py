@@ -27,7 +27,7 @@ from .value import Value
 _TEACHING = {"backward_steps": "steps", "forward_steps": "forward", "explain": "explain",
              "numerical_grad": "check", "check_grad": "check", "draw": "draw",
              "draw_frames": "frames", "stepper": "stepper", "grade": "grade",
-             "worksheets": "worksheet", "draw_sheet": "worksheet"}
+             "worksheets": "worksheet", "draw_sheet": "worksheet", "set_renderer": "render"}
 
 if TYPE_CHECKING:
     from .teach.check import check_grad, numerical_grad
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from .teach.forward import forward_steps
     from .teach.frames import draw_frames
     from .teach.grade import grade
+    from .teach.render import set_renderer
     from .teach.worksheet import draw_sheet, worksheets
     from .teach.stepper import stepper
     from .teach.steps import backward_steps

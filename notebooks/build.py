@@ -6,7 +6,9 @@
 
 Each notebook runs top to bottom in a fresh kernel (the venv's python3 kernel) with
 notebooks/ as its working directory. Volatile metadata (execution timestamps, the Python
-version, widget state) is dropped, so running this twice gives no diff. execute() and
+version, widget state) is dropped, so running this twice gives no diff. fit's progress bar is
+saved as text at its end (a widget saved without its state shows in no viewer); run live,
+the lesson draws tqdm's widget as usual. execute() and
 clean() here are the one definition of "fresh": tests/test_notebooks.py runs every lesson
 through them and fails when the committed outputs differ; differences() and same() say
 what "differ" means: text exactly, except a number printed to full precision, which may move
@@ -30,6 +32,24 @@ KERNEL = "python3"
 TIMEOUT = 300                     # seconds per cell; every lesson runs in seconds
 METADATA = {"kernelspec": {"display_name": "Python 3", "language": "python", "name": KERNEL},
             "language_info": {"name": "python"}}
+# The build's kernel draws tqdm.auto's bars as text (stderr), which a saved lesson keeps; stdout
+# and stderr reach the notebook in the order they were written (each flushed at the switch)
+TEXT_BARS = """
+def _text_bars():
+    import sys, tqdm.auto, tqdm.std
+
+    class TextBar(tqdm.std.tqdm):
+        def __init__(self, *args, **kwargs):
+            sys.stdout.flush()
+            super().__init__(*args, **kwargs)
+
+        def close(self):
+            super().close()
+            self.fp.flush()
+
+    tqdm.auto.tqdm = TextBar
+_text_bars(); del _text_bars
+"""
 # A lesson that needs an optional package lists it as metadata {"tracegrad": {"needs": [...]}}
 # (lesson 11: torch); the test skips it where the package is missing.
 KEPT = "tracegrad"
@@ -54,7 +74,17 @@ def clean(nb):
             cell.outputs = merge_streams(cell.outputs)
             for output in cell.outputs:
                 output.get("metadata", {}).pop("execution", None)
+                if output.output_type == "stream":
+                    output.text = last_redraw(output.text)
     return nb
+
+
+def last_redraw(text):
+    """Each line as it was left on screen: a progress bar redraws its line after a carriage
+    return (padded with spaces over a longer one), and how many times it did depends on the
+    machine's speed."""
+    return "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1].rstrip(" ") if "\r" in line else line
+                     for line in text.split("\n"))
 
 
 def merge_streams(outputs):
@@ -80,7 +110,8 @@ def execute(path):
     """Run one notebook top to bottom in a fresh kernel: (the cleaned notebook, seconds)."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=TIMEOUT, kernel_name=KERNEL, record_timing=False,
-                            resources={"metadata": {"path": str(HERE)}})
+                            resources={"metadata": {"path": str(HERE)}},
+                            extra_arguments=["--IPKernelApp.exec_lines=" + TEXT_BARS])
     start = time.perf_counter()
     client.execute()
     seconds = time.perf_counter() - start
@@ -129,6 +160,11 @@ TEXT = ("text/", "application/json", "application/javascript")
 RELATIVE = 1e-13
 PIXELS, SHARE = 4, 0.02
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
+# A progress bar's clock and speed ([00:01<00:00, 61.3step/s) differ on every run; a picture
+# inside HTML (a data: PNG, an inline SVG, also JSON-escaped in a script) is an image
+CLOCK = re.compile(r"\[[\d:]+<[\d:?]+, *(?:\?|[\d.]+) ?(?:s/\w+|\w+/s)")
+EMBEDDED = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"[^>]*>|<svg\b.*?<\\?/svg>',
+                      re.S)
 
 
 def same(mine, theirs):
@@ -174,16 +210,24 @@ class Image(tuple):
 def _summary(output):
     """What must match in one output: its type and text, and each image's kind and size."""
     if output.output_type == "stream":
-        return ("stream", output.name, output.text)
+        return ("stream", output.name, CLOCK.sub("[clock", output.text))
     if output.output_type == "error":
         return ("error", output.ename, output.evalue)
     data = {}
     for mime, value in sorted(output.get("data", {}).items()):
         if mime.startswith(TEXT):
-            data[mime] = value if isinstance(value, str) else "".join(value)
+            data[mime] = _text(value if isinstance(value, str) else "".join(value))
         else:
             data[mime] = _image(mime, value)
     return (output.output_type, data)
+
+
+def _text(text):
+    """Text as it is compared: each picture inside it taken out as an Image (kind, size)."""
+    images = [_image("image/png", found.group(1)) if found.group(1) else
+              _image("image/svg+xml", found.group(0).replace('\\"', '"'))
+              for found in EMBEDDED.finditer(text)]
+    return (EMBEDDED.sub("<image>", text), *images) if images else text
 
 
 def _image(mime, value):

@@ -119,7 +119,7 @@ def test_digraph_render_and_jupyter_use_the_found_renderer(tmp_path):
     out = g.render(tmp_path / "graph", format="png", cleanup=True)
     assert out.endswith("graph.png") and open(out, "rb").read(8) == PNG_MAGIC
     assert not (tmp_path / "graph").exists()
-    assert "<svg" in g._repr_mimebundle_()["image/svg+xml"]
+    assert "<svg" in g._repr_mimebundle_()[0]["image/svg+xml"]
 
 
 @needs_renderer
@@ -136,7 +136,7 @@ def test_without_a_renderer_the_dot_text_and_a_hint(tmp_path, monkeypatch, capsy
     assert written == tmp_path / "neuron.dot" and written.read_text() == draw(o).source
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pip install graphviz-pure" in err
-    bundle = draw(o)._repr_mimebundle_()
+    bundle, _ = draw(o)._repr_mimebundle_()
     assert list(bundle) == ["text/plain"] and "digraph" in bundle["text/plain"]
 
 

@@ -83,3 +83,42 @@ def png(width, height):
     header = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + width.to_bytes(4, "big")
               + height.to_bytes(4, "big"))
     return {"image/png": base64.b64encode(header).decode()}
+
+
+def bar(*redraws):
+    """A one-cell notebook whose stderr is a progress bar drawn as `redraws`, cleaned."""
+    text = "".join("\r" + r for r in redraws) + "\n"
+    cell = nbformat.v4.new_code_cell("fit(...)", execution_count=1,
+                                     outputs=[nbformat.v4.new_output("stream", name="stderr", text=text)])
+    return build.clean(nbformat.v4.new_notebook(cells=[cell]))
+
+
+def test_a_progress_bar_is_saved_as_left_and_matches_whatever_its_clock_said():
+    saved = bar("  0%|          | 0/90 [00:00<?, ?step/s]",
+                "100%|##########| 90/90 [00:01<00:00, 61.30step/s, loss=0.0432]")
+    assert saved.cells[0].outputs[0].text == (
+        "100%|##########| 90/90 [00:01<00:00, 61.30step/s, loss=0.0432]\n")
+    slower = bar("  0%|          | 0/90 [00:00<?, ?step/s]", " 50%|#####     | 45/90 [00:02<00:02, "
+                 "20.1step/s, loss=0.31]", "100%|##########| 90/90 [00:04<00:00, 1.25s/step, loss=0.0432] ")
+    assert build.differences(saved, slower) == []
+    (problem,) = build.differences(saved, bar("100%|##########| 90/90 [00:01<00:00, 61.30step/s, "
+                                              "loss=0.0433]"))
+    assert "loss=0.0432" in problem and "loss=0.0433" in problem
+    assert build.differences(saved, bar("100%|##########| 91/91 [00:01<00:00, 61.30step/s, "
+                                        "loss=0.0432]"))
+
+
+def test_a_picture_inside_html_is_compared_as_an_image():
+    from tracegrad.jupyter import until_run
+
+    def saved(width, live='<svg width="642pt" height="100pt"><text>a</text></svg>'):
+        header = png(width, 20)["image/png"]
+        html = until_run(live, base64.b64decode(header), {"width": width, "height": 20}, "run it")
+        cell = nbformat.v4.new_code_cell("view", execution_count=1, outputs=[
+            nbformat.v4.new_output("execute_result", data={"text/html": html}, execution_count=1)])
+        return nbformat.v4.new_notebook(cells=[cell])
+    assert build.differences(saved(400), saved(402)) == []                  # a few pixels
+    assert build.differences(saved(400), saved(400, '<svg width="643pt" height="100pt">'
+                                               '<text>b</text></svg>')) == []
+    assert build.differences(saved(400), saved(500))                        # another picture
+    assert build.differences(saved(400), saved(400, "<p>no graph</p>"))     # other HTML

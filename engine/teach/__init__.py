@@ -11,9 +11,10 @@ from .explain import explain
 from .forward import forward_steps
 from .frames import draw_frames
 from .grade import grade
+from .render import set_renderer
 from .stepper import stepper
 from .steps import backward_steps
 from .worksheet import draw_sheet, worksheets
 
 __all__ = ["backward_steps", "forward_steps", "explain", "numerical_grad", "check_grad", "draw",
-           "draw_frames", "stepper", "grade", "worksheets", "draw_sheet"]
+           "draw_frames", "stepper", "grade", "worksheets", "draw_sheet", "set_renderer"]

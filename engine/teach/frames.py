@@ -30,8 +30,10 @@ def draw_frames(root, folder, suffix="svg", max_frames=MAX_FRAMES, budget=FRAMES
     the same layout and size. options go to draw() (rankdir, show_local, digits, focus,
     prune; never compact: each step's node must be drawn). A pass of more than max_frames
     frames is refused; rendering stops after budget seconds (one render after timeout).
-    Without a renderer the frames are written as .dot files and one line says how to get one."""
-    from .render import HINT, TIMEOUT, RenderError, find_renderer, run, write
+    Without a renderer the frames are written as .dot files and one line says how to get one;
+    a renderer plugged in with set_renderer() lays out each frame itself (nothing is pinned:
+    that needs Graphviz's `neato -n2`), so nodes may move a little between frames."""
+    from .render import HINT, TIMEOUT, RenderError, plugged, renderer_name, run, write
     for node in topological_order(root):
         if node.is_leaf:
             node.grad = 0                   # a fresh pass, as after zero_grad()
@@ -45,11 +47,13 @@ def draw_frames(root, folder, suffix="svg", max_frames=MAX_FRAMES, budget=FRAMES
     sources = [d.source for d in frame_drawings(root, steps, options)]
     folder, width = Path(folder), len(str(len(steps)))
     paths = [folder / f"step_{k:0{width}}.{suffix}" for k in range(len(sources))]
-    if suffix not in ("dot", "gv") and find_renderer() is None:
+    if suffix not in ("dot", "gv") and renderer_name() is None:
         print(f"{HINT} ({folder})", file=sys.stderr)
         paths = [p.with_suffix(".dot") for p in paths]
     if paths[0].suffix in (".dot", ".gv"):
         return [write(p, s.encode("utf-8")) for p, s in zip(paths, sources)]
+    if plugged() is not None:
+        return [write(p, run(s, suffix)) for p, s in zip(paths, sources)]
     deadline, timeout = time.monotonic() + budget, TIMEOUT if timeout is None else timeout
 
     def render(source, fmt):

@@ -1,7 +1,7 @@
-"""Turning DOT text into SVG or PNG after a plain `pip install`: a Graphviz `dot` on PATH if
-there is one, else the `graphviz-pure` program installed with tracegrad (looked up in the running
-interpreter's scripts folder, so no activated venv is needed), else the DOT text and one line
-saying how to get a renderer. `Drawing` is a graphviz.Digraph that renders this way.
+"""Turning DOT text into SVG or PNG: a function plugged in with set_renderer(fn) if there is one,
+else a Graphviz `dot` on PATH, else the `graphviz-pure` program (the `draw` extra; looked up in the
+running interpreter's scripts folder, so no activated venv is needed), else the DOT text and one
+line saying how to get a renderer. `Drawing` is a graphviz.Digraph that renders this way.
 A render has a time limit, and a file that cannot be written is an OutputError: one line each.
 """
 import os
@@ -9,17 +9,52 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+from collections.abc import Callable
 from pathlib import Path
 
 import graphviz
 
 ENV = "TRACEGRAD_RENDERER"      # a renderer program to use instead; 'none' for none
-HINT = ("no Graphviz renderer found: pip install graphviz-pure (or install Graphviz so "
-        "`dot` is on PATH); the DOT text is written instead")
+HINT = ("no Graphviz renderer found: pip install graphviz-pure (wheels for Linux, macOS and "
+        "Windows on x86-64 and ARM64), install Graphviz so `dot` is on PATH, or plug one in "
+        "with tracegrad.engine.set_renderer(fn); the DOT text is written instead")
 TEXT_FORMATS = {"dot", "gv"}     # written as DOT text, no renderer needed
 TIMEOUT = 30                     # seconds one render may take before it is stopped
 MEMORY = 2 << 30                 # bytes of address space a render may use (POSIX), as
                                  # TIMEOUT bounds its time: a 10^5-node graph wants more
+
+
+Renderer = Callable[[str, str], bytes]     # fn(dot_source, format) -> the rendered bytes
+_plugged: Renderer | None = None           # set_renderer's function; None: find a program
+
+
+def set_renderer(fn: Renderer | None) -> Renderer | None:
+    """Render every drawing with fn(dot_source, format) -> bytes from now on: draw() in a
+    notebook, Drawing.render/pipe, save(), draw_frames() and the stepper all call it.
+    format is 'svg', 'png', 'json' (frames' layout) or any suffix given to save(); fn returns
+    the file's bytes (str is taken as UTF-8 text) or raises for a format it cannot write.
+    set_renderer(None) restores the default (dot, then graphviz-pure). Returns the
+    renderer replaced, so a test or a with-block can put it back.
+
+        set_renderer(lambda dot, fmt: my_service.render(dot, fmt))"""
+    global _plugged
+    if fn is not None and not callable(fn):
+        raise TypeError(f"set_renderer: {fn!r} is not callable; give a function "
+                        "fn(dot_source, format) -> bytes, or None for the default")
+    previous, _plugged = _plugged, fn
+    return previous
+
+
+def plugged() -> Renderer | None:
+    """The function given to set_renderer, or None (the default: a Graphviz program)."""
+    return _plugged
+
+
+def renderer_name() -> str | None:
+    """What renders: the plugged-in function's name, the program's path, or None."""
+    if _plugged is not None:
+        return getattr(_plugged, "__qualname__", None) or type(_plugged).__qualname__
+    return find_renderer()
 
 
 class NoRenderer(RuntimeError):
@@ -54,6 +89,8 @@ def find_renderer():
 def run(source, fmt, engine=None, timeout=TIMEOUT, flags=()):
     """The rendered bytes of DOT source in format fmt ('svg', 'png', ...), stopped with a
     RenderError after timeout seconds. flags: more command-line options (-n2)."""
+    if _plugged is not None:
+        return _call_plugged(_plugged, source, fmt)
     renderer = find_renderer()
     if renderer is None:
         raise NoRenderer(HINT)
@@ -82,6 +119,22 @@ def run(source, fmt, engine=None, timeout=TIMEOUT, flags=()):
                               "view, or one focus leaf's paths)")
         raise RenderError(f"{Path(renderer).name} -T{fmt} failed: {complaint[-1]}")
     return done.stdout
+
+
+def _call_plugged(fn, source, fmt):
+    """fn(source, fmt) as bytes; anything it raises, or a wrong answer, is one RenderError."""
+    name = renderer_name()
+    try:
+        data = fn(source, fmt)
+    except Exception as err:            # a user's renderer: say whose failure it was
+        raise RenderError(f"the renderer {name} given to set_renderer failed for format "
+                          f"{fmt!r}: {type(err).__name__}: {err}".splitlines()[0]) from err
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if not isinstance(data, (bytes, bytearray)):
+        raise RenderError(f"the renderer {name} given to set_renderer returned "
+                          f"{type(data).__name__} for format {fmt!r}; it must return bytes")
+    return bytes(data)
 
 
 def _memory_limit():
@@ -135,9 +188,10 @@ def write(path, data, parents=True):
 
 
 class Drawing(graphviz.Digraph):
-    """A graphviz.Digraph that renders with find_renderer(): `dot` or `graphviz-pure`.
+    """A graphviz.Digraph that renders with set_renderer's function, `dot` or `graphviz-pure`.
 
-    In Jupyter it displays as SVG, or as its DOT text and the hint when no renderer exists."""
+    In Jupyter it displays as SVG with a PNG beside it (what a saved, untrusted notebook and
+    GitHub show), or as its DOT text and the hint when no renderer exists."""
 
     def pipe(self, format=None, renderer=None, formatter=None, neato_no_op=None,
              quiet=False, *, engine=None, encoding=None):
@@ -167,14 +221,42 @@ class Drawing(graphviz.Digraph):
 
     def _repr_mimebundle_(self, include=None, exclude=None, **_):
         try:
-            return {"image/svg+xml": self.pipe(format="svg", encoding="utf-8"),
-                    "text/plain": repr(self)}
+            svg = self.pipe(format="svg", encoding="utf-8")
         except (NoRenderer, RenderError) as err:
-            return {"text/plain": f"{err}\n{self.source}"}
+            return {"text/plain": f"{err}\n{self.source}"}, {}
+        data, metadata = png_bundle(self.source)
+        return {"image/svg+xml": svg, **data, "text/plain": repr(self)}, metadata
+
+
+def png_bundle(source, scale=2):
+    """({'image/png': bytes}, its Jupyter metadata) for DOT source, drawn at scale times
+    Graphviz's 96 dpi and shown at its natural size (width/height metadata), so it is sharp
+    on a high-density screen; ({}, {}) if the renderer cannot write PNG. A notebook opened
+    untrusted shows the PNG: JupyterLab does not show SVG it cannot trust."""
+    try:
+        png = run(with_dpi(source, 96 * scale), "png")
+    except (NoRenderer, RenderError):
+        return {}, {}
+    width, height = png_size(png)
+    size = {"width": round(width / scale), "height": round(height / scale)}
+    return {"image/png": png}, {"image/png": size}
+
+
+def with_dpi(source, dpi):
+    """DOT source drawn at dpi pixels per inch (a graph attribute: every renderer reads it)."""
+    head, brace, body = source.partition("{")
+    return f"{head}{brace}\n\tdpi={dpi}{body}" if brace else source
+
+
+def png_size(png):
+    """(width, height) in pixels from a PNG's header."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n" or len(png) < 24:
+        raise RenderError("the renderer's PNG is not a PNG file")
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
 
 
 def _unsupported(**options):
     given = [name for name, value in options.items() if value]
     if given:
-        raise TypeError(f"Drawing renders with {find_renderer() or 'no renderer'}: the "
+        raise TypeError(f"Drawing renders with {renderer_name() or 'no renderer'}: the "
                         f"option(s) {', '.join(given)} are not supported; leave them out")

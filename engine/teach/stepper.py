@@ -16,7 +16,7 @@ from typing import Any
 from .draw import RANKDIRS, dot_ids, draw
 from .explain import explain
 from ..graph import on_paths, topological_order
-from .render import NoRenderer, RenderError, run, write
+from .render import NoRenderer, RenderError, png_bundle, run, write
 from .stepper_page import fragment, page, relabel_edges, tag_svg
 from ..text import fmt
 from .notation import definition, is_constant, local_text, partial, with_numbers
@@ -33,6 +33,8 @@ MIN_PX = 18              # px: the smallest text the page's default view draws (
 EXPLAIN_ALL = 40         # up to this many Values, every node's explanation is in the page
 UNKNOWN = "?"            # a value or gradient not computed yet at this step
 SIGMA = "\u03a3"
+SAVED = "the backward pass at its last step: run the cell to step through it"
+SAVED_PRACTICE = "practice: run the cell to work through it step by step"
 _uids = itertools.count(1)
 
 
@@ -241,6 +243,13 @@ class Stepper:
             if _width(svg) * MIN_PX / FONT <= FITS:    # readable on a projector as it is
                 break
         self.rankdir = rankdir
+        final = dict(steps.start)                       # a saved notebook's picture:
+        for step in steps:                              # the last step, as laid out here
+            final.update((c.parent, c.accumulated) for c in step.contributions)
+        picture = draw(self.root, rankdir=rankdir, **{**options, "grads": final})
+        presented(picture)
+        relabel_edges(picture, self.labels)
+        self.final_dot = picture.source
         grads = dict(self.data["start"])
         for step in self.data["steps"]:
             grads.update(step.get("grads", {}))
@@ -261,8 +270,21 @@ class Stepper:
         from .practice import part
         return part(self, self.practice)
 
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None,
+                          **_: Any) -> tuple[JSON, JSON]:
+        """The live stepper as HTML; saved and opened untrusted (or on GitHub), a PNG of its
+        last step and one line saying to run the cell (tracegrad.jupyter.until_run)."""
+        from tracegrad.jupyter import until_run
+        if self.practice is not None:           # a picture of the last step gives it all away
+            return {"text/html": until_run(self.fragment(), None, {}, SAVED_PRACTICE),
+                    "text/plain": repr(self)}, {}
+        png, metadata = png_bundle(self.final_dot)
+        html = until_run(self.fragment(), png.get("image/png"),
+                         metadata.get("image/png", {}), SAVED)
+        return {"text/html": html, **png, "text/plain": repr(self)}, metadata
+
     def _repr_html_(self) -> str:
-        return self.fragment()
+        return self._repr_mimebundle_()[0]["text/html"]
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the page to path (one HTML file, nothing fetched from anywhere); returns the Path."""

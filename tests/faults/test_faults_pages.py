@@ -45,7 +45,9 @@ def test_a_label_or_title_cannot_break_or_script_the_stepper(browser, tmp_path, 
 @pytest.mark.parametrize("practice", [False, True])
 def test_no_label_opens_a_comment_or_ends_a_data_block(practice):
     from tracegrad.engine import stepper
-    html = stepper(pages.graph("<!--<script></script>"), practice=practice)._repr_html_()
+    # the live element (in a notebook it travels inside one script as a JSON string, whose
+    # safety tests/test_renderer.py checks)
+    html = stepper(pages.graph("<!--<script></script>"), practice=practice).fragment()
     blocks = html.split('<script type="application/json"')[1:]
     assert len(blocks) == 1 + practice
     for block in blocks:                      # each data block, up to its own </script>

@@ -135,27 +135,7 @@ def use_renderer(render):
         return out.encode("utf-8") if isinstance(out, str) else bytes(out)
     viz_js.__qualname__ = "viz-js"              # how the hook's error messages name it
 
-    from .. import engine
-    try:
-        set_renderer = engine.set_renderer
-    except AttributeError:
-        _patch_renderer(viz_js)
-    else:
-        set_renderer(viz_js)
+    from ..engine import set_renderer
+    set_renderer(viz_js)
 
 
-def _patch_renderer(renderer):
-    """TEMPORARY, until the issue-18 branch's set_renderer is on main: point render.run (which
-    draw's Drawing calls) and the stepper's imported copy of it at renderer."""
-    from importlib import import_module
-    render = import_module("tracegrad.engine.teach.render")
-    stepper_module = import_module("tracegrad.engine.teach.stepper")   # not teach.stepper:
-    # the package's name stepper is the function
-
-    def run(source, fmt, engine=None, timeout=None, flags=()):
-        try:
-            return renderer(source, fmt)
-        except Exception as err:    # a JsException from viz-js: its first line
-            raise RenderError(f"viz-js -T{fmt} failed: {err}".splitlines()[0]) from None
-
-    render.run = stepper_module.run = run
