@@ -18,10 +18,10 @@ if __name__ != "tracegrad.engine":
 
 from typing import TYPE_CHECKING
 
-from .graph import backward, grad, local_derivatives, topological_order
-from .modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .graph import local_derivatives, topological_order
+from .modes import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad
 from .ops import OPS, Op
-from .value import Value
+from .value import Value, backward, grad
 
 # the teaching tools' names, each in its module of teach/ (imported when first asked for)
 _TEACHING = {"backward_steps": "steps", "forward_steps": "forward", "explain": "explain",
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .teach.steps import backward_steps
 
 __all__ = ["Value", "grad", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
+           "is_anomaly_enabled",
            "backward", "topological_order", "local_derivatives", "OPS", "Op", *_TEACHING]
 
 

@@ -137,7 +137,10 @@ AT_INFINITY = {"neg": (-INF, INF), "pow": (INF, -INF), "exp": (INF, 0.0), "log":
                "relu": (INF, 0.0), "leaky_relu": (INF, -INF), "softplus": (INF, 0.0),
                "sin": (ValueError, ValueError), "cos": (ValueError, ValueError),
                "tan": (ValueError, ValueError), "abs": (INF, INF),
-               "add": (INF, -INF), "sub": (INF, -INF), "mul": (INF, -INF), "div": (INF, -INF), "powv": (INF, INF)}
+               "add": (INF, -INF), "sub": (INF, -INF), "mul": (INF, -INF), "div": (INF, -INF), "powv": (INF, INF),
+               "asin": (ValueError, ValueError), "acos": (ValueError, ValueError),
+               "atan": (math.pi / 2, -math.pi / 2), "sinh": (INF, -INF), "cosh": (INF, INF),
+               "asinh": (INF, -INF), "acosh": (INF, ValueError), "atanh": (ValueError, ValueError)}
 
 
 @pytest.mark.parametrize("name", sorted(OPS))

@@ -39,6 +39,14 @@ CASES = {
     "cos": (lambda a: a.cos(), math.cos, [(0.3,), (2.0,)], [(-6, 6)]),
     "tan": (lambda a: a.tan(), math.tan, [(0.3,), (-1.2,)], [(-1.4, 1.4)]),
     "abs": (lambda a: abs(a), abs, [(0.3,), (-1.2,)], [(-5, 5)]),
+    "asin": (lambda a: a.asin(), math.asin, [(0.3,), (-0.9,)], [(-0.95, 0.95)]),
+    "acos": (lambda a: a.acos(), math.acos, [(0.3,), (-0.9,)], [(-0.95, 0.95)]),
+    "atan": (lambda a: a.atan(), math.atan, [(0.3,), (-4.0,)], [(-10, 10)]),
+    "sinh": (lambda a: a.sinh(), math.sinh, [(0.3,), (-2.0,)], [(-5, 5)]),
+    "cosh": (lambda a: a.cosh(), math.cosh, [(0.3,), (-2.0,)], [(-5, 5)]),
+    "asinh": (lambda a: a.asinh(), math.asinh, [(0.3,), (-4.0,)], [(-10, 10)]),
+    "acosh": (lambda a: a.acosh(), math.acosh, [(1.5,), (4.0,)], [(1.05, 10)]),
+    "atanh": (lambda a: a.atanh(), math.atanh, [(0.3,), (-0.9,)], [(-0.95, 0.95)]),
 }
 
 KINKS = {name for name, op in OPS.items() if op.kinks}   # corners at 0: keep central differences away
@@ -170,7 +178,8 @@ def python_rule(rule, names):
 
 
 RULE_FUNCTIONS = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "cos": math.cos,
-                  "sin": math.sin, "sigmoid": sigmoid, "sign": lambda a: (a > 0) - (a < 0)}
+                  "sin": math.sin, "cosh": math.cosh, "sinh": math.sinh, "sigmoid": sigmoid,
+                  "sign": lambda a: (a > 0) - (a < 0)}
 
 
 @pytest.mark.parametrize("name,xs", [(n, p) for n, case in CASES.items() for p in case[2]])

@@ -103,5 +103,5 @@ def test_user_code_type_checks_with_the_right_types_and_typos_are_caught(tmp_pat
         'note: Revealed type is "int | float | fractions.Fraction"',
         'note: Revealed type is "list[tracegrad.engine.value.Value]"',
         'error: Too many arguments for "tanh" of "Value"  [call-arg]',
-        'error: "Value" has no attribute "tanhh"; maybe "tanh"?  [attr-defined]',
+        'error: "Value" has no attribute "tanhh"; maybe "tanh" or "atanh"?  [attr-defined]',
     ], result.stdout

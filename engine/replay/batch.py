@@ -93,7 +93,7 @@ class Replay:
             return
         out = self._evaluate((i, "forward"), e.op.forward, args)
         values[self.row[i]] = out
-        if modes.anomaly:
+        if modes.is_anomaly_enabled():
             _check_finite(values[self.row[i]], f"{e.op.name} (entry {i}) produced", self.base)
 
     base = 0        # the batch's first sample number in the data set, for error messages
@@ -180,17 +180,14 @@ class Replay:
             upstream = state.shared[i]
             if upstream == 0.0:
                 return
-        local = e.op.local
-        if not isinstance(local, tuple):
-            values = self.values[:, :self.n]
-            out = self._arg(i, values) if self.per_sample[i] else self.uniform[i]
-            args = [out] + [self._arg(p, values) for p in e.parents]
-            if len(e.parents) == 1:
-                args.append(e.arg)
-            if self.per_sample[i]:
-                local = self._evaluate((i, "local"), local, args)
-            else:
-                local = _row(e, lambda: e.op.local(*args))
+        values = self.values[:, :self.n]
+        out = self._arg(i, values) if self.per_sample[i] else self.uniform[i]
+        inputs = [self._arg(p, values) for p in e.parents] + [None]
+        args = [out, inputs[0], inputs[1], e.arg]       # the row's local(out, a, b, arg)
+        if self.per_sample[i]:
+            local = self._evaluate((i, "local"), e.op.local, args)
+        else:
+            local = _row(e, lambda: e.op.local(*args))
         for slot, p in enumerate(e.parents):
             if self.needs_grad[p]:
                 state.send(p, local[slot] * upstream, f"{e.op.name} (entry {i})")
@@ -205,7 +202,7 @@ class _Pass:
 
     def send(self, p, contribution, source):
         r = self.replay
-        if modes.anomaly:
+        if modes.is_anomaly_enabled():
             _check_finite(contribution, f"the gradient from {source} into entry {p} is", r.base)
         if r.per_sample[p]:
             row = r.row[p]
@@ -273,11 +270,8 @@ class Layer:
                     state.grads[r.row[a]] = 0.0
                     state.fresh.discard(r.row[a])
             e = r.tape.entries[self.act[0]]
-            local = e.op.local
-            if not isinstance(local, tuple):
-                args = [lanes(values[act]), lanes(values[lin])]
-                args.append(e.arg)
-                local = _block(r, (self.act[0], "local"), local, args, values[lin].shape)
+            args = [lanes(values[act]), lanes(values[lin]), None, e.arg]
+            local = _block(r, (self.act[0], "local"), e.op.local, args, values[lin].shape)
             G = local[0] * state.grads[act]
         else:
             for t in self.tops:
@@ -299,7 +293,7 @@ class Layer:
             if isinstance(into, slice) and all(r.row[x] in state.fresh for x in self.inputs):
                 np.matmul(self.W.T, G, out=state.grads[into])   # no copy, nothing to add to
                 state.fresh.difference_update(r.row[x] for x in self.inputs)
-                if modes.anomaly:
+                if modes.is_anomaly_enabled():
                     _check_finite(state.grads[into], "the gradient from a fused layer is",
                                   r.base)
                 return

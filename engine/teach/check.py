@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import NamedTuple, Union
 
-from ..graph import grad, topological_order
+from ..graph import topological_order
 from ..modes import no_grad
 from ..ops import value_of
 from ..text import fmt
 from .notation import table
-from ..value import Gradient, Number, Value, expect_value
+from ..value import Gradient, Number, Value, expect_value, grad
 
 # what check_grad may be told the answers are: one per input (None to skip one), by name,
 # or a single number for a single input

@@ -11,12 +11,12 @@ from collections.abc import Iterable
 from typing import Union
 
 from .export import Exportable
-from ..graph import grad, local_derivatives, topological_order
+from ..graph import local_derivatives, topological_order
 from ..ops import OPS
 from ..text import fmt
 from .notation import definition, node_names, partial, rule
 from .steps import Parts
-from ..value import Gradient, Number, Value, expect_value
+from ..value import Gradient, Number, Value, expect_value, grad
 
 Edge = tuple[Value, int]                       # (child, parent slot)
 Local = dict[Value, tuple[Gradient, ...]]      # each node's local derivatives, by slot

@@ -8,10 +8,10 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from .export import Exportable
-from ..graph import ChainStep, backward, on_paths, topological_order
+from ..graph import ChainStep, on_paths, topological_order
 from ..text import fmt
 from .notation import definition, local_text, node_names, table
-from ..value import Gradient, Number, Value, expect_value
+from ..value import Gradient, Number, Value, backward, expect_value
 
 # what parts() gives Exportable: (caption, header, rows, note)
 Parts = tuple[str, tuple[str, ...], list[tuple[str, ...]], str]
