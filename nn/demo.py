@@ -7,7 +7,7 @@ import os
 
 from tracegrad.engine import Value, backward_steps, draw, explain, no_grad
 from tracegrad.engine.teach.render import save
-from tracegrad.extras import require
+from tracegrad.engine.extras import require
 
 from . import data as datasets
 from . import losses, optim

@@ -7,7 +7,7 @@ whole batch with numpy: one array operation per entry, every derivative from its
 from fractions import Fraction
 from typing import NamedTuple
 
-from tracegrad.extras import require
+from ..extras import require
 
 from .. import modes
 from ..graph import topological_order

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tracegrad.extras import require
+from ..extras import require
 
 from ..graph import topological_order
 from ..ops import OPS
