@@ -346,11 +346,12 @@ def _as_value(gradient: Gradient) -> Value:
 
 
 def backward(root: Value, gradient: Number = 1, create_graph: bool = False,
-             observe: graph.Observer | None = None) -> None:
+             observe: graph.Observer | None = None, order: list[Value] | None = None) -> None:
     """Fill .grad on every node of root's graph with d root/d node: a leaf's .grad
     accumulates (until zeroed, as in PyTorch), an interior node's is this pass's.
 
-    observe: as for graph.chain_rule (backward_steps passes one)."""
+    observe: as for graph.chain_rule; order: root's topological order with every .grad set
+    to the number its sum starts from (backward_steps passes both: it has walked already)."""
     expect_value(root, "backward")
     seed = graph.seed(root, gradient)
     with graph.passes:
@@ -359,7 +360,7 @@ def backward(root: Value, gradient: Number = 1, create_graph: bool = False,
             if create_graph:
                 root.grad = _as_value(root.grad)
             return
-        order = graph.backward_pass(root, seed, create_graph, observe)
+        order = graph.backward_pass(root, seed, create_graph, observe, order)
         if create_graph:
             for node in order:
                 node.grad = _as_value(node.grad)

@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from ..graph import local_derivatives, on_paths, topological_order
+from ..graph import local_derivatives, on_paths
 from ..ops import OPS
 from ..text import fmt, written
-from .notation import local_text, node_names, partial
+from .walk import Walk, dot_ids, walk
+from .notation import local_text, partial
 from .view import View, view
 from ..value import Gradient, Value, expect_value
 
@@ -31,7 +32,8 @@ SIGMA = "\u03a3"                                               # the Greek capit
 def draw(root: Value, rankdir: str = "LR", show_local: bool = False,
          highlight: Step | None = None, grads: Mapping[Value, Gradient] | None = None,
          digits: int = 4, title: str | None = None, focus: Value | None = None,
-         compact: bool | None = None, prune: bool = False, svg_ids: bool = False) -> Drawing:
+         compact: bool | None = None, prune: bool = False, svg_ids: bool = False,
+         walked: Walk | None = None) -> Drawing:
     """The graph of root as a Drawing (a graphviz.Digraph): render it, or show it in Jupyter.
 
     rankdir: 'LR' (default, left to right) or 'TB', 'RL', 'BT'. show_local: label each edge
@@ -42,14 +44,14 @@ def draw(root: Value, rankdir: str = "LR", show_local: bool = False,
     then draws only those paths, each op with its inputs. compact: a sum of many terms
     (a neuron's dot product) as one Sigma node: None (default) for 5 terms or more, True
     for 3 or more, False never. svg_ids: give every node and edge an id from the node
-    names (x1, x1.op, x1->v1.op#0), so SVG elements can be found by name."""
+    names (x1, x1.op, x1->v1.op#0), so SVG elements can be found by name. walked: root's
+    walk.Walk, when the caller has one (the stepper), so the graph is not walked again."""
     from .render import Drawing          # imported here: `import tracegrad.engine` needs no graphviz
     expect_value(root, "draw")
     if rankdir not in RANKDIRS:
         raise ValueError(f"draw: rankdir={rankdir!r}; use one of {', '.join(RANKDIRS)}")
-    order = topological_order(root)
-    names = node_names(order)
-    ids = dot_ids(order)
+    walked = walk(root) if walked is None else walked           # a caller's, or walked here
+    order, names, ids = walked.order, walked.names, walked.ids
     keep = {highlight.node, *highlight.node.parents} if highlight else ()
     shown = view(order, focus, compact, prune, keep)
     grads = {} if grads is None else grads
@@ -82,11 +84,6 @@ def draw(root: Value, rankdir: str = "LR", show_local: bool = False,
             _op_node(g, node, shown, ids, sid, names, digits, show_local,
                      highlight if node is current else None, path)
     return g
-
-
-def dot_ids(order: Iterable[Value]) -> dict[Value, str]:
-    """Each Value's DOT name: n0, n1 ... by topological position (its op's node adds _op)."""
-    return {node: f"n{i}" for i, node in enumerate(order)}
 
 
 def svg_names(order: Iterable[Value], names: Names) -> dict[Value, str]:

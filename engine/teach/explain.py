@@ -12,10 +12,9 @@ from typing import Union
 
 from .export import Exportable
 from ..graph import local_derivatives, topological_order
-from ..ops import OPS
 from ..text import fmt
 from .notation import definition, node_names, partial, rule
-from .steps import Parts
+from .export import Parts
 from ..value import Gradient, Number, Value, expect_value, grad
 
 Edge = tuple[Value, int]                       # (child, parent slot)

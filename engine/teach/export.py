@@ -6,6 +6,9 @@ import csv
 import html
 import io
 
+# what parts() gives Exportable: (caption, header, rows, note)
+Parts = tuple[str, tuple[str, ...], list[tuple[str, ...]], str]
+
 # LaTeX's special characters, each as text that prints it
 _LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
           "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}",

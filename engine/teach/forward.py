@@ -12,7 +12,7 @@ from ..graph import topological_order
 from ..ops import OPS
 from ..text import fmt, written
 from .notation import node_names, table, with_numbers
-from .steps import Parts
+from .export import Parts
 from ..value import Number, Value
 
 

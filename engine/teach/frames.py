@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 from .draw import draw
-from ..graph import topological_order
 from ..text import fmt
 from .notation import definition
 from .steps import backward_steps
@@ -32,10 +31,7 @@ def draw_frames(root, folder, suffix="svg", max_frames=MAX_FRAMES, budget=FRAMES
     frames is refused; rendering stops after budget seconds (one render after timeout).
     Without a renderer the frames are written as .dot files and one line says how to get one."""
     from .render import HINT, TIMEOUT, RenderError, find_renderer, run, write
-    for node in topological_order(root):
-        if node.is_leaf:
-            node.grad = 0                   # a fresh pass, as after zero_grad()
-    steps = backward_steps(root)
+    steps = backward_steps(root)            # a fresh pass, as after zero_grad()
     if options.get("prune"):                # only the steps the pruned drawing shows
         steps = steps.towards(options["focus"])
     if len(steps) + 1 > max_frames:

@@ -11,9 +11,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .draw import RANKDIRS, dot_ids, draw
+from .draw import RANKDIRS, draw
 from .explain import explain
-from ..graph import on_paths, topological_order
+from ..graph import on_paths
 from .render import NoRenderer, RenderError, run, write
 from .stepper_page import fragment, page, relabel_edges, tag_svg
 from ..text import fmt
@@ -21,6 +21,7 @@ from .notation import definition, local_text, partial, with_numbers
 from .steps import Step, Steps, backward_steps
 from ..value import Gradient, Value
 from .view import View, view
+from .walk import Walk, walk
 
 JSON = dict[str, Any]       # what the page's script reads: text, numbers, lists, dicts
 
@@ -53,21 +54,20 @@ class Stepper:
     rows: dict[str, list[tuple[int, list[str]]]]    # table: (step, cells) per row
     labels: dict[str, str]                          # edge id: its arithmetic
     labelled: dict[str, int]                        # edge id: the step that labels it
+    walked: Walk                                    # the graph's one walk (order, names, ids)
 
     def __init__(self, root: Value, focus: Value | None = None, digits: int = 4,
                  title: str | None = None, max_nodes: int = MAX_NODES, rankdir: str = "LR",
                  compact: bool | None = None) -> None:
-        order = topological_order(root)
+        walked = walk(root)                     # the one walk every part below reads
+        order = walked.order
         self.view = _checked_view(root, order, focus, max_nodes, rankdir, compact)
-        for node in order:
-            if node.is_leaf:
-                node.grad = 0                   # a fresh pass, as after zero_grad()
-        steps = backward_steps(root)
+        steps = backward_steps(root, walked=walked)     # a fresh pass, as after zero_grad()
         if focus is not None:
             steps = steps.towards(focus)
         self.root, self.focus, self.digits, self.order = root, focus, digits, order
         self.rankdir, self.compact = rankdir, compact
-        self.names, self.ids = steps.names, dot_ids(order)
+        self.names, self.ids, self.walked = steps.names, walked.ids, walked
         self.shown_as = _shown_as(order, self.view.drawn)
         self.uid = f"tg-stepper-{next(_uids)}"
         self.title = title or f"backprop through {definition(root, self.names)}"
@@ -204,7 +204,7 @@ class Stepper:
         # becomes the arithmetic the page writes there, so nothing moves between steps
         graph = draw(self.root, grads=widest, digits=self.digits, focus=self.focus,
                      show_local=True, rankdir=self.rankdir, compact=self.compact,
-                     prune=self.focus is not None)
+                     prune=self.focus is not None, walked=self.walked)
         relabel_edges(graph, self.labels)
         try:
             svg = run(graph.source, "svg").decode("utf-8")

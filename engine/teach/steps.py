@@ -7,14 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from .export import Exportable
-from ..graph import ChainStep, on_paths, topological_order
+from .export import Exportable, Parts
+from ..graph import ChainStep, on_paths
 from ..text import fmt
-from .notation import definition, local_text, node_names, table
+from .notation import definition, local_text, table
 from ..value import Gradient, Number, Value, backward, expect_value
-
-# what parts() gives Exportable: (caption, header, rows, note)
-Parts = tuple[str, tuple[str, ...], list[tuple[str, ...]], str]
+from .walk import Walk, walk
 
 
 class Contribution(NamedTuple):
@@ -90,7 +88,7 @@ class Steps(tuple[Step, ...], Exportable):
     def towards(self, leaf: Value) -> Steps:
         """Only the steps on the paths from leaf to the root, each showing only the
         parents on those paths: the part of a large backward pass that reaches one weight."""
-        on_path = on_paths(topological_order(self.root), leaf)
+        on_path = on_paths(self.names, leaf)        # names: every node, in topological order
         steps = [step._replace(contributions=tuple(c for c in step.contributions
                                                    if c.parent in on_path))
                  for step in self if step.node in on_path]
@@ -109,23 +107,25 @@ def _slots(step: Step) -> list[int]:
     return slots
 
 
-def backward_steps(root: Value, gradient: Number = 1) -> Steps:
+def backward_steps(root: Value, gradient: Number = 1, walked: Walk | None = None) -> Steps:
     """Run one fresh backward pass of root and return its Steps.
 
     Fresh: every .grad in root's graph, leaves included, is first set to 0, so the table
     and the .grad values left behind are those of root.backward() from zeroed gradients,
     however often it runs (a re-run notebook cell shows, and leaves, the same numbers).
-    The steps are reported by the chain rule itself as it runs (graph.chain_rule)."""
+    The steps are reported by the chain rule itself as it runs (graph.chain_rule).
+    walked: root's walk.Walk, when the caller has one (the stepper, the frames)."""
     expect_value(root, "backward_steps")
-    order = topological_order(root)
+    walked = walk(root) if walked is None else walked
+    order = walked.order
     for node in order:
         node.grad = 0
     steps: list[Step] = []
 
     def record(node: Value, upstream: Gradient, step: ChainStep) -> None:
         steps.append(Step(node, upstream, tuple(Contribution(*c) for c in step)))
-    backward(root, gradient, observe=record)
+    backward(root, gradient, observe=record, order=order)
     start: dict[Value, Gradient] = {node: 0 for node in order}
     if not root.is_leaf:
         start[root] = root.grad         # the seed, d root/d root: set before the first step
-    return Steps(steps, root, node_names(order), start)
+    return Steps(steps, root, walked.names, start)
