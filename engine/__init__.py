@@ -2,10 +2,11 @@
 
     from tracegrad.engine import Value, grad, no_grad
 
-The core is this folder's four files: value.py (Value), ops.py (the derivative table),
-graph.py (the chain rule) and modes.py (no_grad, detect_anomaly), with text.py for how
-they write numbers. The teaching tools live in teach/ and the numpy batch replay in
-replay/; the core never imports either. backward_steps, explain, check_grad, draw and the
+The core is this folder's four files: ops.py (the derivative table), value.py (Value,
+backward, grad), graph.py (the chain rule) and modes.py (no_grad, detect_anomaly, per
+thread), with text.py for how they write numbers (extras.py is the tools' optional-import
+hints). The teaching tools live in teach/ and the numpy batch replay in replay/; the core
+never imports either. backward_steps, explain, check_grad, draw and the
 other teaching tools are importable from here too, loaded on first use, so that
 `import tracegrad.engine` loads nothing beyond the core and the standard library.
 """

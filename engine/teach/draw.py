@@ -9,7 +9,6 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from ..graph import local_derivatives, on_paths
-from ..ops import OPS
 from ..text import fmt, written
 from .walk import Walk, dot_ids, walk
 from .notation import local_text, partial
@@ -158,7 +157,7 @@ def _sigma_edges(g: Drawing, node: Value, edges: list[tuple[Value, Value, int]],
 def op_label(node: Value, digits: int = 4) -> str:
     """'*', '+', '**2', '-' for operators (the table's symbol without operands); the
     name for functions: 'tanh', 'leaky_relu 0.01'."""
-    text = written(OPS[node.op], ["", ""], node.arg).strip()
+    text = written(node._op, ["", ""], node.arg).strip()
     if "(" in text:
         text = node.op if node.arg is None else f"{node.op} {fmt(node.arg, digits)}"
     return text
