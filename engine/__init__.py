@@ -27,7 +27,8 @@ from .value import Value, backward, grad
 # the teaching tools' names, each in its module of teach/ (imported when first asked for)
 _TEACHING = {"backward_steps": "steps", "forward_steps": "forward", "explain": "explain",
              "numerical_grad": "check", "check_grad": "check", "draw": "draw",
-             "draw_frames": "frames", "stepper": "stepper"}
+             "draw_frames": "frames", "stepper": "stepper", "grade": "grade",
+             "worksheets": "worksheet", "draw_sheet": "worksheet"}
 
 if TYPE_CHECKING:
     from .teach.check import check_grad, numerical_grad
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from .teach.explain import explain
     from .teach.forward import forward_steps
     from .teach.frames import draw_frames
+    from .teach.grade import grade
+    from .teach.worksheet import draw_sheet, worksheets
     from .teach.stepper import stepper
     from .teach.steps import backward_steps
 

@@ -8,7 +8,7 @@ import inspect
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
-from typing import NamedTuple, Union
+from typing import NamedTuple, Union, cast
 
 from ..graph import topological_order
 from ..modes import no_grad
@@ -19,8 +19,8 @@ from ..value import Gradient, Number, Value, expect_value, grad
 
 # what check_grad may be told the answers are: one per input (None to skip one), by name,
 # or a single number for a single input
-Answer = Union[Number, None]
-Expected = Union[Number, list[Answer], tuple[Answer, ...], dict[str, Answer], None]
+Answer = Union[Number, str, None]          # a str: a formula (formula.py)
+Expected = Union[Number, str, list[Answer], tuple[Answer, ...], dict[str, Answer], None]
 Loosen = tuple[str, Number]        # a keyword and the value that would let a comparison pass
 
 EPS = 1e-6             # central-difference step, relative to max(1, |x|)
@@ -94,7 +94,8 @@ class GradCheckFailed(AssertionError):
 def check_grad(f: Callable[..., Value], values: Sequence[Value | Number],
                expected: Expected = None, *, eps: float = EPS, rtol: float = RTOL,
                atol: float = ATOL, expected_rtol: float | None = None,
-               digits: int | None = None, against: str = "numerical") -> GradCheck:
+               digits: int | None = None, against: str = "numerical",
+               at: Sequence[Sequence[Number] | Mapping[str, Number]] | None = None) -> GradCheck:
     """Compare, per input, autograd with central differences and with expected values.
 
     values: numbers (or Values) to call f at; expected: a list (None to skip one), a
@@ -106,7 +107,17 @@ def check_grad(f: Callable[..., Value], values: Sequence[Value | Number],
     differences (engine/torch_check.py; the torch extra): then rtol and atol bound
     |autograd - torch|, and .numerical holds torch's gradients.
     Returns a GradCheck; raises GradCheckFailed (an AssertionError) with the table when
-    anything fails, saying which keyword would loosen the comparison."""
+    anything fails, saying which keyword would loosen the comparison.
+    expected may hold formulas ("3.8 + 2*b", in f's parameter names): then each is compared
+    with autograd at values and at several more points, or at the points listed in `at`
+    (formula.py), exactly when the inputs are Fractions."""
+    from .formula import check_formula, has_formula
+    if has_formula(expected):
+        names = _names(f, values)
+        return check_formula(f, values, _expected(expected, names), names, at)
+    if at is not None:
+        raise ValueError("check_grad: at= lists points to check a formula at; give the "
+                         'formula as expected (expected="3.8 + 2*b")')
     if digits is not None and (type(digits) is not int or not 1 <= digits <= 17):
         raise ValueError(f"check_grad: digits={digits!r}; give the number of significant "
                          "digits a rounded value must agree to, a whole number from 1 to 17")
@@ -115,7 +126,8 @@ def check_grad(f: Callable[..., Value], values: Sequence[Value | Number],
     out = expect_value(f(*inputs), "check_grad", "f must return the Value it computes")
     autograd = grad(out, inputs)
     reference, numerical = _reference(against, f, inputs, out, eps)
-    wanted = _expected(expected, names)
+    # numbers only here: expected with a formula went to formula.py above
+    wanted = cast(list[Union[Number, None]], _expected(expected, names))
     rows: list[tuple[str, ...]] = []
     loosen: list[Loosen] = []
     passed, kink = True, _near_kink(out)

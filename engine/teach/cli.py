@@ -1,4 +1,4 @@
-"""The engine's commands: demo (the lecture neuron), draw, steps, explain, check; run as
+"""The engine's commands: demo (the lecture neuron), draw, steps, explain, check, grade; run as
 `tracegrad COMMAND` (where demo is called `neuron`) or `python -m tracegrad.engine COMMAND`.
 
 Expressions are ordinary math read by engine.expr (a whitelist over Python's ast, never eval).
@@ -16,6 +16,11 @@ from .frames import draw_frames
 from .explain import explain
 from .expr import FUNCTIONS, ExprError, number, parse
 from .forward import forward_steps
+from .answers import MIN_DIGITS
+from .formula import check_formula
+from .grade import grade
+from .worksheet import FORMATS as SHEET_FORMATS, RANGE, LatexError, worksheets, \
+    write as write_sheets
 from .render import TIMEOUT, NoRenderer, OutputError, RenderError, save
 from .stepper import stepper
 from .steps import backward_steps
@@ -29,15 +34,24 @@ EXAMPLES = """examples:
   tracegrad check "(1.3 - (b + 0.64*5))**2" --wrt b --at b=0 --expect 3.8
   tracegrad check "(1.3 - (b + 0.64*5))**2" --wrt b --at b=0 --expect 19/5 --exact
   tracegrad check "tanh(x)" --at x=0.5 --expect 0.7864 --digits 4
+  tracegrad check "(1.3 - (b + 0.64*5))**2" --wrt b --at b=0,1,2 --expect "3.8 + 2*b" --exact
+  tracegrad check "(a*b)*(a+b)" --at a=3 b=2 --wrt a b --expect "2*a*b + b^2" "a^2 + 2*a*b"
   tracegrad steps -- "-x^2" --at x=3
   tracegrad draw "tanh(x*w + b)" --at x=2 w=-3 b=6.88 -o graph.png --frames frames/
   tracegrad play "tanh(x*w + b)" --at x=2 w=-3 b=6.88 -o backprop.html
+  tracegrad play "(a*b)*(a+b)" --at a=3 b=2 --exact --practice -o practice.html
+  tracegrad grade "(a*b)*(a+b)" filled.csv --at a=3 b=2 --exact
 
 """ + fill(f"EXPR uses numbers, variables, + - * / ** ( ) and {', '.join(FUNCTIONS)}. "
            "x^2 is a power (as x**2); write 2*x, not 2x.", 88) + """
 e and pi are the constants, unless --at gives them a value (--at e=2 makes e a variable).
 Quote EXPR; one starting with - goes right after --, as in steps -- "-x^2" --at x=3.
 Numbers are floats; with --exact they are Fractions (1.3 is 13/10), so results are exact."""
+
+SHEET_EXAMPLES = """examples:
+  tracegrad worksheet "(a*b)*(a+b)" --students 30 --seed 7 -o sheets
+  tracegrad worksheet "tanh(x*{w} + {b})" --range w=-3..3 --fractions -o sheets
+sheets/README.txt gives each sheet's seed and the tracegrad grade line for its CSV."""
 
 # --format: the method of a table that writes it so
 FORMATS = {"text": "table", "md": "to_markdown", "latex": "to_latex", "csv": "to_csv"}
@@ -49,7 +63,7 @@ CHECK_WORDS = {"digits": "--digits {}", "expected_rtol": "--expect-rtol {}", "rt
 # what a failing command exits with (printed as one line): 2 bad input, 1 rendering or
 # writing a file failed
 ERRORS = {ExprError: 2, ValueError: 2, ZeroDivisionError: 2, OverflowError: 2, RenderError: 1,
-          NoRenderer: 1, OutputError: 1}
+          NoRenderer: 1, OutputError: 1, LatexError: 1}
 
 
 def main(argv=None):
@@ -94,6 +108,32 @@ def add_commands(commands, demo_name="demo"):
                      help="the page to write (default: backprop.html)")
     sub.add_argument("--wrt", nargs=1, metavar="NAME", help="step only through NAME's paths")
     sub.add_argument("--rankdir", default="LR", choices=RANKDIRS, help="direction (default LR)")
+    sub.add_argument("--practice", action="store_true",
+                     help="practice mode: type each number before the page shows it")
+    min_digits(sub)
+    sub = command("grade", run_grade, "grade a filled table: each cell right, or which mistake")
+    sub.add_argument("table", metavar="CSV", help="the filled table: a worksheet's CSV, or "
+                     "the layout of steps --format csv or forward --format csv")
+    min_digits(sub)
+
+    help = "one worksheet per student (each names its seed) and the answer key"
+    sub = commands.add_parser("worksheet", help=help, description=help, epilog=SHEET_EXAMPLES,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub.set_defaults(run=run_worksheet)
+    sub.add_argument("template", metavar="TEMPLATE", help="the expression; its variables and "
+                     "placeholders such as {k} get numbers drawn for each student")
+    sub.add_argument("--students", type=int, default=30, help="how many sheets (default 30)")
+    sub.add_argument("--seed", default="0", help="the seed; sheet i's seed is SEED-i (default 0)")
+    sub.add_argument("-o", "--output", default="worksheets", metavar="DIR",
+                     help="the folder to write (default: worksheets)")
+    sub.add_argument("--range", nargs="+", default=[], metavar="NAME=LO..HI",
+                     help=f"numbers for NAME from LO to HI (default {RANGE[0]}..{RANGE[1]}, "
+                          "0 left out)")
+    sub.add_argument("--fractions", action="store_true",
+                     help="draw simple fractions too (halves, thirds, quarters)")
+    sub.add_argument("--format", nargs="+", default=list(SHEET_FORMATS),
+                     choices=SHEET_FORMATS, help="what to write (default: all; tex makes a "
+                                                 "PDF too where pdflatex is installed)")
 
     def table_options(sub):
         sub.add_argument("--digits", type=int, default=4, help="significant digits (default 4)")
@@ -110,7 +150,8 @@ def add_commands(commands, demo_name="demo"):
     sub = command("check", run_check, "compare autograd, central differences and your values")
     sub.add_argument("--wrt", nargs="+", metavar="NAME", help="the variables (default: all)")
     sub.add_argument("--expect", nargs="+", default=None, metavar="VALUE",
-                     help="your hand-worked d EXPR / d NAME, one per --wrt name")
+                     help="your hand-worked d EXPR / d NAME, one per --wrt name: a number, "
+                          'or a formula ("3.8 + 2*b") checked at the --at point and more')
     sub.add_argument("--eps", type=float, default=EPS, help=f"central-difference step ({EPS})")
     sub.add_argument("--rtol", type=float, default=RTOL, help=f"relative tolerance ({RTOL})")
     sub.add_argument("--atol", type=float, default=ATOL, help=f"absolute tolerance ({ATOL})")
@@ -118,6 +159,12 @@ def add_commands(commands, demo_name="demo"):
                      help="relative tolerance for --expect (default 1e-9; exact with --exact)")
     sub.add_argument("--digits", type=int, default=None, metavar="N",
                      help="--expect values are rounded: they must agree to N significant digits")
+
+
+def min_digits(sub):
+    sub.add_argument("--min-digits", type=int, default=MIN_DIGITS, metavar="N",
+                     help="significant digits a rounded answer needs (default "
+                          f"{MIN_DIGITS}); an exact graph (--exact) needs the exact value")
 
 
 def build(args):
@@ -180,9 +227,96 @@ def run_play(args):
     _, leaves, root = build(args)
     focus = leaves[wrt_leaves(args, leaves)[0]] if args.wrt else None
     title = f"{root.label} = {args.expr}" + (f" at {', '.join(args.at)}" if args.at else "")
-    page = stepper(root, focus=focus, rankdir=args.rankdir, title=title)
+    practice = {"min_digits": args.min_digits} if args.practice else False
+    page = stepper(root, focus=focus, rankdir=args.rankdir, title=title, practice=practice)
     path = page.save(args.output)
     print(f"wrote {path}: {len(page.data['steps']) - 1} steps; open it in a browser")
+    return 0
+
+
+def run_worksheet(args):
+    ranges = {}
+    for item in args.range:
+        name, sep, span = item.partition("=")
+        lo, dots, hi = span.partition("..")
+        try:
+            ranges[name.strip()] = (int(lo), int(hi))
+        except ValueError:
+            raise ExprError(f"--range {item!r}: write NAME=LO..HI with whole numbers, as in "
+                            "--range a=-3..3") from None
+        if not (sep and dots) or int(lo) > int(hi):
+            raise ExprError(f"--range {item!r}: write NAME=LO..HI with LO <= HI")
+    sheets = worksheets(args.template, args.students, args.seed, ranges, args.fractions)
+    paths = write_sheets(sheets, args.output, args.template, args.seed, args.format)
+    pdfs = sum(p.suffix == ".pdf" for p in paths)
+    print(f"wrote {len(sheets)} sheets and the key to {args.output}/ ({len(paths)} files"
+          + (f", {pdfs} PDFs" if pdfs else ", no PDF: pdflatex is not installed"
+             if "tex" in args.format else "") + "); README.txt lists each seed")
+    return 0
+
+
+def run_grade(args):
+    _, _, root = build(args)
+    try:
+        with open(args.table, encoding="utf-8-sig") as file:
+            text = file.read()
+    except OSError as err:
+        raise ValueError(f"grade: cannot read {args.table}: {err.strerror}") from None
+    title = f"{args.table}: {root.label} = {args.expr} at {', '.join(args.at)}"
+    result = grade(root, text, args.min_digits, title)
+    print(result)
+    return 0 if result.passed else 1
+
+
+def is_number(text):
+    try:
+        number(text)
+    except ExprError:
+        return False
+    return True
+
+
+def listed_points(args):
+    """--at b=0,1,2 a=1: the points to check a formula at ([{name: text}], one per value of
+    the listed variables, the others held), with args.at set to the first; [] if no lists."""
+    listed = {}
+    for item in args.at:
+        name, sep, text = item.partition("=")
+        if sep and "," in text:
+            listed[name.strip()] = [t.strip() for t in text.split(",")]
+    if not listed:
+        return []
+    sizes = {len(v) for v in listed.values()}
+    if len(sizes) > 1:
+        raise ExprError("--at: the lists of values have different lengths ("
+                        + ", ".join(f"{n}: {len(v)}" for n, v in listed.items())
+                        + "); give each listed variable as many values")
+    points = [{n: v[i] for n, v in listed.items()} for i in range(sizes.pop())]
+    args.at = [f"{n}={points[0][n]}" if n in listed else item
+               for item in args.at for n in [item.partition("=")[0].strip()]]
+    return points
+
+
+def check_formulas(args, expr, leaves, names, points):
+    """--expect "3.8 + 2*b": each formula against autograd at the --at point and more
+    (or at each listed point); the variables not in --wrt stay at their --at values."""
+    fixed = {n: v.data for n, v in leaves.items() if n not in names}
+    held = [n for n in fixed if points and n in points[0]]
+    if held:
+        raise ExprError(f"--at lists values for {', '.join(held)}, which is not in --wrt: "
+                        "a formula is checked at points of the --wrt variables")
+
+    def f(*values):
+        return expr.evaluate({**leaves, **dict(zip(names, values))})
+
+    at = [[number(p.get(n, str(leaves[n].data)), exact=args.exact) for n in names]
+          for p in points] or None
+    try:
+        result = check_formula(f, [leaves[n].data for n in names], args.expect, names, at, fixed)
+    except GradCheckFailed as failure:
+        print(failure.result.text(CHECK_WORDS))
+        return 1
+    print(result)
     return 0
 
 
@@ -214,6 +348,7 @@ def run_explain(args):
 
 
 def run_check(args):
+    points = listed_points(args)            # --at b=0,1,2: the first point goes to build()
     expr, leaves, _ = build(args)
     names = wrt_leaves(args, leaves)
     expected = None
@@ -221,7 +356,12 @@ def run_check(args):
         if len(args.expect) != len(names):
             raise ExprError(f"--expect has {len(args.expect)} values for {len(names)} "
                             f"variables ({' '.join(names)}): give one per --wrt name")
+        if points or not all(is_number(text) for text in args.expect):
+            return check_formulas(args, expr, leaves, names, points)
         expected = [number(text, exact=args.exact) for text in args.expect]
+    elif points:
+        raise ExprError("--at with a list of points (b=0,1,2) checks a formula: give it with "
+                        '--expect, as in --expect "3.8 + 2*b"')
 
     def f(*values):
         return expr.evaluate({**leaves, **dict(zip(names, values))})

@@ -8,6 +8,7 @@ function tracegradStepper(root) {
   var steps = data.steps, last = steps.length - 1;
   var page = root.hasAttribute("data-page");   // a saved page: owns the URL and the keyboard
   var step = 0, timer = null, speed = 1, selected = data.selected;
+  var limit = last;        // practice mode (practice.js) holds back the steps not answered yet
   var seed = steps.findIndex(function (s) { return s.kind === "seed"; });
 
   var graph = root.querySelector(".tg-graph"), svg = graph.querySelector("svg");
@@ -25,7 +26,7 @@ function tracegradStepper(root) {
 
   // Step k: every node's numbers, the highlight, the table rows, the text; then the state.
   function show(k) {
-    step = Math.max(0, Math.min(last, k));
+    step = Math.max(0, Math.min(limit, k));
     var now = steps[step];
     numbers();
     highlight(now);
@@ -48,6 +49,7 @@ function tracegradStepper(root) {
     }
     explainNode(selected);
     follow();
+    root.dispatchEvent(new CustomEvent("tg-step", { detail: step }));
   }
 
   // Data once a node is computed; grads once the backward pass began: the start values,
@@ -133,9 +135,9 @@ function tracegradStepper(root) {
     clearInterval(timer);
     timer = null;
     if (on) {
-      if (step === last) show(0);
+      if (step === limit) show(0);
       timer = setInterval(function () {
-        if (step >= last) play(false); else show(step + 1);
+        if (step >= limit) play(false); else show(step + 1);
       }, 1200 / speed);
     }
     var button = root.querySelector('[data-do="play"]');
@@ -178,7 +180,8 @@ function tracegradStepper(root) {
   var keys = { ArrowRight: "next", ArrowDown: "next", ArrowLeft: "prev", ArrowUp: "prev",
                Home: "reset", End: "end", " ": "play", z: "zoom" };
   (page ? document : root).addEventListener("keydown", function (e) {
-    if (!keys[e.key] || e.target.tagName === "SELECT" || e.altKey || e.ctrlKey || e.metaKey)
+    if (!keys[e.key] || /^(SELECT|INPUT)$/.test(e.target.tagName) || e.altKey || e.ctrlKey ||
+        e.metaKey)
       return;
     e.preventDefault();
     actions[keys[e.key]]();
@@ -189,6 +192,8 @@ function tracegradStepper(root) {
     return m ? +m[1] : 0;
   }
   if (page) window.addEventListener("hashchange", function () { show(fromHash()); });
+  // what practice.js drives: show a step, hold the steps after k back (k = last: none)
+  root.tgStepper = { show: show, hold: function (k) { limit = k; }, step: function () { return step; } };
   zoom(graph.clientWidth > 0 && graph.clientWidth < 0.6 * natural);   // too small to read
   show(page ? fromHash() : 0);
 }

@@ -34,7 +34,7 @@ _uids = itertools.count(1)
 
 def stepper(root: Value, focus: Value | None = None, digits: int = 4, title: str | None = None,
             max_nodes: int = MAX_NODES, rankdir: str = "LR",
-            compact: bool | None = None) -> Stepper:
+            compact: bool | None = None, practice: bool | dict[str, int] = False) -> Stepper:
     """An interactive stepper over root's graph: display it in a notebook, or .save(path).
 
     Runs root's backward pass (leaf grads zeroed first, as after zero_grad(), so the page
@@ -43,8 +43,13 @@ def stepper(root: Value, focus: Value | None = None, digits: int = 4, title: str
     stay exact). More than max_nodes Values to draw are refused. rankdir: the drawing's
     direction, as in draw() ('TB' puts the graph beside the tables). compact: as in draw(),
     a long sum (5 terms or more by default) drawn as one Sigma node; its steps still come
-    one + at a time, each highlighting the Sigma."""
-    return Stepper(root, focus, digits, title, max_nodes, rankdir, compact)
+    one + at a time, each highlighting the Sigma. practice=True (or {'min_digits': N}):
+    the student types each number before it is shown (practice.py)."""
+    page = Stepper(root, focus, digits, title, max_nodes, rankdir, compact)
+    if practice is not False:
+        from .practice import options
+        page.practice = options(practice)
+    return page
 
 
 class Stepper:
@@ -55,6 +60,7 @@ class Stepper:
     labels: dict[str, str]                          # edge id: its arithmetic
     labelled: dict[str, int]                        # edge id: the step that labels it
     walked: Walk                                    # the graph's one walk (order, names, ids)
+    practice: dict[str, int] | None = None          # practice mode's options (practice.py)
 
     def __init__(self, root: Value, focus: Value | None = None, digits: int = 4,
                  title: str | None = None, max_nodes: int = MAX_NODES, rankdir: str = "LR",
@@ -66,6 +72,7 @@ class Stepper:
         if focus is not None:
             steps = steps.towards(focus)
         self.root, self.focus, self.digits, self.order = root, focus, digits, order
+        self.steps = steps
         self.rankdir, self.compact = rankdir, compact
         self.names, self.ids, self.walked = steps.names, walked.ids, walked
         self.shown_as = _shown_as(order, self.view.drawn)
@@ -221,7 +228,14 @@ class Stepper:
         """The stepper as one HTML element (its style, data and script inside it)."""
         return fragment(self.uid, self.title, self.svg, self.rows, self.names[self.root],
                         json.dumps(self.data, ensure_ascii=False),
-                        len(self.data["steps"]) - 1, page)
+                        len(self.data["steps"]) - 1, page, self._practice())
+
+    def _practice(self) -> str:
+        """Practice mode's panel, style and script ('' when not practising)."""
+        if self.practice is None:
+            return ""
+        from .practice import part
+        return part(self, self.practice)
 
     def _repr_html_(self) -> str:
         return self.fragment()

@@ -12,13 +12,14 @@ def page(fragment, title):
     return PAGE.format(title=html.escape(title), body=fragment)
 
 
-def fragment(uid, title, svg, rows, root_name, data, last, is_page):
-    """The stepper as one element: its style, bar, graph, tables, data and script."""
+def fragment(uid, title, svg, rows, root_name, data, last, is_page, extra=""):
+    """The stepper as one element: its style, bar, graph, tables, data and script; extra:
+    what practice mode adds inside it (practice.py)."""
     return TEMPLATE.format(uid=uid, page=" data-page" if is_page else "",
                            title=html.escape(title), css=_asset("stepper.css"), svg=svg,
                            shape=_shape(svg), tables=_tables(rows, root_name),
                            data=data.replace("</", "<\\/"), js=_asset("stepper.js"),
-                           last=last)
+                           last=last, extra=extra)
 
 
 def _shape(svg):
@@ -127,7 +128,7 @@ TEMPLATE = """<div class="tg-stepper" id="{uid}" tabindex="0"{page}>
 <script type="application/json" class="tg-data">{data}</script>
 <script>{js}
 tracegradStepper(document.getElementById("{uid}"));</script>
-</div>"""
+{extra}</div>"""
 
 PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
