@@ -10,6 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 HINTED = ["tracegrad", "tracegrad.cli", "tracegrad.extras", "tracegrad.jupyter",
           "tracegrad.engine.extras", "tracegrad.nn.jupyter", "tracegrad.engine.teach.commandline",
+          "tracegrad.engine.teach.walk", "tracegrad.engine.teach.verdict",
           "tracegrad.engine.value", "tracegrad.engine.graph", "tracegrad.engine.modes",
           "tracegrad.engine.teach.check", "tracegrad.engine.teach.steps", "tracegrad.engine.teach.explain",
           "tracegrad.engine.teach.forward", "tracegrad.engine.teach.torch_check", "tracegrad.nn.bridge",
