@@ -6,6 +6,7 @@ hostile files).
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -116,14 +117,19 @@ class Module:
         temporary file beside the target, `.NAME.PID-THREAD.tmp`, that then replaces it, so
         a crash never leaves half a file; a temporary file left by a killed process (its
         PID no longer running, checked on POSIX) is removed by the next save."""
+        state = self.state_dict()
+        for key, number in state.items():     # load() refuses them: never write one
+            if isinstance(number, float) and not math.isfinite(number):
+                raise ValueError(f"save: parameter {key} is {number}; a saved model holds "
+                                 "finite numbers only (load() would refuse the file)")
         doc = {"format": FORMAT, "version": VERSION, "model": repr(self),
-               "parameters": {k: _encode(v) for k, v in self.state_dict().items()}}
+               "parameters": {k: _encode(v) for k, v in state.items()}}
         text = json.dumps(doc, indent=1, allow_nan=False)
         target = os.path.realpath(path)
         folder, name = os.path.split(target)
+        mode = _writable_regular(path, target)
         _remove_stale_temporaries(folder, name)
         tmp = os.path.join(folder, f".{name}.{os.getpid()}-{threading.get_ident()}.tmp")
-        mode = stat.S_IMODE(os.stat(target).st_mode) if os.path.exists(target) else None
         try:
             # 0o666 with the umask applied, as open(path, "w") creates a file
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
@@ -144,7 +150,7 @@ class Module:
         """Read parameters saved by save() into this model (which must have the same shape).
         A corrupt or hostile file (not strict JSON, numbers beyond float, nested too deeply,
         another shape) raises ValueError naming it, and changes nothing."""
-        doc = _read(path)
+        doc = _read(path, strings=4 * len(self.named_parameters()) + 64)
         version = doc.get("version")
         if type(version) is not int or version != VERSION:
             raise ValueError(f"load: {path} has version {_short(version)}; "
@@ -160,8 +166,14 @@ class Module:
                 raise ValueError(f"load: {path}: parameter {name} is {_short(value)}, not a "
                                  "number that fits a float (nor a fraction \"p/q\")") from None
         model = doc.get("model")
-        model = model if isinstance(model, str) and len(model) <= 80 else _short(model)
-        return self.load_state_dict(state, source=f"{path} (saved from {model})")
+        shown = model if isinstance(model, str) and len(model) <= 80 else _short(model)
+        same_names = set(state) == {name for name, _ in self.named_parameters()}
+        if same_names and isinstance(model, str) and \
+                _architecture(model) != _architecture(repr(self)):   # the activation, say
+            raise ValueError(f"load: {path} was saved from {shown}, not {repr(self)[:80]}: "
+                             "the same parameters in another architecture or activation "
+                             "(build the model the file was saved from)")
+        return self.load_state_dict(state, source=f"{path} (saved from {shown})")
 
 def _differences(missing: list[str], unexpected: list[str], show: int = 3) -> str:
     def some(names: list[str]) -> str:
@@ -176,13 +188,16 @@ def _differences(missing: list[str], unexpected: list[str], show: int = 3) -> st
 
 
 MAX_BYTES = 100_000_000       # a saved 100,000-parameter model is about 6 MB
+MAX_CONTAINERS = 1_000        # a saved model has two objects and a bracket or two in its repr
 FRACTION = re.compile(r"-?[0-9]+/[0-9]+")
 
 
-def _read(path: str | os.PathLike[str]) -> dict[str, Any]:
+def _read(path: str | os.PathLike[str], strings: int | None = None) -> dict[str, Any]:
     """The saved document as a dict, or a ValueError naming the file. Only strict JSON:
     no NaN or Infinity, numbers that fit a float, no key twice, nesting that fits the
-    parser; a number's digits are counted before they are converted."""
+    parser; a number's digits are counted before they are converted. strings: the most
+    '"' the model's file can hold (two per name, two per fraction, a few more), counted
+    before parsing, so a file of millions of keys costs a count, not gigabytes."""
     def constant(name: str) -> float:
         raise ValueError(f"{name} is not a JSON number")
 
@@ -198,17 +213,25 @@ def _read(path: str | os.PathLike[str]) -> dict[str, Any]:
         return _fits_float(int(text))
 
     def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        keys = [k for k, _ in pairs]
-        if len(set(keys)) != len(keys):
-            raise ValueError(f"the key {next(k for k in keys if keys.count(k) > 1)!r} is twice")
-        return dict(pairs)
-    if os.path.getsize(path) > MAX_BYTES:
-        raise ValueError(f"load: {path} is {os.path.getsize(path):,} bytes, not a saved model "
-                         f"(at most {MAX_BYTES:,})")
+        doc = dict(pairs)
+        if len(doc) != len(pairs):    # one pass with a set: linear in the number of keys
+            seen: set[str] = set()
+            twice = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+            raise ValueError(f"the key {twice!r} is twice")
+        return doc
+    text = _regular_file_text(path)
+    quotes = text.count('"')
+    if strings is not None and quotes > strings:
+        raise ValueError(f"load: {path} does not fit this model ({quotes:,} '\"' in the "
+                         f"file, where its own file has at most {strings:,}: far more names "
+                         "than it has parameters)")
+    containers = text.count("[") + text.count("{")
+    if containers > MAX_CONTAINERS:   # each costs the parser memory: refuse before parsing
+        raise ValueError(f"load: {path} is not a saved model ({containers:,} '[' and '{{': "
+                         f"nested too deeply or too many arrays and objects)")
     try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f, parse_constant=constant, parse_float=floating, parse_int=integer,
-                            object_pairs_hook=unique)
+        doc = json.loads(text, parse_constant=constant, parse_float=floating,
+                         parse_int=integer, object_pairs_hook=unique)
     except RecursionError:
         raise ValueError(f"load: {path} is not a saved model (nested too deeply)") from None
     except ValueError as err:        # JSONDecodeError and UnicodeDecodeError are ValueErrors
@@ -217,6 +240,67 @@ def _read(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise ValueError(f"load: {path} is not a saved model "
                          f"(no \"format\": \"{FORMAT}\" field)")
     return doc
+
+
+def _kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+def _regular_file_text(path: str | os.PathLike[str]) -> str:
+    """The file's text, read only if it is a regular file of at most MAX_BYTES. It is
+    opened without blocking (a FIFO nobody writes would block open()) and checked with
+    fstat on the open descriptor, so nothing can be swapped in between check and read."""
+    def refuse(mode: int) -> None:
+        if not stat.S_ISREG(mode):
+            raise ValueError(f"load: {path} is {_kind(mode)}, not a saved model "
+                             "(load reads regular files only)")
+    refuse(os.stat(path).st_mode)         # a socket cannot even be opened: say what it is
+    nonblocking = getattr(os, "O_NONBLOCK", 0)             # POSIX; Windows has no FIFOs
+    fd = os.open(path, os.O_RDONLY | nonblocking | getattr(os, "O_BINARY", 0))
+    try:
+        info = os.fstat(fd)
+        refuse(info.st_mode)              # what was opened, if it was swapped since stat
+    except BaseException:
+        os.close(fd)
+        raise
+    with os.fdopen(fd, "rb") as f:
+        if info.st_size > MAX_BYTES:
+            raise ValueError(f"load: {path} is {info.st_size:,} bytes, not a saved model "
+                             f"(at most {MAX_BYTES:,})")
+        data = f.read(MAX_BYTES + 1)                        # bounded even if it grows now
+    if len(data) > MAX_BYTES:
+        raise ValueError(f"load: {path} is over {MAX_BYTES:,} bytes, not a saved model")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"load: {path} is not a saved model (corrupt JSON: {err})") from None
+
+
+def _writable_regular(path: str | os.PathLike[str], target: str) -> int | None:
+    """The mode of the file save() replaces (None if there is none yet). Like open(path,
+    "w"), it refuses a target without write permission; unlike it, save never replaces
+    a directory, device, FIFO or socket with a regular file."""
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"save: {path} is {_kind(info.st_mode)}; save replaces regular "
+                         "files only")
+    if not os.access(target, os.W_OK):                     # root may write anyway, as open()
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+    return stat.S_IMODE(info.st_mode)
+
+
+def _architecture(text: str) -> str:
+    """A saved "model" field as compared with repr(model): a default repr's address (a
+    model class without __repr__) differs from process to process, so it is left out."""
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", text)
 
 
 def _fits_float(x: N) -> N:
@@ -259,15 +343,11 @@ def _running(pid: int) -> bool:
 def _encode(x: Number) -> Number | str:
     if isinstance(x, Fraction):
         return f"{x.numerator}/{x.denominator}"
-    if isinstance(x, float) and not math.isfinite(x):
-        return repr(x)              # 'nan', 'inf', '-inf': strict JSON has no such numbers
     return x
 
 
 def _decode(x: object) -> Number:
     if isinstance(x, str):
-        if x in ("nan", "inf", "-inf"):
-            return float(x)
         if not FRACTION.fullmatch(x):   # digits only: "1e999999999" would expand forever
             raise ValueError(x)
         return _fits_float(Fraction(x))  # more than 4300 digits: Python's int limit refuses

@@ -91,6 +91,8 @@ class Replayer:
             x, y = self.pairs[i]
             try:
                 other = self._record(x, y)
+            except OverflowError as err:     # the scalar engine calls it a diverged step
+                raise TapeError(f"sample {i} overflows a float ({err})") from None
             except (TypeError, ValueError) as err:
                 raise TapeError(f"the loss cannot take sample {i}'s label as a placeholder "
                                 f"Value ({err})") from None

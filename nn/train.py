@@ -16,7 +16,7 @@ from tracegrad.engine import Value, no_grad
 from tracegrad.engine.value import Number
 from .jupyter import someone_watching
 
-from . import collector, losses, replay
+from . import collector, guards, losses, replay
 from .activations import Scalar, argmax
 from .losses import Loss
 from .optim import Optimizer, Saved
@@ -42,7 +42,8 @@ class History:
     parameter), metric (e.g. batch accuracy, when fit was given one) and epoch.
     tracked[name] holds a parameter's value before training, then after every step.
     stopped says why training ended: 'epochs', 'max_steps', 'min_step', 'callback',
-    'diverged' or 'interrupted'."""
+    'diverged' or 'interrupted'; reason says why it diverged (the loss, or which
+    parameter's gradient or new value was not finite)."""
 
     def __init__(self, tracked_names: Iterable[str] = ()) -> None:
         self.step: list[int] = []
@@ -53,6 +54,7 @@ class History:
         self.metric: list[Number] = []
         self.tracked: dict[str, list[Number]] = {name: [] for name in tracked_names}
         self.stopped: str | None = None
+        self.reason: str | None = None
         self.seconds = 0.0
 
     def __len__(self) -> int:
@@ -91,14 +93,18 @@ def train_step(model: Model, batch: list[Pair], loss: Loss, optimizer: Optimizer
                gradients: Gradients | None = None) -> tuple[Number, Number | None]:
     """One step of gradient descent on a batch of (x, y) pairs, PyTorch's four steps.
     Returns (batch loss, mean metric or None); a loss that is not finite is returned
-    without updating (the step diverged). gradients: loss_and_gradients or another engine's
+    without updating (the step diverged). A gradient that is not finite raises
+    guards.Diverged naming its parameter before the step; a new value that is not finite
+    raises it after the step (fit undoes that step). gradients: loss_and_gradients or another engine's
     function of the same signature (nn.replay)."""
     with collector.paused():              # graphs have no cycles: nothing for it to find
         optimizer.zero_grad()                                 # 1. forget the last gradients
         batch_loss, score = (gradients or loss_and_gradients)(
             model, batch, loss, reduction, penalty, metric, accumulate)  # 2. forward + loss, 3. backward
         if math.isfinite(batch_loss):
+            guards.check_gradients(optimizer.params, model)
             optimizer.step()                                  # 4. update the parameters
+            guards.check_parameters(optimizer.params, model)
     return batch_loss, score
 
 
@@ -151,7 +157,9 @@ def fit(model: Model, data: Iterable[Pair] | Dataset, loss: str | Loss, optimize
 
     Stops after `epochs` passes or `max_steps` steps (1000 steps if neither is given), when
     the largest parameter change is below `min_step` (e.g. 0.001), when callback(history)
-    returns True, when the loss stops being finite, or on Ctrl-C (KeyboardInterrupt). A step
+    returns True, before a step whose loss, gradient or new parameters are not finite or
+    whose loss is a million times the first ('diverged': history.reason and a line on
+    stderr say why, naming the parameter), or on Ctrl-C (KeyboardInterrupt). A step
     is all or nothing: interrupted at any moment, fit keeps the weights (and optimizer state)
     of the last step in the history. metric(outputs, y) (nn.accuracy, or its name
     "accuracy") is averaged over each batch; track lists parameters (Values or dotted
@@ -162,7 +170,7 @@ def fit(model: Model, data: Iterable[Pair] | Dataset, loss: str | Loss, optimize
     (nn.replay: same losses and gradients to float rounding, or a warning and the scalar
     engine where it cannot be exact)."""
     loss_fn, metric_fn = losses.get(loss), _metric(metric)
-    pairs = _as_pairs(data)
+    pairs = guards.pairs(data)           # checked once, the same for both engines
     _check_options(batch_size, accumulate, reduction, epochs, max_steps, len(pairs))
     size = len(pairs) if batch_size is None else min(batch_size, len(pairs))
     total = _total_steps(epochs, max_steps, math.ceil(len(pairs) / size))
@@ -179,13 +187,16 @@ def fit(model: Model, data: Iterable[Pair] | Dataset, loss: str | Loss, optimize
             try:
                 batch_loss, score = train_step(model, batch, loss_fn, optimizer, reduction,
                                                penalty, metric_fn, accumulate, gradients)
-                if not math.isfinite(batch_loss):
-                    history.stopped = "diverged"
-                    break
+                guards.check_loss(batch_loss, history.loss[0] if history.loss else None)
                 # Number - Number is a Number; mypy's arithmetic on the union says object
                 changes: list[Any] = [abs(p.data - b) for p, b in zip(optimizer.params, before[0])]
                 moved = max(changes)
                 history.record(step, epoch, batch_loss, optimizer.lr, moved, score, tracked)
+            except guards.Diverged as why:  # stop before this step: undo what it changed
+                _restore(optimizer, history, before)
+                history.stopped, history.reason = "diverged", f"step {step}: {why}"
+                print(f"fit stopped (diverged) at {history.reason}", file=sys.stderr)
+                break
             except BaseException:          # interrupted or failed mid-step: undo the step
                 _restore(optimizer, history, before)
                 raise
@@ -274,15 +285,7 @@ def _progress_bar(total: int, progress: bool | None) -> Bar | None:
 
 
 def _as_pairs(data: Iterable[Pair] | Dataset) -> list[Pair]:
-    if hasattr(data, "X") and hasattr(data, "y"):
-        return list(zip(data.X, data.y))
-    pairs = list(data)
-    for item in pairs:
-        if not isinstance(item, (tuple, list)) or len(item) != 2:
-            raise ValueError(f"fit: data must be (input, target) pairs, got {item!r}")
-    if not pairs:
-        raise ValueError("fit: the data set is empty")
-    return pairs
+    return guards.pairs(data)
 
 
 def _check_options(batch_size: int | None, accumulate: int, reduction: str,

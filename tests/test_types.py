@@ -16,7 +16,7 @@ HINTED = ["tracegrad", "tracegrad.cli", "tracegrad.extras", "tracegrad.jupyter",
           "tracegrad.engine.teach.forward", "tracegrad.engine.teach.torch_check", "tracegrad.nn.bridge",
           "tracegrad.nn.plot", "tracegrad.nn.layers", "tracegrad.nn.module", "tracegrad.engine",
           "tracegrad.engine.teach.draw", "tracegrad.engine.teach.stepper",
-          "tracegrad.nn.activations",
+          "tracegrad.nn.activations", "tracegrad.nn.guards",
           "tracegrad.nn.losses", "tracegrad.nn.optim", "tracegrad.nn.train",
           "tracegrad.nn.data", "tracegrad.nn"]
 

@@ -34,20 +34,59 @@ def numerical_grad(f: Callable[..., Gradient], values: Iterable[Value | Number],
         (f(x + h) - f(x - h)) / (2h),   h = eps * max(1, |x|)
 
     f is called with one Value per input, under no_grad(). The error is about
-    h**2 * f''' / 6 (truncation) plus 1e-16 * |f| / h (rounding): near 1e-10 with eps=1e-6."""
+    h**2 * f''' / 6 (truncation) plus 1e-16 * |f| / h (rounding): near 1e-10 with eps=1e-6.
+    Near the edge of f's domain, where x - h or x + h fails (log at 1e-300, 2**x at the
+    largest exponent), it takes h = eps * |x| instead, and else the one-sided differences
+    (3f(x) - 4f(x - h) + f(x - 2h)) / 2h or (-3f(x) + 4f(x + h) - f(x + 2h)) / 2h, whose
+    error is also of order h**2."""
+    _positive("numerical_grad", "eps", eps)
     xs = [float(value_of(v)) for v in values]
     grads: list[float] = []
     with no_grad():
         for i, x in enumerate(xs):
-            step = eps * max(1.0, abs(x))
-            hi, lo = x + step, x - step
-            grads.append((_at(f, xs, i, hi) - _at(f, xs, i, lo)) / (hi - lo))
+            grads.append(_difference(f, xs, i, x, eps))
     return grads
+
+
+def _difference(f: Callable[..., Gradient], xs: list[float], i: int, x: float,
+                eps: float) -> float:
+    """Input i's central difference, or the fallbacks numerical_grad describes."""
+    steps = [eps * max(1.0, abs(x))] + ([eps * abs(x)] if 0 < abs(x) < 1 else [])
+    for step in steps:                                   # central, then a smaller step
+        hi, lo = x + step, x - step
+        found = _tried(lambda: (_at(f, xs, i, hi) - _at(f, xs, i, lo)) / (hi - lo))
+        if found is not None:
+            return found
+    step = steps[0]
+    for h in (-step, step):                              # one-sided: inside, then outside
+        middle = _at(f, xs, i, x)
+        found = _tried(lambda: (-3 * middle + 4 * _at(f, xs, i, x + h)
+                                - _at(f, xs, i, x + 2 * h)) / (2 * h))
+        if found is not None:
+            return found
+    return (_at(f, xs, i, x + steps[0]) - _at(f, xs, i, x - steps[0])) / (2 * steps[0])
+
+
+def _tried(difference: Callable[[], float]) -> float | None:
+    """difference(), or None where a point it needs is outside f's domain (or not finite)."""
+    try:
+        found = difference()
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return None
+    return found if math.isfinite(found) else None
 
 
 def _at(f: Callable[..., Gradient], xs: list[float], i: int, x: float) -> float:
     out = f(*[Value(x if j == i else v) for j, v in enumerate(xs)])
     return float(value_of(out))
+
+
+def _positive(function: str, name: str, x: object, zero: bool = False) -> None:
+    """A tolerance or step: a finite real number above 0 (or at least 0 when zero)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float, Fraction)) or \
+            not math.isfinite(x) or x < 0 or (x == 0 and not zero):
+        raise ValueError(f"{function}: {name}={x!r}; give a finite number "
+                         f"{'of at least 0' if zero else 'above 0'}")
 
 
 def check_grad(f: Callable[..., Value], values: Sequence[Value | Number],
@@ -80,6 +119,10 @@ def check_grad(f: Callable[..., Value], values: Sequence[Value | Number],
     if digits is not None and (type(digits) is not int or not 1 <= digits <= 17):
         raise ValueError(f"check_grad: digits={digits!r}; give the number of significant "
                          "digits a rounded value must agree to, a whole number from 1 to 17")
+    _positive("check_grad", "eps", eps)
+    for name, tolerance in (("rtol", rtol), ("atol", atol), ("expected_rtol", expected_rtol)):
+        if tolerance is not None:
+            _positive("check_grad", name, tolerance, zero=True)
     names = _names(f, values)
     inputs = [v if isinstance(v, Value) else Value(v, label=n) for v, n in zip(values, names)]
     out = expect_value(f(*inputs), "check_grad", "f must return the Value it computes")

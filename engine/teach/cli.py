@@ -82,7 +82,8 @@ def add_commands(commands, demo_name="demo"):
         sub.set_defaults(run=run)
         if run is not run_demo:
             sub.add_argument("expr", metavar="EXPR", help='the expression, e.g. "tanh(x*w + b)"')
-            sub.add_argument("--at", nargs="+", default=[], metavar="NAME=VALUE",
+            # extend: --at x=1 --at x=2 is refused as x twice, not silently x=2
+            sub.add_argument("--at", nargs="+", action="extend", default=[], metavar="NAME=VALUE",
                              help="the value of each variable: --at x=2 w=-3 b=1/2")
             sub.add_argument("--exact", action="store_true",
                              help="read numbers as Fractions: exact arithmetic and gradients")
@@ -143,12 +144,14 @@ def add_commands(commands, demo_name="demo"):
     table_options(command("forward", run_forward, "print the forward pass node by node"))
     table_options(command("steps", run_steps, "print the backward pass step by step"))
     sub = command("explain", run_explain, "write d EXPR / d NAME as the chain rule")
-    sub.add_argument("--wrt", nargs="+", required=True, metavar="NAME", help="the variable(s)")
+    sub.add_argument("--wrt", nargs="+", action="extend", required=True, metavar="NAME",
+                     help="the variable(s)")
     sub.add_argument("--max-paths", type=int, default=16,
                      help="list paths up to this many, else the per-node recurrence (16)")
     table_options(sub)
     sub = command("check", run_check, "compare autograd, central differences and your values")
-    sub.add_argument("--wrt", nargs="+", metavar="NAME", help="the variables (default: all)")
+    sub.add_argument("--wrt", nargs="+", action="extend", metavar="NAME",
+                     help="the variables (default: all)")
     sub.add_argument("--expect", nargs="+", default=None, metavar="VALUE",
                      help="your hand-worked d EXPR / d NAME, one per --wrt name: a number, "
                           'or a formula ("3.8 + 2*b") checked at the --at point and more')
@@ -186,12 +189,16 @@ def build(args):
     if not isinstance(root, Value) or not leaves:
         raise ExprError(f"{expr.short} has no variables: nothing to differentiate")
     if root.label is None:          # f, unless the expression has a variable f
-        root.label = next(n for n in ("f", "g", "h", "F", "out") if n not in expr.names)
+        root.label = next(n for n in ("f", "g", "h", "F", "out") + tuple(
+            f"f{k}" for k in range(len(expr.names) + 1)) if n not in expr.names)
     return expr, leaves, root
 
 
 def wrt_leaves(args, leaves, names=None, flag="--wrt"):
     names = names or args.wrt or list(leaves)
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ExprError(f"{flag} names {', '.join(twice)} twice: give each variable once")
     unknown = [n for n in names if n not in leaves]
     if unknown:
         raise ExprError(f"{flag} {' '.join(unknown)}: not a variable of the expression "

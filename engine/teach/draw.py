@@ -5,6 +5,7 @@ is drawn). draw_frames() (engine/frames.py) saves a backward pass as one image p
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
@@ -86,11 +87,13 @@ def draw(root: Value, rankdir: str = "LR", show_local: bool = False,
 
 
 def svg_names(order: Iterable[Value], names: Names) -> dict[Value, str]:
-    """Each Value's SVG id: its name, with ~2, ~3 ... for a name shared (equal constants)."""
+    """Each Value's SVG id: its name, with ~2, ~3 ... for a name shared (equal constants).
+    Only letters, digits and _ . - ~ are kept (any other character is written _xHH_), so
+    an id is one DOT token that no label can turn into attributes, markup or a link."""
     ids: dict[Value, str] = {}
     used: dict[str, int] = {}
     for node in order:
-        name = names[node]
+        name = _ID_UNSAFE.sub(lambda m: "_x%x_" % ord(m[0]), names[node])
         used[name] = used.get(name, 0) + 1
         ids[node] = name if used[name] == 1 else f"{name}~{used[name]}"
     return ids
@@ -169,12 +172,23 @@ def _filled(color: str | None) -> dict[str, str]:
 
 def escape_record(text: object) -> str:
     """Text safe inside a record label: { } | < > \\ and quotes lose their meaning."""
-    return "".join("\\" + ch if ch in '{}|<>\\"' else ch for ch in str(text))
+    return "".join("\\" + ch if ch in '{}|<>\\"' else ch for ch in _shown(text))
 
 
 def _plain(text: object, escape: bool = True) -> str:
     """Text safe as a plain node or edge label (never HTML; no escape sequences)."""
     import graphviz
     if escape:
-        text = str(text).replace("\\", "\\\\").replace('"', '\\"')
+        text = _shown(text).replace("\\", "\\\\").replace('"', '\\"')
     return graphviz.nohtml(text)
+
+
+def _shown(text: object) -> str:
+    """text as typed, for a label: & written &amp; (graphviz reads &lt; as <, so a label
+    "&lt;" would show as "<"), and a character XML forbids (\\x01) written as \\x01."""
+    return _XML_UNSAFE.sub(lambda m: "\\x%02x" % ord(m[0]) if ord(m[0]) < 256 else
+                           "\\u%04x" % ord(m[0]), str(text)).replace("&", "&amp;")
+
+
+_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+_ID_UNSAFE = re.compile(r"[^\w.~-]")

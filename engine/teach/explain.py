@@ -17,6 +17,8 @@ from .notation import definition, node_names, partial, rule
 from .export import Parts
 from ..value import Gradient, Number, Value, expect_value, grad
 
+MAX_LISTED = 1000       # paths listed one by one at most, whatever max_paths asks: beyond,
+                        # the recurrence (its size is the graph's, not the number of paths)
 Edge = tuple[Value, int]                       # (child, parent slot)
 Local = dict[Value, tuple[Gradient, ...]]      # each node's local derivatives, by slot
 Grid = tuple[tuple[str, ...], list[tuple[str, ...]]]     # a table's (header, rows)
@@ -68,7 +70,7 @@ def explain(root: Value, leaf: Value, max_paths: int = 16, digits: int = 4) -> E
     value = grad(root, [leaf])[0]
     local = {node: local_derivatives(node) for node in order if count[node] and node is not leaf}
     d = _Symbols(names, digits)
-    if count[root] <= max_paths:
+    if count[root] <= min(max_paths, MAX_LISTED):   # listing millions of paths is no lesson
         lines, first = _by_paths(root, leaf, count, local, d)
     else:
         lines, first = _by_recurrence(order, root, leaf, count, local, d, max_paths)
@@ -155,7 +157,9 @@ def _by_recurrence(order: list[Value], root: Value, leaf: Value, count: dict[Val
     between = [node for node in reversed(order) if count[node] and node is not root]
     adjoint: dict[Value, Gradient] = dict(zip(between, grad(root, between)))
     adjoint[root] = 1
-    lines = [f"{count[root]} paths lead from {x} to {r} (more than max_paths={max_paths}), so "
+    most = f"max_paths={max_paths}" if max_paths <= MAX_LISTED else \
+        f"{MAX_LISTED:,}, the most explain lists"
+    lines = [f"{count[root]} paths lead from {x} to {r} (more than {most}), so "
              f"here is the same sum grouped by node, from {r} down to {x}:",
              f"  d{r}/dv = sum over the children c of v of d{r}/dc * dc/dv"]
     rows: list[tuple[str, ...]] = []

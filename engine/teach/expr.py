@@ -15,7 +15,7 @@ from ..value import Value
 FUNCTIONS = {op.name: op for op in OPS.values() if op.function}
 CONSTANTS = {"pi": math.pi, "e": math.e}
 MAX_LENGTH, MAX_DEPTH = 2000, 200       # characters; nesting of the parsed tree
-MAX_EXPONENT, MAX_BITS = 1000, 100_000  # |n| in a ** n; size of an exact number made by **
+MAX_EXPONENT, MAX_BITS = 1000, 100_000  # |n| in a ** n; size of any exact number computed
 MAX_NUMBER_LENGTH, MAX_POWER_OF_TEN = 100, 400   # a number typed in: characters; |k| in 1ek
 ALLOWED = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Constant, ast.Load,
            ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.USub, ast.UAdd)
@@ -160,7 +160,7 @@ class Expression:
             _check_power(a, b)
         if self.exact and not isinstance(a, Value) and not isinstance(b, Value):
             a = Fraction(a)                      # 1/3 and 2**-1 stay exact
-        return _BINARY[type(node.op)](a, b)
+        return _check_size(_BINARY[type(node.op)](a, b))
 
     def _literal(self, node):
         if not self.exact:
@@ -198,6 +198,19 @@ def _check_power(base, exponent):
         if bits * abs(n) > MAX_BITS:
             raise ExprError(f"a {bits}-bit number to the power {n} is too large to compute "
                             f"exactly (at most {MAX_BITS} bits)")
+
+
+def _check_size(result):
+    """result, if it is an exact number of at most MAX_BITS: every operand is then that
+    small, so each exact + - * / takes milliseconds, whatever the expression adds up."""
+    x = getattr(result, "data", result)
+    if isinstance(x, (int, Fraction)):
+        bits = Fraction(x).numerator.bit_length() + Fraction(x).denominator.bit_length()
+        if bits > MAX_BITS:
+            raise ExprError(f"an exact number of {bits:,} bits is too large (at most "
+                            f"{MAX_BITS:,} bits in all): drop --exact, or use fewer or "
+                            "smaller terms")
+    return result
 
 
 def parse(text, exact=False):

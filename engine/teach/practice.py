@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .answers import CLOSE, MIN_DIGITS, as_json
 from .mistakes import MESSAGES, NEAR, Cell, backward_cells, forward_cells
-from .stepper_page import _asset
+from .stepper_page import _asset, script_safe
 from ..graph import on_paths
 from ..text import fmt
 
@@ -68,7 +68,7 @@ def part(page: Stepper, practice: Any) -> str:
     """The practice panel's style, data and script, to put inside the stepper's element."""
     data = {"uid": page.uid, "steps": questions(page), "close": CLOSE, "near": NEAR,
             "messages": MESSAGES, **options(practice)}
-    text = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    text = script_safe(json.dumps(data, ensure_ascii=False))
     return (f"<style>{_asset('practice.css')}</style>\n"
             f'<script type="application/json" class="tg-practice-data">{text}</script>\n'
             f"<script>{_asset('practice.js')}\n"

@@ -18,6 +18,8 @@ HINT = ("no Graphviz renderer found: pip install graphviz-pure (or install Graph
         "`dot` is on PATH); the DOT text is written instead")
 TEXT_FORMATS = {"dot", "gv"}     # written as DOT text, no renderer needed
 TIMEOUT = 30                     # seconds one render may take before it is stopped
+MEMORY = 2 << 30                 # bytes of address space a render may use (POSIX), as
+                                 # TIMEOUT bounds its time: a 10^5-node graph wants more
 
 
 class NoRenderer(RuntimeError):
@@ -62,7 +64,7 @@ def run(source, fmt, engine=None, timeout=TIMEOUT, flags=()):
     command = [renderer, f"-T{fmt}"] + ([f"-K{engine}"] if engine else []) + list(flags)
     try:
         done = subprocess.run(command, input=source.encode("utf-8"), capture_output=True,
-                              timeout=timeout)
+                              timeout=timeout, preexec_fn=_memory_limit())
     except subprocess.TimeoutExpired:
         nodes = source.count("shape=record")
         raise RenderError(f"rendering a graph of {nodes} Values took longer than {timeout:g} s "
@@ -72,8 +74,26 @@ def run(source, fmt, engine=None, timeout=TIMEOUT, flags=()):
         raise RenderError(f"could not run the renderer {renderer}: {err}") from None
     if done.returncode != 0:
         complaint = done.stderr.decode("utf-8", "replace").strip().splitlines() or ["no message"]
+        said = "\n".join(complaint).lower()
+        if "memory" in said or "bad_alloc" in said:    # "memory allocation ... failed" (Rust)
+            nodes = source.count("shape=record")
+            raise RenderError(f"rendering a graph of {nodes} Values needed more than "
+                              f"{MEMORY >> 20:,} MB and was stopped: draw less of it (the compact "
+                              "view, or one focus leaf's paths)")
         raise RenderError(f"{Path(renderer).name} -T{fmt} failed: {complaint[-1]}")
     return done.stdout
+
+
+def _memory_limit():
+    """A function the render's child process runs first: cap its address space (POSIX)."""
+    try:
+        import resource
+    except ImportError:                    # Windows: the time limit alone
+        return None
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+    return limit
 
 
 def save(graph, path, timeout=TIMEOUT, parents=True):

@@ -18,8 +18,15 @@ def fragment(uid, title, svg, rows, root_name, data, last, is_page, extra=""):
     return TEMPLATE.format(uid=uid, page=" data-page" if is_page else "",
                            title=html.escape(title), css=_asset("stepper.css"), svg=svg,
                            shape=_shape(svg), tables=_tables(rows, root_name),
-                           data=data.replace("</", "<\\/"), js=_asset("stepper.js"),
+                           data=script_safe(data), js=_asset("stepper.js"),
                            last=last, extra=extra)
+
+
+def script_safe(data):
+    """JSON text safe inside <script>: every < written as \\u003c (equal in JSON), so no
+    label can end the block (</script>) or start a comment (<!--) that would swallow the
+    page's own script, on a page or inline in Jupyter (without a <, > and & mean nothing)."""
+    return data.replace("<", "\\u003c")
 
 
 def _shape(svg):
@@ -71,20 +78,22 @@ def tag_svg(svg, uid, cells):
         key = title.removesuffix("_op")
         if key != title:                                    # the op's ellipse
             return f'<g id="{uid}-{title}" class="node op" data-node="{key}">{body}</g>'
-        body = _TEXT.sub(lambda text: _cell(text, cells[key]), body)
+        texts = list(_TEXT.finditer(body))[-2:]          # the record's last two: data, grad
+        for text, kind in reversed(list(zip(texts, ("data", "grad")))):
+            body = body[:text.start()] + _cell(text, kind, cells[key]) + body[text.end():]
         return (f'<g id="{uid}-{title}" class="node" data-node="{key}" '
                 f'data-name="{html.escape(cells[key]["name"])}">{body}</g>')
 
     return _GROUP.sub(tag, svg)
 
 
-def _cell(match, cell):
-    """A record's 'data ...' or 'grad ...' text, classed, with the number cell gives."""
+def _cell(match, kind, cell):
+    """A record's data or grad text (found by its place, so a label "grad 1" stays a
+    name), classed, with the number cell gives."""
     attrs, text = match.groups()
-    for kind in ("data", "grad"):
-        if html.unescape(text).startswith(kind + " "):
-            return f'<text class="tg-{kind}"{attrs}>{kind} {html.escape(cell[kind])}</text>'
-    return match.group(0)
+    if not html.unescape(text).startswith(kind + " "):
+        return match.group(0)
+    return f'<text class="tg-{kind}"{attrs}>{kind} {html.escape(cell[kind])}</text>'
 
 
 def _tables(rows, f):

@@ -32,6 +32,9 @@ class Step(NamedTuple):
     contributions: tuple[Contribution, ...]
 
 
+MAX_ROWS = 100_000      # rows a table is written with: a million would take gigabytes
+
+
 class Steps(tuple[Step, ...], Exportable):
     """The steps of one backward pass, in the order they were applied (root first).
 
@@ -57,6 +60,11 @@ class Steps(tuple[Step, ...], Exportable):
         """(caption, header, rows, note): the table's title, columns, one row per
         contribution, and the leaves' gradients."""
         names, root = self.names, self.names[self.root]
+        size = sum(len(step.contributions) for step in self)
+        if size > MAX_ROWS:
+            raise ValueError(f"backward_steps: a table of {size:,} rows is too large to write "
+                             f"out (at most {MAX_ROWS:,}): take the steps that reach one "
+                             "input, steps.towards(leaf), or a smaller graph")
         header = ("step", "node", f"d{root}/d(node)", "parent", "d(node)/d(parent)",
                   "contribution", "parent .grad")
         rows: list[tuple[str, ...]] = []

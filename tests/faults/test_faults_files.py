@@ -107,3 +107,63 @@ def test_saving_through_a_symlink_writes_the_target_and_keeps_the_link(tmp_path)
         assert link.is_symlink() and os.readlink(link) == str(target)
         assert MLP(2, [3, 1]).load(target).state_dict() == MLP(2, [3, 1], seed=seed).state_dict()
     assert sorted(os.listdir(tmp_path / "runs")) == ["model.json"]
+
+
+@posix
+def test_load_and_save_refuse_special_files_without_blocking_or_replacing_them(tmp_path):
+    # a FIFO nobody writes, a directory, a socket, and (as root) a character device made
+    # in tmp_path (never /dev): load refuses each within 20 s, save leaves each in place
+    tried, ok, failures = files.special_trials(str(tmp_path))
+    assert failures == [] and tried >= 6
+
+
+@posix
+def test_a_fifo_is_named_as_one(tmp_path):
+    fifo = tmp_path / "model.json"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match=r"is a FIFO \(named pipe\), not a saved model"):
+        Neuron(2).load(fifo)
+    with pytest.raises(ValueError, match=r"is a FIFO \(named pipe\); save replaces regular"):
+        Neuron(2).save(fifo)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+@posix
+def test_save_onto_a_read_only_file_does_what_open_does(tmp_path):
+    assert files.read_only_trial(str(tmp_path))
+
+
+def test_a_file_of_another_activation_names_both(tmp_path):
+    path = tmp_path / "tanh.json"
+    MLP(2, [4, 1], activation="tanh", seed=0).save(path)
+    relu = MLP(2, [4, 1], seed=1)
+    before = relu.state_dict()
+    with pytest.raises(ValueError, match=r"saved from MLP\(2, \[4, 1\], activation='tanh'\), "
+                                         r"not MLP\(2, \[4, 1\]\)"):
+        relu.load(path)
+    assert relu.state_dict() == before
+    assert MLP(2, [4, 1], activation="tanh").load(path).state_dict() == \
+        MLP(2, [4, 1], activation="tanh", seed=0).state_dict()
+
+
+def test_save_refuses_a_non_finite_parameter_it_could_not_load(tmp_path):
+    neuron = Neuron(2, seed=0)
+    neuron.b.data = float("nan")
+    with pytest.raises(ValueError, match="save: parameter b is nan; a saved model holds finite"):
+        neuron.save(tmp_path / "nan.json")
+    assert not (tmp_path / "nan.json").exists()
+
+
+def test_a_million_keys_is_refused_before_parsing(tmp_path):
+    path = tmp_path / "keys.json"
+    path.write_text(files.saved(", ".join(f'"k{i}": 0' for i in range(1_000_000))))
+    with pytest.raises(ValueError, match="far more names than it has parameters"):
+        Neuron(2).load(path)
+
+
+def test_a_key_twice_among_forty_thousand_is_found_in_one_pass(tmp_path):
+    model = MLP(2, [200, 200, 1])                # 41,001 parameters: 40,001 keys fit
+    path = tmp_path / "twice.json"
+    path.write_text(files.saved(", ".join(f'"k{i}": 0' for i in range(40_000)) + ', "k7": 1'))
+    with pytest.raises(ValueError, match="the key 'k7' is twice"):
+        model.load(path)
