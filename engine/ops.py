@@ -9,6 +9,7 @@ check_grad, torch parity and explanations read their facts here: a new primitive
 """
 import math
 import numbers
+import sys
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable
@@ -25,6 +26,9 @@ class Op:
     rules: tuple
     arg: str = ""      # the name of the op's number parameter ('n', 'slope'), if it takes one
     kinks: tuple = ()  # inputs where the op has a corner, so no derivative: relu's 0
+    # SPEED TRICK for the batch replay: the same forward and local derivatives on whole float64
+    # arrays, for a row whose number code branches (`if a <= 0`); tested equal to the row
+    array: "Arrays | None" = None
 
     @property
     def function(self):
@@ -39,6 +43,55 @@ class Op:
         d = f"d {out}" if self.function else f"d({out})"
         return ", ".join(f"{d}/d{x} = " + rule.format(out=out, **names)
                          for x, rule in zip("ab", self.rules))
+
+
+@dataclass(frozen=True, slots=True)
+class Arrays:
+    """A row's forward(a, arg) and local(out, a, b, arg) -> tuple, written with array methods
+    and comparisons (no numpy import here): what the row computes, one lane per sample."""
+    forward: Callable
+    local: Callable
+
+
+def _kept_nan(d, a):
+    """d where a is a number, NaN where a is NaN (a NaN input must not look like a flat spot)."""
+    nan = a != a
+    if nan.any():
+        d[nan] = math.nan
+    return d
+
+
+def _array_step(a, below=0.0):
+    # 1 where a > 0, `below` where a <= 0, NaN where a is NaN: _step on every lane at once
+    d = (a > 0) * 1.0 if below == 0 else (a > 0) + (a <= 0) * below
+    return _kept_nan(d, a)
+
+
+def _numpy():
+    """numpy, for an array form: it is loaded, since the arrays came from it."""
+    return sys.modules["numpy"]
+
+
+def _max_forward(a, b):
+    return a if a >= b or a != a else b          # a NaN on either side gives NaN
+
+
+def _max_local(out, a, b, arg):
+    # d max(a, b)/da = 1 where a >= b (a tie goes to a), d/db = 1 where b > a
+    a, b = value_of(a), value_of(b)
+    if a != a or b != b:
+        return (math.nan, math.nan)
+    return (1, 0) if a >= b else (0, 1)
+
+
+def _array_max(a, b):
+    take = (a >= b) | (a != a)
+    return take.choose([b, a]) if hasattr(take, "choose") else _max_forward(a, b)
+
+
+def _array_max_local(out, a, b, arg):
+    da = (a >= b) * 1.0
+    return _kept_nan(da, out), _kept_nan(1.0 - da, out)
 
 
 def value_of(x):
@@ -104,6 +157,12 @@ ARITHMETIC = [
     Op(name="div", symbol="{a} / {b}", forward=_div_forward,
        local=lambda out, a, b, arg: (divide(1, b), -(out / b)),
        rules=("1/{b}", "-{a}/{b}^2")),
+    # the larger of a and b: softmax's and logsumexp's shift by the largest input (a row, so
+    # the shift is a step of the graph, the same for every sample, not a number frozen in)
+    Op(name="maximum", symbol="max({a}, {b})", forward=_max_forward,
+       local=_max_local,
+       rules=("1 if {a} >= {b} else 0", "1 if {b} > {a} else 0"),
+       array=Arrays(_array_max, _array_max_local)),
     Op(name="neg", symbol="-{a}", forward=lambda a: -a,
        local=lambda out, a, b, arg: (-1,),
        rules=("-1",)),
@@ -139,6 +198,16 @@ def _base_local(a, n):
         return -math.inf if negative else math.inf
 
 
+def _array_base_local(out, a, b, n):
+    # n * a**(n-1) on every lane, with _base_local's answer where a == 0 and n < 1
+    d = n * a ** (n - 1)
+    if n < 1:
+        zero = a == 0
+        if zero.any():
+            d[zero] = 0 if n == 0 else math.inf
+    return (d,)
+
+
 def _exponent_local(out, a):
     # d a**b / db = a**b * log(a); 0 where a == 0 and NaN where a < 0, as in PyTorch
     a_num = value_of(a)
@@ -150,7 +219,10 @@ def _exponent_local(out, a):
 POWERS = [
     Op(name="pow", symbol="{a}**{arg}", forward=_pow_forward,       # the exponent n is a number
        local=lambda out, a, b, n: (_base_local(a, n),),
-       rules=("{arg} * {a}^({arg}-1)",), arg="n"),
+       rules=("{arg} * {a}^({arg}-1)",), arg="n",
+       # 0 to a negative power, a negative base to a fraction: inf or NaN here, and the
+       # replay then reruns the row to raise its error
+       array=Arrays(lambda a, n: a ** n, _array_base_local)),
     Op(name="powv", symbol="{a}**{b}", forward=_pow_forward,        # the exponent b is a Value
        local=lambda out, a, b, arg: (_base_local(a, b), _exponent_local(out, a)),
        rules=("{b} * {a}^({b}-1)", "{a}^{b} * log({a})")),
@@ -202,7 +274,9 @@ FUNCTIONS = [
     Op(name="log", symbol="log({a})",
        forward=_defined("log", lambda a: a <= 0, "positive numbers", math.log),
        local=lambda out, a, b, arg: (divide(1, a),),
-       rules=("1/{a}",)),
+       rules=("1/{a}",),
+       # log <= 0 gives NaN or -inf here; the replay then reruns the row to raise its error
+       array=Arrays(lambda a, arg: _numpy().log(a), lambda out, a, b, arg: (1.0 / a,))),
     Op(name="sqrt", symbol="sqrt({a})",
        forward=_defined("sqrt", lambda a: a < 0, "non-negative numbers", math.sqrt),
        local=_sqrt_local,
@@ -215,11 +289,14 @@ FUNCTIONS = [
        rules=("{out} * (1 - {out})",)),
     Op(name="relu", symbol="relu({a})", forward=_relu,
        local=lambda out, a, b, arg: (_step(a),),
-       rules=("1 if {a} > 0 else 0",), kinks=(0,)),
+       rules=("1 if {a} > 0 else 0",), kinks=(0,),
+       array=Arrays(lambda a, arg: a.clip(0), lambda out, a, b, arg: (_array_step(a),))),
     Op(name="leaky_relu", symbol="leaky_relu({a}, {arg})",
        forward=lambda a, s: a if a > 0 else s * a,
        local=lambda out, a, b, s: (_step(a, below=s),),
-       rules=("1 if {a} > 0 else {arg}",), arg="slope", kinks=(0,)),
+       rules=("1 if {a} > 0 else {arg}",), arg="slope", kinks=(0,),
+       array=Arrays(lambda a, s: a * _array_step(a, s),
+                    lambda out, a, b, s: (_array_step(a, s),))),
     Op(name="softplus", symbol="softplus({a})", forward=_softplus_forward,
        local=lambda out, a, b, arg: (_sigmoid(a),),
        rules=("sigmoid({a})",)),
@@ -234,7 +311,9 @@ FUNCTIONS = [
        rules=("1 + {out}^2",)),
     Op(name="abs", symbol="abs({a})", forward=abs,
        local=lambda out, a, b, arg: (_sign(a),),
-       rules=("sign({a})",), kinks=(0,)),
+       rules=("sign({a})",), kinks=(0,),
+       array=Arrays(lambda a, arg: abs(a),
+                    lambda out, a, b, arg: (_kept_nan((a > 0) - (a < 0) * 1.0, a),))),
 ]
 
 

@@ -40,7 +40,7 @@ def main(argv=None):
 
 def add_commands(commands):
     """Add demo and train to an argparse subparser group."""
-    sub = add_command(commands, "demo", demo, "train MLP(2, [16, 16, 1]) on moons to 100%% "
+    sub = add_command(commands, "demo", demo, "train MLP(2, [16, 16, 1]) on moons to 100% "
                       "accuracy, print a weight's backward steps, write plots and a graph image",
                       EXAMPLES)
     sub.add_argument("--out", default=os.path.join("out", "demo"),
@@ -113,7 +113,10 @@ def run_train(args):
                   progress=False if args.no_progress else None, engine=args.engine)
     if not history:                 # interrupted before the first step: fit said so
         return 130
-    text = f"final loss {history.loss[-1]:.6g} after {len(history)} steps ({history.seconds:.1f} s)"
+    # the last epoch's mean batch loss: one batch's loss alone says little (0 on an easy batch)
+    last = [float(x) for e, x in zip(history.epoch, history.loss) if e == history.epoch[-1]]
+    text = (f"epoch {history.epoch[-1]} mean loss {sum(last) / len(last):.6g} after "
+            f"{len(history)} steps ({history.seconds:.1f} s)")
     if source.metric is not None:
         text += f"; training {source.metric} {evaluate(model, data):.1%}"
     print(text)

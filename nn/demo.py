@@ -56,15 +56,15 @@ def hardest_sample(model, data):
 
 
 def one_weight_graph(model, data, sample):
-    """A small graph of one sample's loss: the last hidden layer's outputs h.0, h.1, ...
-    become leaves, the output neuron is copied (weights w.0 ..., bias b), and
-    loss = hinge(score, y). Returns (loss, the weight w.i of the most active input h.i)."""
+    """A small graph of one sample's loss: the last hidden layer's outputs h_1, h_2, ...
+    become leaves, the output neuron is copied (weights w_1 ..., bias b), and
+    loss = hinge(score, y). Returns (loss, the weight w_i of the most active input h_i)."""
     x, y = data[sample]
     with no_grad():
         hidden = x
         for layer in model.layers[:-1]:
             hidden = layer(hidden)
-    leaves = [Value(h.data, label=f"h.{i}") for i, h in enumerate(hidden)]
+    leaves = [Value(h.data, label=f"h_{i + 1}") for i, h in enumerate(hidden)]
     last = model.layers[-1].neurons[0]
     neuron = Neuron(last.nin, last.activation).load_state_dict(last.state_dict())
     score = neuron(leaves)
@@ -82,8 +82,8 @@ def show_backprop(model, data, out):
     loss, weight = one_weight_graph(model, data, sample)
     print(f"\nSample {sample} (x = {_short(data.X[sample])}, y = {data.y[sample]}) has the "
           f"largest loss, {loss.data:.4f}. Its graph through the output neuron "
-          "(the last hidden layer's outputs h.* held fixed), the backward steps that reach "
-          f"{weight.label} (the weight from h.{weight.label[2:]} to the output):\n")
+          "(the last hidden layer's outputs h_* held fixed), the backward steps that reach "
+          f"{weight.label} (the weight from h{weight.label[1:]} to the output):\n")
     print(backward_steps(loss).towards(weight))
     print()
     print(explain(loss, weight))
@@ -111,6 +111,24 @@ def show_replay(model, data, sample):
           f"(mean loss {mean:.4f}); sample {sample} materialized as Values: loss "
           f"{root.data:.6f} (scalar engine {scalar:.6f}), ready for backward_steps, explain "
           "and draw.")
+    show_digits()
+
+
+def show_digits():
+    """Ten classes with replay: digits, cross_entropy (its max shift a row of the table, the
+    class index as one-hot placeholders), trained in about a second."""
+    import time
+    from .data import digits
+    train, test = digits().split(1500)
+    model = MLP(64, [16, 10], seed=0)
+    start = time.process_time()
+    history = fit(model, train, "cross_entropy",
+                  optim.SGD(model.parameters(), lr=0.3, momentum=0.9), epochs=30,
+                  batch_size=100, progress=False, engine="replay")
+    seconds = time.process_time() - start
+    print(f"Replay, ten classes: {model!r} on {len(train)} 8x8 digits, cross_entropy, "
+          f"{len(history)} steps in {seconds:.1f} s of CPU: "
+          f"{evaluate(model, test):.1%} right on {len(test)} unseen digits.")
 
 
 def _short(numbers):

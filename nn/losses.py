@@ -57,8 +57,10 @@ def total(terms: Sequence[Scalar]) -> Value:
 def mean(terms: Sequence[Scalar], n: int | None = None) -> Value:
     """(terms[0] + ... + terms[-1]) * 1/n, n = len(terms) unless given (fit gives the batch
     size when the terms are one micro-batch of it). One multiplication by Fraction(1, n):
-    exact terms stay exact, and beside a float it is the float 1/n."""
-    return total(terms) * Fraction(1, len(terms) if n is None else n)
+    exact terms stay exact, and beside a float it is the float 1/n. The mean of one term
+    is that term: no '* 1' node (a one-sample loss reads as the teacher writes it)."""
+    n = len(terms) if n is None else n
+    return total(terms) if n == 1 else total(terms) * Fraction(1, n)
 
 
 def _reduce(name: str, terms: Sequence[Scalar], reduction: str) -> Value:

@@ -72,9 +72,10 @@ class Module:
             p.grad = 0
 
     def label_parameters(self: M) -> M:
-        """Give each parameter its dotted name as its label, so graphs and traces show it."""
+        """Give each parameter a label graphs, tables and explanations show: its short
+        name (short_name: w[1]_21 for an MLP's weight), else its dotted name."""
         for name, p in self.named_parameters():
-            p.label = name
+            p.label = short_name(name)
         return self
 
     # --- state: names -> numbers ----------------------------------------------------------
@@ -354,3 +355,23 @@ def _decode(x: object) -> Number:
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         raise TypeError(x)
     return x
+
+
+_DOTTED = re.compile(r"^(?:layers\.(\d+)\.)?(?:neurons\.(\d+)\.)?(?:w\.(\d+)|b)$")
+
+
+def short_name(dotted: str) -> str:
+    """The textbook's name of a parameter, short enough for a slide: w[l]_jk is the weight
+    from input k into neuron j of layer l, b[l]_j that neuron's bias, all counted from 1
+    (layers.0.neurons.1.w.0 is w[1]_21). A lone Layer drops [l] (w_21, b_2), a lone Neuron
+    drops j too (w_1, b); an index of 10 or more is set off by a comma (w[1]_12,3). Other
+    names stay dotted; state_dict() and save() always use the dotted names."""
+    found = _DOTTED.match(dotted)
+    if not found:
+        return dotted
+    layer, neuron, weight = found.groups()
+    indexes = [str(int(i) + 1) for i in (neuron, weight) if i is not None]
+    kind = "b" if weight is None else "w"
+    head = kind if layer is None else f"{kind}[{int(layer) + 1}]"
+    joint = "," if any(len(i) > 1 for i in indexes) else ""
+    return head + ("_" + joint.join(indexes) if indexes else "")

@@ -211,13 +211,15 @@ def test_forward_and_export_formats():
     done = run("forward", "tanh(x*w + b)", *at)
     assert done.returncode == 0 and "3     v1    x * w     2 * (-3)" in done.stdout
     md = run("steps", "tanh(x*w + b)", *at, "--format", "md").stdout
-    assert "| 1 | f = tanh(v2) | 1 | v2 | 1 - tanh(v2)^2 = 0.5 | 0.5 | 0.5 |" in md
+    assert r"| 1 | $f = \tanh(v_{2})$ | 1 | $v_{2}$ | $1 - \tanh(v_{2})^{2} = 0.5$ | 0.5 | 0.5 |" in md
     csv_text = run("forward", "tanh(x*w + b)", *at, "--format", "csv").stdout
     assert csv_text.splitlines()[0] == "step,node,formula,with numbers,value"
     assert csv_text.splitlines()[-1] == "6,f,tanh(v2),tanh(0.8814),0.7071"
     latex = run("explain", "x*w", "--wrt", "x", *at[:3], "--format", "latex").stdout
-    assert latex.count("\\begin{tabular}") == 2 and "df/dx" in latex
-    assert run("steps", "x", "--at", "x=1", "--format", "pdf").returncode == 2
+    assert latex.count("\\begin{longtable}") == 2 and r"\frac{\partial f}{\partial x}" in latex
+    whole = run("steps", "x*w", *at[:3], "--format", "latex", "--standalone").stdout
+    assert whole.startswith("\\documentclass") and whole.rstrip().endswith("\\end{document}")
+    assert run("steps", "x", "--at", "x=1", "--format", "docx").returncode == 2
 
 
 def test_draw_focus_prune_and_compact_flags(tmp_path):

@@ -52,7 +52,8 @@ def test_constants_show_without_a_name_and_ops_by_symbol():
     x = Value(2.0, label="x")
     y = (x * 3) ** 2 - x.leaky_relu(0.1)
     src = draw(y).source
-    assert '"{ data 3 | grad 0 }"' in src
+    assert '"{ data 3 }"' in src                 # a constant: no name, no grad
+    assert '"{ data 3 | grad 0 }"' in draw(y, show_constant_grads=True).source
     labels = {op_label(n) for n in [x * 3, x ** 2, -x, x.leaky_relu(0.1), x.tanh()]}
     assert labels == {"*", "**2", "-", "leaky_relu 0.1", "tanh"}
 
@@ -65,15 +66,21 @@ def test_labels_are_escaped():
     src = draw(y, show_local=True).source
     assert r'a\|b\{c\}\<d\>\"e\\ | data 1' in src
     assert r'\<b\> | data 2' in src and r'\{y\} | data 2' in src
-    assert r'[label="d{y}/da|b{c}<d>\"e\\ = <b> = 2"]' in src    # edge label: plain text
+    assert r'[label="d{y}/da|b{c}<d>\"e\\ = <b> = 2" ' in src     # edge label: plain text
     assert "label=<" not in src                                   # never an HTML label
 
 
 def test_local_derivatives_on_edges():
     o, _ = neuron()
     src = draw(o, show_local=True).source
-    assert 'n8 -> n9_op [label="do/dn = 1 - tanh(n)^2 = 0.5"]' in src   # the graph's names
-    assert 'n0 -> n2_op [label="dx1w1/dx1 = w1 = -3"]' in src
+    # each label a text node on its own edge (n8 -> label -> n9's op): never by another edge
+    assert 'n8_n9_op_0 [label="do/dn = 1 - tanh(n)^2 = 0.5" ' in src   # the graph's names
+    assert 'n0_n2_op_0 [label="dx1w1/dx1 = w1 = -3" ' in src
+    assert "n0 -> n0_n2_op_0 [dir=none]" in src and "n0_n2_op_0 -> n2_op" in src
+    top_down = draw(o, show_local=True, rankdir="TB").source        # narrower: two lines
+    assert 'n0_n2_op_0 [label="dx1w1/dx1\\n= w1 = -3" ' in top_down
+    assert 'n0 -> n2_op [label="dx1w1/dx1 = w1 = -3"]' in draw(o, show_local=True,
+                                                               labels_on_edges=True).source
 
 
 def test_highlighting_one_step():

@@ -34,7 +34,9 @@ def test_dotted_names_match_the_objects_and_label_them():
     named = dict(model.named_parameters())
     assert named["layers.0.neurons.3.w.1"] is model.layers[0].neurons[3].w[1]
     assert named["layers.2.neurons.0.b"] is model.layers[2].neurons[0].b
-    assert model.layers[1].neurons[5].w[7].label == "layers.1.neurons.5.w.7"
+    # labels: the textbook's short names (w[l]_jk from input k into neuron j of layer l)
+    assert model.layers[1].neurons[5].w[7].label == "w[2]_68"
+    assert model.layers[0].neurons[3].b.label == "b[1]_4"
     assert [n for n, _ in Neuron(2).named_parameters()] == ["w.0", "w.1", "b"]
 
 

@@ -120,8 +120,8 @@ def test_demo_reaches_100_percent_and_writes_its_images(tmp_path):
     result = run("demo", "--out", str(tmp_path), "--no-progress", timeout=300)
     assert result.returncode == 0, result.stderr
     assert "Training accuracy: 100% (100/100)" in result.stdout
-    assert "the backward steps that reach w." in result.stdout
-    assert "(= w." in result.stdout and "grad after loss.backward())" in result.stdout
+    assert "the backward steps that reach w_" in result.stdout
+    assert "(= w_" in result.stdout and "grad after loss.backward())" in result.stdout
     files = os.listdir(tmp_path)
     assert {"loss.png", "boundary.png", "graph.png"} <= set(files)
 
@@ -132,11 +132,11 @@ def test_demo_backprop_shows_one_weights_gradient(tmp_path, monkeypatch, capsys)
     model = MLP(2, [4, 4, 1], seed=0)
     ds = data.moons(10, seed=0, labels=(-1, 1))
     loss, weight = one_weight_graph(model, ds, 0)
-    assert loss.label == "loss" and weight.label.startswith("w.")
-    loss.backward()                      # d loss/d w.i = d loss/d score * h.i, by hand:
+    assert loss.label == "loss" and weight.label.startswith("w_")
+    loss.backward()                      # d loss/d w_i = d loss/d score * h_i, by hand:
     score = model(ds.X[0])[0].data
     hidden = model.layers[1](model.layers[0](ds.X[0]))
-    i = int(weight.label[2:])
+    i = int(weight.label[2:]) - 1                   # w_1 is the weight of h_1: counted from 1
     slope = -ds.y[0] if 1 - ds.y[0] * score > 0 else 0
     assert weight.grad == pytest.approx(slope * hidden[i].data, abs=1e-12)
 
@@ -147,6 +147,6 @@ def test_demo_backprop_shows_one_weights_gradient(tmp_path, monkeypatch, capsys)
     # the steps table ends on that weight, and explain's sum equals its gradient
     name = hard_weight.label
     table_end = out.index(f"{name}.grad = {hard_weight.grad:.4g}")
-    assert f"{name} * h.{name[2:]}" in out[:table_end]
+    assert f"{name} * h_{name[2:]}" in out[:table_end]
     assert f"dloss/d{name} = {hard_weight.grad:.4g}   (= {name}.grad" in out
     assert (tmp_path / "graph.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

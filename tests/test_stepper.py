@@ -55,11 +55,11 @@ def test_the_diamonds_timeline_is_the_hand_calculation():
         "forward: f = v1 * v2 = 6 * 5 = 30"]
     assert steps[4]["say"] == ["backward: start at the root, df/df = 1"]
     assert steps[7]["say"] == [
-        "backward: v1 = a * b sends df/dv1 = 5 to its parents",
+        "backward: v1 = a * b sends df/dv1 = 5 back to its parents",
         "a: dv1/da = b = 2, contribution 2 × 5 = 10, a.grad = 6 + 10 = 16",
         "b: dv1/db = a = 3, contribution 3 × 5 = 15, b.grad = 6 + 15 = 21"]
-    assert sorted(page.labels[e] for e in steps[7]["edges"][1:]) == ["2 × 5 = 10", "3 × 5 = 15"]
-    assert "2 × 5 = 10</text>" in page.svg       # drawn once, with room for it
+    assert sorted(page.labels[e] for e in steps[7]["edges"][1:]) == ["2 × 5\n= 10", "3 × 5\n= 15"]
+    assert ">2 × 5</text>" in page.svg and ">= 10</text>" in page.svg   # drawn once, in 2 lines
     assert (a.grad, b.grad) == (16, 21)          # the page ran one fresh backward pass
     assert re.search(r"<td>7</td><td>v1 = a \* b</td><td>5</td><td>a</td><td>2</td>"
                      r"<td>10</td><td>16</td>", page.fragment())
@@ -146,12 +146,12 @@ def test_a_long_sum_is_one_sigma_whose_steps_come_one_plus_at_a_time():
     backward = [st for st in page.data["steps"] if st["kind"] == "backward"]
     sid = page.ids[s]
     assert [st["node"] for st in backward] == [sid] * 4          # every + lights the Sigma
-    assert backward[0]["say"][0] == "backward: s = v3 + e sends ds/ds = 1 to its parents"
-    assert backward[3]["say"][0] == ("backward: v1 = a + b sends ds/dv1 = 1 to its parents "
+    assert backward[0]["say"][0] == "backward: s = v3 + e sends ds/ds = 1 back to its parents"
+    assert backward[3]["say"][0] == ("backward: v1 = a + b sends ds/dv1 = 1 back to its parents "
                                      "(inside the \u03a3 of s)")
     # the last + sends 1 to a and to b, along a's and b's edges into the Sigma
     assert backward[3]["edges"][1:] == [f"{page.ids[a]}->{sid}_op#0", f"{page.ids[b]}->{sid}_op#0"]
-    assert page.labels[f"{page.ids[a]}->{sid}_op#0"] == "1 × 1 = 1"
+    assert page.labels[f"{page.ids[a]}->{sid}_op#0"] == "1 × 1\n= 1"
     assert "\u03a3" in page.svg and len(page.view.drawn) == 6      # 5 terms and s
     every = stepper(s, compact=False)
     assert len(every.view.drawn) == 9 and "\u03a3" not in every.svg
@@ -282,7 +282,9 @@ def test_next_keys_rows_and_nodes_move_the_step(browser, pages):
     assert state(browser)["step"] == "7"
     browser.find_element(By.CSS_SELECTOR, 'button[data-do="prev"]').click()
     assert state(browser)["step"] == "6"
-    browser.find_element(By.CSS_SELECTOR, 'tr[data-step="5"]').click()
+    row = browser.find_element(By.CSS_SELECTOR, 'tr[data-step="5"]')
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", row)
+    row.click()
     assert state(browser)["node"] == "f" and state(browser)["step"] == "5"
     # a node: its explanation shows, and the page goes to the step that finishes its grad
     browser.find_element(By.CSS_SELECTOR, 'g.node[data-name="b"]').click()
@@ -394,25 +396,28 @@ def test_a_notebooks_own_output_styles_do_not_undo_the_highlight(browser, tmp_pa
         .jp-RenderedHTMLCommon tbody tr:nth-child(even) { background: #eee; }
         .jp-OutputArea-output pre, .jp-RenderedHTMLCommon pre { white-space: pre-wrap; }
         .jp-RenderedHTMLCommon svg { max-width: 100%; }"""
-    f, _, _ = diamond()
+    o, _ = lecture_neuron()                 # 897 pt wide: more than the cell at 18 px text
     page = tmp_path / "styled.html"
     page.write_text(f"<html><head><style>{jupyterlab}</style></head><body style='width: 700px'>"
                     "<div class='jp-OutputArea-output jp-RenderedHTMLCommon'>"
-                    f"{stepper(f)._repr_html_()}</div></body></html>", encoding="utf-8")
+                    f"{stepper(o)._repr_html_()}</div></body></html>", encoding="utf-8")
     browser.get(page.as_uri())
     shown = browser.execute_script("""
         var next = document.querySelector('button[data-do="next"]');
-        for (var i = 0; i < 7; i++) next.click();
+        for (var i = 0; i < 11; i++) next.click();
         var c = getComputedStyle, rows = document.querySelectorAll('tr.current');
+        var text = document.querySelector('.tg-graph svg text'), svg = text.ownerSVGElement;
+        var px = function () { return parseFloat(c(text).fontSize) * text.getScreenCTM().a; };
+        var before = [px(), svg.getBoundingClientRect().width];
         document.querySelector('button[data-do="zoom"]').click();
         return [Array.from(rows, r => c(r).backgroundColor), c(rows[0].cells[0]).textAlign,
-                c(document.querySelector('.tg-explain')).whiteSpace,
-                document.querySelector('.tg-graph').className,
-                document.querySelector('.tg-graph svg').getBoundingClientRect().width];""")
-    colours, align, space, zoomed, width = shown
-    assert colours == ["rgb(255, 210, 127)"] * 2 and align == "left" and space == "pre"
-    # the diamond is 642pt = 856px wide: zoomed, it is that wide, not capped at 100%
-    assert zoomed == "tg-graph tg-zoomed" and width > 800, (zoomed, width)
+                c(document.querySelector('.tg-explain')).fontFamily, before,
+                [px(), svg.getBoundingClientRect().width]];""")
+    colours, align, font, (px, width), (small, overview) = shown
+    assert colours == ["rgb(255, 210, 127)"] * 2 and align == "left" and "monospace" in font
+    # presenter view: text at 18 px or more, the svg not capped at 100% of the 700 px cell;
+    # the overview: the whole graph in the cell, however small its text
+    assert px >= 18 - 0.01 and small < px and overview <= 700 < width, (px, width, overview)
 
 
 def test_without_the_script_the_graph_shows_the_end_of_the_pass():

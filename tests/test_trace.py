@@ -3,6 +3,7 @@ agreement with backward() on random graphs, and the printed tables."""
 import csv
 import io
 import random
+import re
 import shutil
 import subprocess
 from fractions import Fraction
@@ -10,7 +11,7 @@ from fractions import Fraction
 import pytest
 from hypothesis import given, strategies as st
 
-from tracegrad.engine import Value, backward_steps, explain
+from tracegrad.engine import Value, backward_steps, explain, forward_steps
 from tracegrad.engine.teach.demo import lecture_neuron
 
 NEURON_GRADS = [-1.5, 1, 0.5, 0, 0.5]        # x1, w1, x2, w2, b
@@ -233,10 +234,12 @@ def test_steps_export_as_markdown_csv_and_html():
     steps = steps_of_the_diamond()
     md = steps.to_markdown().splitlines()
     assert md[0].startswith("backward pass of f: 3 steps")
-    assert md[2] == ("| step | node | df/d(node) | parent | d(node)/d(parent) | contribution "
+    # maths as GitHub and Jupyter render it: partials, subscripts, a centred dot
+    assert md[2] == (r"| step | node | $\frac{\partial f}{\partial (\text{node})}$ | parent | "
+                     r"$\frac{\partial (\text{node})}{\partial (\text{parent})}$ | contribution "
                      "| parent .grad |")
-    assert md[4] == "| 1 | f = v1 * v2 | 1 | v1 | v2 = 5 | 5 | 5 |"
-    assert md[-1] == "a.grad = 16, b.grad = 21"
+    assert md[4] == r"| 1 | $f = v_{1} \cdot v_{2}$ | 1 | $v_{1}$ | $v_{2} = 5$ | 5 | 5 |"
+    assert md[-1] == r"$a\text{.grad} = 16, b\text{.grad} = 21$"
     rows = list(csv.reader(io.StringIO(steps.to_csv())))
     assert rows[0][0] == "step" and rows[1] == ["1", "f = v1 * v2", "1", "v1", "v2 = 5", "5", "5"]
     assert len(rows) == 1 + sum(len(s.contributions) for s in steps)
@@ -249,45 +252,63 @@ def test_explanation_exports_its_paths_and_rules():
     f, a, _ = diamond(Fraction(3), Fraction(2))
     e = explain(f, a)
     md = e.to_markdown()
-    assert "| 1 | a -> v1 -> f | df/dv1 * dv1/da | 5 * 2 | 10 |" in md
-    assert "| 2 | a -> v2 -> f | df/dv2 * dv2/da | 6 * 1 | 6 |" in md
+    assert (r"| 1 | $a \to v_{1} \to f$ | $\frac{\partial f}{\partial v_{1}} \cdot "
+            r"\frac{\partial v_{1}}{\partial a}$ | $5 \cdot 2$ | 10 |") in md
     assert "df/da = 16" in md and "| local derivative | rule | value | node |" in md
-    assert "| dv1/da | b | 2 | v1 = a * b |" in md
+    assert r"| $\frac{\partial v_{1}}{\partial a}$ | $b$ | 2 | $v_{1} = a \cdot b$ |" in md
     assert list(csv.reader(io.StringIO(e.to_csv())))[1] == ["1", "a -> v1 -> f",
                                                              "df/dv1 * dv1/da", "5 * 2", "10"]
     assert e._repr_html_().count("<table>") == 2
-    assert repr(e) == "Explanation(value=16, paths=2)"
+    assert repr(e) == e.text and repr(e).startswith("df/da by the chain rule")   # at >>>
 
 
 LATEX_SPECIALS = "x_1 & 50% {y} ^ ~ $ # \\"
 
 
 def latex_document(tmp_path):
-    from tracegrad.engine import check_grad, forward_steps
     x = Value(2.0, label=LATEX_SPECIALS)
     y = (x * x).tanh()
     y.label = "y"
     parts = [backward_steps(y).to_latex(), forward_steps(y).to_latex(), explain(y, x).to_latex()]
     tex = tmp_path / "handout.tex"
-    tex.write_text("\\documentclass{article}\n\\begin{document}\n" + "\n\n".join(parts)
-                   + "\n\\end{document}\n")
+    tex.write_text(backward_steps(y).to_latex(document=True))
     return tex, parts
 
 
 def test_latex_escapes_special_characters(tmp_path):
     _, parts = latex_document(tmp_path)
-    assert all("\\begin{tabular}" in p and p.rstrip().count("\\end{tabular}") >= 1 for p in parts)
+    assert all("\\begin{longtable}" in p and p.count("\\end{longtable}") >= 1 for p in parts)
     escaped = r"x\_1 \& 50\% \{y\} \^{} \textasciitilde{} \$ \# \textbackslash{}"
     assert escaped in parts[0] and LATEX_SPECIALS not in parts[0]
 
 
-@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
-def test_latex_exports_compile(tmp_path):
+def test_latex_writes_the_neuron_in_real_maths():
+    o, _ = lecture_neuron()
+    tex = backward_steps(o).to_latex()
+    # by hand: the rule of o = tanh(n), a true minus, a product, a partial in the header
+    assert r"$o = \tanh(n)$ & 1 & $n$ & $1 - \tanh(n)^{2} = 0.5$ & 0.5 & 0.5 \\" in tex
+    assert r"$w_{1} = -3$ & $-1.5$ & $-1.5$" in tex and r"x_{1} \cdot w_{1}" in tex
+    assert r"\frac{\partial o}{\partial (\text{node})}" in tex and "tanh(n)\\^{}" not in tex
+    # the columns share the text width: p{} widths that add up to at most the line
+    widths = [float(w) for w in re.findall(r"p\{([\d.]+)\\dimexpr\\linewidth", tex)]
+    assert len(widths) == 7 and sum(widths) <= 1.0001
+    assert tex.count("\\endhead") == 1               # a long table repeats its header
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None,
+                    reason="pdflatex is not installed (apt-get install texlive-latex-recommended)")
+def test_the_standalone_latex_compiles_with_plain_pdflatex(tmp_path):
     tex, _ = latex_document(tmp_path)
+    assert tex.read_text().startswith("\\documentclass")
     done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", tex.name],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout[-2000:]
+    assert "Overfull \\hbox" not in done.stdout       # nothing runs past the page's edge
     assert (tmp_path / "handout.pdf").read_bytes()[:5] == b"%PDF-"
+    if shutil.which("pdftoppm"):                      # the page as an image, as looked at
+        subprocess.run(["pdftoppm", "-r", "50", "-png", "-singlefile", "handout.pdf", "page"],
+                       cwd=tmp_path, check=True, timeout=120)
+        assert (tmp_path / "page.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_gradcheck_shows_as_an_html_table():
@@ -323,3 +344,19 @@ def test_rules_are_written_with_the_graphs_own_names():
 def test_one_step_is_singular():
     x = Value(2.0, label="x")
     assert str(backward_steps(x * 3)).startswith("backward pass of v1: 1 step, root first")
+
+
+def test_format_pdf_writes_a_handout_or_says_how_to_get_pdflatex(tmp_path):
+    import os
+    import sys
+    command = [sys.executable, "-m", "tracegrad", "steps", "(1.3 - (b + 0.64*5))**2", "--at",
+               "b=0", "--format", "pdf", "-o", str(tmp_path / "ssr.pdf")]
+    if shutil.which("pdflatex"):
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == f"wrote {tmp_path / 'ssr.pdf'}"
+        assert (tmp_path / "ssr.pdf").read_bytes()[:5] == b"%PDF-"
+    bare = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PATH": str(tmp_path)})      # no pdflatex on it
+    assert bare.returncode == 1 and bare.stderr.count("\n") == 1
+    assert "--format pdf needs pdflatex: apt-get install texlive-latex-recommended" in bare.stderr

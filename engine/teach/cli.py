@@ -14,6 +14,7 @@ from .demo import demo
 from .draw import RANKDIRS, draw
 from .frames import draw_frames
 from .explain import explain
+from .export import NoLatex, pdf
 from .expr import FUNCTIONS, ExprError, number, parse
 from .forward import forward_steps
 from .answers import MIN_DIGITS
@@ -22,6 +23,7 @@ from .grade import grade
 from .worksheet import FORMATS as SHEET_FORMATS, RANGE, LatexError, worksheets, \
     write as write_sheets
 from .render import TIMEOUT, NoRenderer, OutputError, RenderError, save
+from .slides import NoBrowser
 from .stepper import stepper
 from .steps import backward_steps
 from ..value import Value
@@ -39,6 +41,8 @@ EXAMPLES = """examples:
   tracegrad steps -- "-x^2" --at x=3
   tracegrad draw "tanh(x*w + b)" --at x=2 w=-3 b=6.88 -o graph.png --frames frames/
   tracegrad play "tanh(x*w + b)" --at x=2 w=-3 b=6.88 -o backprop.html
+  tracegrad play "n = x1*w1 + x2*w2 + b; o = tanh(n)" --at x1=2 w1=-3 x2=0 w2=1 b=6.88 \
+      --title "The lecture neuron" --png-steps slides/
   tracegrad play "(a*b)*(a+b)" --at a=3 b=2 --exact --practice -o practice.html
   tracegrad grade "(a*b)*(a+b)" filled.csv --at a=3 b=2 --exact
 
@@ -54,7 +58,8 @@ SHEET_EXAMPLES = """examples:
 sheets/README.txt gives each sheet's seed and the tracegrad grade line for its CSV."""
 
 # --format: the method of a table that writes it so
-FORMATS = {"text": "table", "md": "to_markdown", "latex": "to_latex", "csv": "to_csv"}
+FORMATS = {"text": "table", "md": "to_markdown", "latex": "to_latex", "csv": "to_csv",
+           "pdf": "to_pdf"}
 
 # check_grad's keywords as spelled on this command line (a failure says how to loosen)
 CHECK_WORDS = {"digits": "--digits {}", "expected_rtol": "--expect-rtol {}", "rtol": "--rtol {}"}
@@ -63,7 +68,7 @@ CHECK_WORDS = {"digits": "--digits {}", "expected_rtol": "--expect-rtol {}", "rt
 # what a failing command exits with (printed as one line): 2 bad input, 1 rendering or
 # writing a file failed
 ERRORS = {ExprError: 2, ValueError: 2, ZeroDivisionError: 2, OverflowError: 2, RenderError: 1,
-          NoRenderer: 1, OutputError: 1, LatexError: 1}
+          NoRenderer: 1, OutputError: 1, NoBrowser: 1, NoLatex: 1, LatexError: 1}
 
 
 def main(argv=None):
@@ -102,13 +107,22 @@ def add_commands(commands, demo_name="demo"):
     sub.add_argument("--focus", metavar="NAME", help="draw NAME's paths to EXPR in colour")
     sub.add_argument("--prune", action="store_true", help="with --focus: draw only its paths")
     sub.add_argument("--frames", metavar="DIR", help="also save one image per backward step")
+    sub.add_argument("--constant-grads", action="store_true",
+                     help="also show the gradients of the numbers written in")
     sub.add_argument("--timeout", type=float, default=TIMEOUT, metavar="S",
                      help=f"seconds one image may take to render (default {TIMEOUT})")
     sub = command("play", run_play, "write an HTML page that steps through forward and backward")
     sub.add_argument("-o", "--output", default="backprop.html",
                      help="the page to write (default: backprop.html)")
     sub.add_argument("--wrt", nargs=1, metavar="NAME", help="step only through NAME's paths")
-    sub.add_argument("--rankdir", default="LR", choices=RANKDIRS, help="direction (default LR)")
+    sub.add_argument("--rankdir", default=None, choices=RANKDIRS,
+                     help="direction (default: LR if it fits a 1280 px projector, else TB)")
+    sub.add_argument("--title", help="the page's title (default: EXPR at the values)")
+    sub.add_argument("--png-steps", metavar="DIR",
+                     help="also write one 1920x1080 PNG per step into DIR, for slides "
+                          "(needs a headless Chromium)")
+    sub.add_argument("--constant-grads", action="store_true",
+                     help="also show the gradients of the numbers written in")
     sub.add_argument("--practice", action="store_true",
                      help="practice mode: type each number before the page shows it")
     min_digits(sub)
@@ -139,10 +153,18 @@ def add_commands(commands, demo_name="demo"):
     def table_options(sub):
         sub.add_argument("--digits", type=int, default=4, help="significant digits (default 4)")
         sub.add_argument("--format", default="text", choices=FORMATS,
-                         help="text (default), md (Markdown), latex (a tabular) or csv")
+                         help="text (default), md (Markdown with $maths$), latex (tables in "
+                              "maths), csv, or pdf (a handout, with pdflatex)")
+        sub.add_argument("--standalone", action="store_true",
+                         help="with --format latex: a whole document for pdflatex")
+        sub.add_argument("-o", "--output", default=None,
+                         help="with --format pdf: the PDF to write (default: COMMAND.pdf)")
 
     table_options(command("forward", run_forward, "print the forward pass node by node"))
-    table_options(command("steps", run_steps, "print the backward pass step by step"))
+    sub = command("steps", run_steps, "print the backward pass step by step")
+    table_options(sub)
+    sub.add_argument("--constant-grads", action="store_true",
+                     help="also list what flows into the numbers written in")
     sub = command("explain", run_explain, "write d EXPR / d NAME as the chain rule")
     sub.add_argument("--wrt", nargs="+", action="extend", required=True, metavar="NAME",
                      help="the variable(s)")
@@ -218,7 +240,7 @@ def run_draw(args):
     focus = leaves[wrt_leaves(args, leaves, [args.focus], "--focus")[0]] if args.focus else None
     root.backward()
     view = {"rankdir": args.rankdir, "show_local": args.local, "focus": focus,
-            "prune": args.prune}
+            "prune": args.prune, "show_constant_grads": args.constant_grads}
     # the default folder out/ is made if missing; a folder the user names must exist
     output = save(draw(root, compact=args.compact, **view), args.output or "out/graph.svg",
                   timeout=args.timeout, parents=args.output is None)
@@ -235,9 +257,13 @@ def run_play(args):
     focus = leaves[wrt_leaves(args, leaves)[0]] if args.wrt else None
     title = f"{root.label} = {args.expr}" + (f" at {', '.join(args.at)}" if args.at else "")
     practice = {"min_digits": args.min_digits} if args.practice else False
-    page = stepper(root, focus=focus, rankdir=args.rankdir, title=title, practice=practice)
+    page = stepper(root, focus=focus, rankdir=args.rankdir, title=args.title or title,
+                   show_constant_grads=args.constant_grads, practice=practice)
     path = page.save(args.output)
     print(f"wrote {path}: {len(page.data['steps']) - 1} steps; open it in a browser")
+    if args.png_steps:
+        pngs = page.save_png_steps(args.png_steps)
+        print(f"wrote {len(pngs)} slides: {pngs[0]} ... {pngs[-1].name}")
     return 0
 
 
@@ -331,26 +357,37 @@ def written_as(table, args):
     """A steps table or an explanation in the --format asked for."""
     if args.format == "text":
         return table.table(args.digits) if hasattr(table, "table") else str(table)
+    if args.format == "latex":
+        return table.to_latex(args.digits, document=args.standalone).rstrip("\n")
     return getattr(table, FORMATS[args.format])(args.digits).rstrip("\n")
+
+
+def printed(tables, args, command):
+    """Print the tables (joined by blank lines), or with --format pdf write them as one
+    handout and say where."""
+    if args.format == "pdf":
+        body = "\n\n\\bigskip\n".join(t.to_latex(args.digits) for t in tables)
+        print(f"wrote {pdf(body, args.output or command + '.pdf')}")
+        return
+    print("\n\n".join(written_as(t, args) for t in tables))
 
 
 def run_forward(args):
     _, _, root = build(args)
-    print(written_as(forward_steps(root), args))
+    printed([forward_steps(root)], args, "forward")
     return 0
 
 
 def run_steps(args):
     _, _, root = build(args)
-    print(written_as(backward_steps(root), args))
+    printed([backward_steps(root, show_constant_grads=args.constant_grads)], args, "steps")
     return 0
 
 
 def run_explain(args):
     _, leaves, root = build(args)
-    texts = [written_as(explain(root, leaves[n], args.max_paths, args.digits), args)
-             for n in wrt_leaves(args, leaves)]
-    print("\n\n".join(texts))
+    printed([explain(root, leaves[n], args.max_paths, args.digits)
+             for n in wrt_leaves(args, leaves)], args, "explain")
     return 0
 
 

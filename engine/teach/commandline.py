@@ -43,7 +43,8 @@ def add_command(commands: argparse._SubParsersAction[Any], name: str,
                 run: Callable[[argparse.Namespace], int | None], help: str,
                 epilog: str = "") -> argparse.ArgumentParser:
     """One subcommand: its help is also its description, run(args) is what it does."""
-    sub = commands.add_parser(name, help=help, description=help, epilog=epilog,
+    # help is %-formatted by argparse (100%% shows as 100%), a description is printed as is
+    sub = commands.add_parser(name, help=help.replace("%", "%%"), description=help, epilog=epilog,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     sub.set_defaults(run=run)
     return sub

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from ..graph import local_derivatives, on_paths
 from ..text import fmt, written
 from .walk import Walk, dot_ids, walk
-from .notation import local_text, partial
+from .notation import is_constant, local_text, partial
 from .view import View, view
 from ..value import Gradient, Value, expect_value
 
@@ -33,6 +33,7 @@ def draw(root: Value, rankdir: str = "LR", show_local: bool = False,
          highlight: Step | None = None, grads: Mapping[Value, Gradient] | None = None,
          digits: int = 4, title: str | None = None, focus: Value | None = None,
          compact: bool | None = None, prune: bool = False, svg_ids: bool = False,
+         show_constant_grads: bool = False, labels_on_edges: bool = False,
          walked: Walk | None = None) -> Drawing:
     """The graph of root as a Drawing (a graphviz.Digraph): render it, or show it in Jupyter.
 
@@ -44,7 +45,12 @@ def draw(root: Value, rankdir: str = "LR", show_local: bool = False,
     then draws only those paths, each op with its inputs. compact: a sum of many terms
     (a neuron's dot product) as one Sigma node: None (default) for 5 terms or more, True
     for 3 or more, False never. svg_ids: give every node and edge an id from the node
-    names (x1, x1.op, x1->v1.op#0), so SVG elements can be found by name. walked: root's
+    names (x1, x1.op, x1->v1.op#0), so SVG elements can be found by name.
+    show_constant_grads: also show the grad of each constant (a number written in) and the
+    local derivative on its edge; by default a constant shows its data only.
+    labels_on_edges: write show_local's labels as graphviz edge labels (the stepper and
+    draw_frames, which relabel and recolour edges); by default each is a small text node
+    on its own edge, so no two labels ever overlap or sit by the wrong edge. walked: root's
     walk.Walk, when the caller has one (the stepper), so the graph is not walked again."""
     from .render import Drawing          # imported here: `import tracegrad.engine` needs no graphviz
     expect_value(root, "draw")
@@ -60,6 +66,11 @@ def draw(root: Value, rankdir: str = "LR", show_local: bool = False,
     path = on_paths(order, focus) if focus is not None else set()
     # top to bottom, ranks closer than graphviz's 0.5 inch: a chain of ops fits a screen
     layout = {"ranksep": "0.3"} if rankdir in ("TB", "BT") else {}
+    if show_local:
+        # labels of edges into one op share a rank, each beside its own edge (above it
+        # left to right; to its right top down, on two lines): kept apart, each label is
+        # nearer its own edge than the next one
+        layout["nodesep"] = "0.45"
     g = Drawing("computation_graph", graph_attr={"rankdir": rankdir, "fontname": "Helvetica",
                                                  **layout},
                 node_attr={"fontname": "Helvetica", "fontsize": "12"},
@@ -71,8 +82,10 @@ def draw(root: Value, rankdir: str = "LR", show_local: bool = False,
         if node not in shown.drawn:
             continue
         cells = [f"data {fmt(node.data, digits)}", f"grad {fmt(grads.get(node, node.grad), digits)}"]
-        if not (node.is_leaf and node.label is None):      # a constant needs no name
+        if not is_constant(node):                       # a constant needs no name
             cells.insert(0, names[node])
+        elif not show_constant_grads:                   # nor, unless asked, a grad
+            cells.pop()
         label = " | ".join(escape_record(c) for c in cells)
         fill = (CURRENT if node is current else TOUCHED if node in touched else
                 PATH if node in path else None)
@@ -82,7 +95,8 @@ def draw(root: Value, rankdir: str = "LR", show_local: bool = False,
                shape="record", **_filled(fill), **style, **_id(sid, node))
         if node in shown.inputs:
             _op_node(g, node, shown, ids, sid, names, digits, show_local,
-                     highlight if node is current else None, path)
+                     highlight if node is current else None, path, show_constant_grads,
+                     labels_on_edges)
     return g
 
 
@@ -104,7 +118,8 @@ def _id(sid: Names | None, node: Value, suffix: str = "") -> dict[str, str]:
 
 
 def _op_node(g: Drawing, node: Value, shown: View, ids: Names, sid: Names | None, names: Names,
-             digits: int, show_local: bool, step: Step | None, path: set[Value]) -> None:
+             digits: int, show_local: bool, step: Step | None, path: set[Value],
+             constant_grads: bool = False, on_edges: bool = False) -> None:
     """The op's own node, its edge to node, and an edge from each input (labelled with
     the local derivative, or with the contribution when this is the highlighted step).
     A folded sum's op is a Sigma, with an edge from each term."""
@@ -122,21 +137,43 @@ def _op_node(g: Drawing, node: Value, shown: View, ids: Names, sid: Names | None
     seen: dict[Value, int] = {}
     for parent, child, slot in edges:
         attrs: dict[str, str] = {}
-        if step:
+        if is_constant(parent) and not constant_grads:
+            pass                            # no gradient shown for a number written in
+        elif step:
             c = step.contributions[slot]
             # dir=back: the arrowhead at the parent, the way the gradient flows
             attrs = {"color": ARROW, "fontcolor": ARROW, "penwidth": "2", "dir": "back",
                      "label": _plain(f"{fmt(c.local, digits)} * {fmt(step.upstream, digits)} "
                                      f"= {fmt(c.contribution, digits)}")}
         elif show_local:
-            attrs["label"] = _plain(f"{partial(node, slot, names)} = " + local_text(
-                node, slot, names, local_derivatives(node)[slot], digits))
+            text = local_text(node, slot, names, local_derivatives(node)[slot], digits)
+            # top to bottom: 'dv1/dx1' over '= w1 = -3' (narrow); left to right: one line
+            two = g.graph_attr.get("rankdir") in ("TB", "BT")
+            attrs["label"] = _plain([partial(node, slot, names), "= " + text] if two else
+                                    f"{partial(node, slot, names)} = {text}")
         if not step and on_path and parent in path:
             attrs.update(PATH_EDGE)
         k = seen[parent] = seen.get(parent, -1) + 1
         if sid:
             attrs["id"] = f"{sid[parent]}->{sid[node]}.op#{k}"
-        g.edge(ids[parent], op_id, **attrs)
+        if "label" in attrs and not step and not on_edges:      # the label on its edge
+            _labelled_edge(g, ids[parent], op_id, f"{ids[parent]}_{op_id}_{k}", attrs)
+        else:
+            g.edge(ids[parent], op_id, **attrs)
+
+
+def _labelled_edge(g: Drawing, tail: str, head: str, middle: str, attrs: dict[str, str]) -> None:
+    """An edge tail -> head drawn through a text node middle holding its label: laid out as
+    a node, the label takes room of its own and the edge runs into it."""
+    attrs = dict(attrs)
+    g.node(middle, attrs.pop("label"), shape="plaintext", fontsize=g.edge_attr["fontsize"],
+           height="0", margin="0.02,0.01",
+           **({"id": attrs["id"] + ".label"} if "id" in attrs else {}))
+    tail_attrs = {k: v for k, v in attrs.items() if k != "id"}
+    if "id" in attrs:
+        tail_attrs["id"] = attrs["id"] + ".tail"
+    g.edge(tail, middle, dir="none", **tail_attrs)
+    g.edge(middle, head, **attrs)
 
 
 def _sigma_edges(g: Drawing, node: Value, edges: list[tuple[Value, Value, int]], ids: Names,
@@ -176,8 +213,11 @@ def escape_record(text: object) -> str:
 
 
 def _plain(text: object, escape: bool = True) -> str:
-    """Text safe as a plain node or edge label (never HTML; no escape sequences)."""
+    """Text safe as a plain node or edge label (never HTML; no escape sequences). A list
+    is written one item a line."""
     import graphviz
+    if isinstance(text, list):
+        return graphviz.nohtml("\\n".join(_plain(line, escape) for line in text))
     if escape:
         text = _shown(text).replace("\\", "\\\\").replace('"', '\\"')
     return graphviz.nohtml(text)

@@ -39,8 +39,8 @@ class Explanation(Exportable):
     def __str__(self) -> str:
         return self.text
 
-    def __repr__(self) -> str:
-        return f"Explanation(value={fmt(self.value)}, paths={self.paths})"
+    def __repr__(self) -> str:       # at a >>> prompt the written-out rule, as printed
+        return self.text
 
     def parts(self, digits: int = 4) -> Parts:
         """The first table: the paths and their products (or the sums by node)."""

@@ -65,14 +65,20 @@ class Expression:
             raise ExprError(f"the expression is {len(text)} characters long; at most {MAX_LENGTH}")
         # ^ is a power, as on paper and in LaTeX: swapped for ** before parsing, because
         # Python's ^ (xor) binds more loosely than +, so x^2+1 would parse as x^(2+1)
-        self.python = self.source.replace("^", "**")
-        try:
-            self.tree = ast.parse(self.python, mode="eval")
-        except (SyntaxError, ValueError, RecursionError, MemoryError) as err:
-            reason = getattr(err, "msg", None) or str(err) or type(err).__name__
-            raise ExprError(f"{self.short} is not a math expression ({reason}); "
-                            f"{_product_hint(self.source) or WHAT}") from None
+        self.steps = []             # (the name a step defines or None, its source, its tree)
+        for part in _statements(self.source.replace("^", "**")):
+            found = _NAMED.match(part)
+            name, python = (found.group(1), found.group(2)) if found else (None, part)
+            try:
+                tree = ast.parse(python, mode="eval")
+            except (SyntaxError, ValueError, RecursionError, MemoryError) as err:
+                reason = getattr(err, "msg", None) or str(err) or type(err).__name__
+                raise ExprError(f"{self.short} is not a math expression ({reason}); "
+                                f"{_product_hint(self.source) or WHAT}") from None
+            self.steps.append((name, python, tree))
+        self.python, self.tree = self.steps[-1][1:]
         self.constants = []         # the constants it uses (e, pi): a value given for one wins
+        # steps: 'n = x1*w1 + x2*w2 + b; o = tanh(n)' names n and o in every table and drawing
         self.names = self._check()
 
     @property
@@ -81,7 +87,23 @@ class Expression:
         return repr(self.source if len(self.source) <= 60 else self.source[:57] + "...")
 
     def _check(self):
-        names, stack = [], [(self.tree, 0)]
+        """The variables, in order of first use (a step's name is not one: it is defined)."""
+        names, defined = [], []
+        for name, _, tree in self.steps:
+            for used in self._check_tree(tree):
+                if used not in names and used not in defined:
+                    names.append(used)
+            if name is not None:
+                if name in FUNCTIONS or name in defined or name in names:
+                    raise ExprError(f"{name} = ... in {self.short}: {name} is already "
+                                    f"{'a function' if name in FUNCTIONS else 'used'}; "
+                                    "give each step a new name")
+                defined.append(name)
+        self.defined = defined
+        return names
+
+    def _check_tree(self, tree):
+        names, stack = [], [(tree, 0)]
         while stack:                                        # iterative: any depth is safe
             node, depth = stack.pop()
             if depth > MAX_DEPTH:
@@ -137,29 +159,47 @@ class Expression:
             raise ExprError(f"no value for {', '.join(missing)}: give one with --at "
                             + " ".join(f"{n}=..." for n in missing))
         try:
-            return self._eval(self.tree.body, values)
+            known = dict(values)
+            for name, python, tree in self.steps:
+                self.python = python                # _literal reads the step's own text
+                result = self._eval(tree.body, known, fold=not self.names)   # no graph: a number
+                if name is not None and isinstance(result, Value):
+                    if result.label is None:        # o = n: a second name, no new node
+                        result.label = name
+                    known[name] = result
+            return result
         except ExprError:
             raise
         except (ValueError, ZeroDivisionError, OverflowError, TypeError) as err:
             raise ExprError(f"{self.short} cannot be evaluated here: {err}") from None
 
-    def _eval(self, node, values):
+    def _eval(self, node, values, fold=False):
+        """node's Value. Every operation written is a node, even between two numbers (the
+        0.64*5 of (1.3 - (b + 0.64*5))**2 stays a term, not 3.2), except where fold is
+        True: an exponent or a slope, which the table takes as a number."""
         if isinstance(node, ast.Constant):
             return self._literal(node)
         if isinstance(node, ast.Name):
             return values[node.id] if node.id in values else CONSTANTS[node.id]
         if isinstance(node, ast.UnaryOp):
-            operand = self._eval(node.operand, values)
-            return -operand if isinstance(node.op, ast.USub) else operand
+            operand = self._eval(node.operand, values, fold)
+            return -operand if isinstance(node.op, ast.USub) else operand   # -3: a number
         if isinstance(node, ast.Call):
-            args = [self._eval(arg, values) for arg in node.args]
+            args = [self._eval(arg, values, fold) for arg in node.args[:1]]
+            args += [self._eval(arg, values, True) for arg in node.args[1:]]
             x = args[0] if isinstance(args[0], Value) else Value(args[0])
-            return getattr(x, node.func.id)(*[_plain(a, node.func.id) for a in args[1:]])
-        a, b = self._eval(node.left, values), self._eval(node.right, values)
-        if isinstance(node.op, ast.Pow):
+            out = getattr(x, node.func.id)(*[_plain(a, node.func.id) for a in args[1:]])
+            return out.data if fold and not isinstance(args[0], Value) else out
+        power = isinstance(node.op, ast.Pow)
+        a = self._eval(node.left, values, fold)
+        b = self._eval(node.right, values, fold or power)
+        if power:
             _check_power(a, b)
-        if self.exact and not isinstance(a, Value) and not isinstance(b, Value):
-            a = Fraction(a)                      # 1/3 and 2**-1 stay exact
+        if not isinstance(a, Value) and not isinstance(b, Value):
+            if self.exact:
+                a = Fraction(a)                  # 1/3 and 2**-1 stay exact
+            if not fold:
+                a = Value(a)                     # the operation the teacher wrote: a node
         return _check_size(_BINARY[type(node.op)](a, b))
 
     def _literal(self, node):
@@ -167,6 +207,15 @@ class Expression:
             return float(node.value)
         text = ast.get_source_segment(self.python, node) or repr(node.value)
         return number(text.replace("_", ""), exact=True)   # '1.3' -> 13/10, not the float
+
+
+_NAMED = re.compile(r"^\s*([A-Za-z]\w*)\s*=(?!=)\s*(.*)$", re.S)     # n = x*w + b
+
+
+def _statements(text):
+    """The steps of 'n = x1*w1 + b; o = tanh(n)' (split at ; and new lines), blanks dropped."""
+    parts = [p.strip() for p in re.split(r"[;\n]", text)]
+    return [p for p in parts if p] or [text]
 
 
 _BINARY = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,

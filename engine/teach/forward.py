@@ -59,6 +59,9 @@ class ForwardSteps(tuple[ForwardStep, ...], Exportable):
     def __str__(self) -> str:
         return self.table()
 
+    def __repr__(self) -> str:       # at a >>> prompt the table, as the README shows it
+        return self.table()
+
 
 def forward_steps(root: Value) -> ForwardSteps:
     """Every node of root's graph in topological order, with its formula and value.

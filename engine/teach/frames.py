@@ -64,7 +64,7 @@ def draw_frames(root, folder, suffix="svg", max_frames=MAX_FRAMES, budget=FRAMES
 
 def frame_drawings(root, steps, options):
     """The Drawing of each frame: the start, then one per step of steps (highlighted)."""
-    options = {**options, "compact": False}
+    options = {**options, "compact": False, "labels_on_edges": True}   # same lines each frame
     grads, r = dict(steps.start), steps.names[root]
     drawings = [draw(root, grads=dict(grads), title=f"start: {r} = {fmt(root.data)}, "
                      f"d{r}/d{r} = {fmt(grads[root])}", **options)]
@@ -72,7 +72,7 @@ def frame_drawings(root, steps, options):
         for c in step.contributions:
             grads[c.parent] = c.accumulated
         title = (f"step {k} of {len(steps)}: {definition(step.node, steps.names)} sends "
-                 f"d{r}/d{steps.names[step.node]} = {fmt(step.upstream)} to its parents")
+                 f"d{r}/d{steps.names[step.node]} = {fmt(step.upstream)} back to its parents")
         drawings.append(draw(root, highlight=step, grads=dict(grads), title=title, **options))
     return drawings
 

@@ -2,7 +2,13 @@
 (`o = tanh(n)`), each rule of the derivative table in the graph's own names, partials
 (`do/dn`) and plain-text tables.
 """
+import re
+from fractions import Fraction
+
 from ..text import fmt, written
+
+# a numeric exponent's rule written as a teacher does: 2 * v2^(2-1) is 2 * v2
+_EXPONENT = re.compile(r"\^\((-?\d+(?:\.\d+)?(?:/\d+)?)-1\)")
 
 
 def rule(node, slot, names):
@@ -15,7 +21,30 @@ def rule(node, slot, names):
         return template.format(**dict(zip("ab", plain)))
     operands = [f"({name})" if name.startswith("-") else name for name in plain]
     out = written(op, operands, node.arg) if op.function else names[node]
-    return template.format(out=out, arg=fmt(node.arg), **dict(zip("ab", operands)))
+    return simplified(template.format(out=out, arg=fmt(node.arg), **dict(zip("ab", operands))))
+
+
+def simplified(text):
+    """A rule with a number for its exponent, worked out: 'n * a^(n-1)' with n = 2 is
+    '2 * a', with n = 3 '3 * a^2', with n = 1 '1', with n = 1/2 '1/2 * a^(-1/2)'."""
+    found = _EXPONENT.search(text)
+    if not found:
+        return text
+    power = Fraction(found.group(1)) - 1
+    if "." in found.group(1):
+        power = float(power)
+    written_power = fmt(power)
+    if power == 1:
+        text = text[:found.start()] + text[found.end():]
+    elif power == 0:
+        text = re.sub(r"\S+$", "1", text[:found.start()]) + text[found.end():]
+    else:
+        plain = written_power.isdigit()
+        text = (text[:found.start()] + "^" + (written_power if plain else f"({written_power})")
+                + text[found.end():])
+    text = re.sub(r"^1 \* ", "", text)
+    text = re.sub(r"^(.+) \* 1$", r"\1", text)
+    return re.sub(r"^-1 \* ", "-", text)
 
 
 def local_text(node, slot, names, value, digits=4):
@@ -38,6 +67,12 @@ def with_numbers(node, names, digits=4):
         needs = text.startswith("-") or ("/" in text and "**" in op.symbol)
         texts.append(f"({text})" if needs and not bracketed else text)
     return written(op, texts, node.arg)
+
+
+def is_constant(node):
+    """A number written into the expression (an unlabelled leaf): it has no gradient a
+    teacher shows, unless asked (show_constant_grads=True)."""
+    return node.is_leaf and node.label is None
 
 
 def constant_names(constants, digits=4):
@@ -86,7 +121,11 @@ def definition(node, names):
     """'o = tanh(n)': how node was computed, from the op's symbol in the derivative table."""
     if node.is_leaf:
         return names[node]
-    return f"{names[node]} = {written(node._op, [names[p] for p in node.parents], node.arg)}"
+    op = node._op
+    # a negative constant in brackets beside an operator: v8 = w * (-1), not w * -1
+    operands = [f"({names[p]})" if names[p].startswith("-") and not op.function else names[p]
+                for p in node.parents]
+    return f"{names[node]} = {written(op, operands, node.arg)}"
 
 
 def table(header, rows):

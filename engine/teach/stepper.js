@@ -12,7 +12,9 @@ function tracegradStepper(root) {
   var seed = steps.findIndex(function (s) { return s.kind === "seed"; });
 
   var graph = root.querySelector(".tg-graph"), svg = graph.querySelector("svg");
-  var natural = svg.viewBox.baseVal.width * 4 / 3;     // graphviz sizes in pt: 1pt = 4/3 px
+  var main = root.querySelector(".tg-main"), overview = false;
+  svg.removeAttribute("width");                         // the script sizes the graph
+  svg.removeAttribute("height");
 
   function el(id) { return document.getElementById(data.uid + "-" + id); }
   function mark(id, cls) {        // a node or edge the drawing left out is passed over
@@ -34,8 +36,7 @@ function tracegradStepper(root) {
     all("tr[data-step]").forEach(function (row) {
       row.classList.toggle("current", +row.dataset.step === step);
     });
-    var row = root.querySelector("tr.current");
-    if (row) scrollInto(root.querySelector(".tg-tables"), row);
+    keepRow();
     root.querySelector(".tg-say").innerHTML = now.say.map(function (line, i) {
       return "<div" + (i ? ' class="tg-part"' : "") + ">" + escape(line) + "</div>";
     }).join("");
@@ -81,12 +82,35 @@ function tracegradStepper(root) {
     });
   }
 
-  // Zoomed: the graph at its natural size, scrolled to keep the current node in view.
-  function zoom(on) {
-    graph.classList.toggle("tg-zoomed", on);
-    svg.style.width = on ? natural + "px" : "";
-    root.querySelector('[data-do="zoom"]').textContent = on ? "fit" : "zoom";
+  // The presenter view: the graph as large as the room for it allows, but never so small
+  // that its text (data.font points) is under data.min_px pixels: a graph too big for
+  // that scrolls inside its pane, following the current node. A graph that fits beside
+  // the text (less than 55% of the width at that size) goes beside it, else above it.
+  // The zoom button toggles an overview: the whole graph in its pane, however small.
+  function layout() {
+    var box = svg.viewBox.baseVal, width = root.clientWidth;
+    if (!box || !box.width || !width) return;
+    var least = data.min_px / data.font, most = 2.5 * least;   // pixels per point
+    var beside = box.width * least <= 0.55 * width && box.height > 0.8 * box.width;
+    main.classList.toggle("tg-tall", beside);
+    main.classList.toggle("tg-wide", !beside);
+    var room = page ? main.clientHeight : 0.85 * window.innerHeight;
+    var paneW = beside ? 0.55 * width : width, paneH = beside ? room : 0.6 * room;
+    var fit = Math.min(paneW / box.width, paneH / box.height);
+    var scale = overview ? fit : Math.max(least, Math.min(fit, most));
+    svg.style.width = box.width * scale + "px";
+    svg.style.height = box.height * scale + "px";
+    graph.style.maxHeight = paneH + "px";
+    graph.style.maxWidth = paneW + "px";
+    graph.classList.toggle("tg-zoomed", scale > fit + 1e-9);
     follow();
+    keepRow();
+  }
+
+  function zoom(on) {
+    overview = on;
+    root.querySelector('[data-do="zoom"]').textContent = on ? "presenter" : "overview";
+    layout();
   }
 
   function follow() {
@@ -119,12 +143,16 @@ function tracegradStepper(root) {
     box.textContent = node.explain;
   }
 
-  function scrollInto(box, row) {      // not scrollIntoView: that would scroll a notebook too
-    var head = box.querySelector("thead").offsetHeight;
-    var top = row.getBoundingClientRect().top - box.getBoundingClientRect().top;
-    var bottom = top + row.offsetHeight;
-    if (top < head) box.scrollTop += top - head - 4 * row.offsetHeight;
-    else if (bottom > box.clientHeight) box.scrollTop += bottom - box.clientHeight + 4 * row.offsetHeight;
+  // The current rows in the middle of the tables' pane, below its sticky header (not
+  // scrollIntoView: that would scroll a notebook too).
+  function keepRow() {
+    var box = root.querySelector(".tg-tables"), rows = all("tr.current");
+    if (!rows.length) return;
+    var head = rows[0].closest("table").querySelector("thead").offsetHeight;
+    var top = rows[0].getBoundingClientRect().top - box.getBoundingClientRect().top;
+    var bottom = rows[rows.length - 1].getBoundingClientRect().bottom - box.getBoundingClientRect().top;
+    if (top < head || bottom > box.clientHeight)
+      box.scrollTop += top - head - Math.max(0, (box.clientHeight - head - (bottom - top)) / 2);
   }
 
   function escape(text) {
@@ -137,7 +165,8 @@ function tracegradStepper(root) {
     if (on) {
       if (step === limit) show(0);
       timer = setInterval(function () {
-        if (step >= limit) play(false); else show(step + 1);
+        show(step + 1);
+        if (step >= limit) play(false);       // at the end: the button says play again
       }, 1200 / speed);
     }
     var button = root.querySelector('[data-do="play"]');
@@ -151,7 +180,7 @@ function tracegradStepper(root) {
     next: function () { play(false); show(step + 1); },
     end: function () { play(false); show(last); },
     play: function () { play(timer === null); },
-    zoom: function () { zoom(!graph.classList.contains("tg-zoomed")); }
+    zoom: function () { zoom(!overview); }
   };
   all("button[data-do]").forEach(function (b) {
     b.addEventListener("click", function () { actions[b.dataset.do](); });
@@ -187,13 +216,18 @@ function tracegradStepper(root) {
     actions[keys[e.key]]();
   });
 
+  if (page && /[#&]slide\b/.test(location.hash)) root.classList.add("tg-slide");   // png steps
   function fromHash() {
     var m = /step=(\d+)/.exec(location.hash);
     return m ? +m[1] : 0;
   }
   if (page) window.addEventListener("hashchange", function () { show(fromHash()); });
+  window.addEventListener("resize", layout);
+  if (window.matchMedia) window.matchMedia("print").addListener(function (m) {
+    if (!m.matches) layout();
+  });
   // what practice.js drives: show a step, hold the steps after k back (k = last: none)
   root.tgStepper = { show: show, hold: function (k) { limit = k; }, step: function () { return step; } };
-  zoom(graph.clientWidth > 0 && graph.clientWidth < 0.6 * natural);   // too small to read
+  zoom(false);
   show(page ? fromHash() : 0);
 }

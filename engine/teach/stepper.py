@@ -8,6 +8,8 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from ..graph import on_paths
 from .render import NoRenderer, RenderError, run, write
 from .stepper_page import fragment, page, relabel_edges, tag_svg
 from ..text import fmt
-from .notation import definition, local_text, partial, with_numbers
+from .notation import definition, is_constant, local_text, partial, with_numbers
 from .steps import Step, Steps, backward_steps
 from ..value import Gradient, Value
 from .view import View, view
@@ -26,6 +28,9 @@ from .walk import Walk, walk
 JSON = dict[str, Any]       # what the page's script reads: text, numbers, lists, dicts
 
 MAX_NODES = 150          # Values drawn; beyond this the page would be unreadable (and slow)
+FONT = 14                # points, every text of the graph: 18.7 px at its natural size
+FITS = 1280 - 40         # px: a left-to-right graph wider than this at 18 px text goes top down
+MIN_PX = 18              # px: the smallest text the page's default view draws (see stepper.js)
 EXPLAIN_ALL = 40         # up to this many Values, every node's explanation is in the page
 UNKNOWN = "?"            # a value or gradient not computed yet at this step
 SIGMA = "\u03a3"
@@ -33,19 +38,22 @@ _uids = itertools.count(1)
 
 
 def stepper(root: Value, focus: Value | None = None, digits: int = 4, title: str | None = None,
-            max_nodes: int = MAX_NODES, rankdir: str = "LR",
-            compact: bool | None = None, practice: bool | dict[str, int] = False) -> Stepper:
+            max_nodes: int = MAX_NODES, rankdir: str | None = None,
+            compact: bool | None = None, show_constant_grads: bool = False,
+            practice: bool | dict[str, int] = False) -> Stepper:
     """An interactive stepper over root's graph: display it in a notebook, or .save(path).
 
     Runs root's backward pass (leaf grads zeroed first, as after zero_grad(), so the page
     shows one fresh pass). focus: a leaf; only its paths to root are drawn and stepped
     through (draw's pruned focus view). digits: significant digits of floats (Fractions
     stay exact). More than max_nodes Values to draw are refused. rankdir: the drawing's
-    direction, as in draw() ('TB' puts the graph beside the tables). compact: as in draw(),
-    a long sum (5 terms or more by default) drawn as one Sigma node; its steps still come
-    one + at a time, each highlighting the Sigma. practice=True (or {'min_digits': N}):
+    direction, as in draw(); None (default) draws left to right when that fits a 1280 px
+    projector with 18 px text, else top to bottom. compact: as in draw(), a long sum (5
+    terms or more by default) drawn as one Sigma node; its steps still come one + at a
+    time, each highlighting the Sigma. show_constant_grads: also step through what flows
+    into the numbers written in (as backward_steps). practice=True (or {'min_digits': N}):
     the student types each number before it is shown (practice.py)."""
-    page = Stepper(root, focus, digits, title, max_nodes, rankdir, compact)
+    page = Stepper(root, focus, digits, title, max_nodes, rankdir, compact, show_constant_grads)
     if practice is not False:
         from .practice import options
         page.practice = options(practice)
@@ -63,12 +71,14 @@ class Stepper:
     practice: dict[str, int] | None = None          # practice mode's options (practice.py)
 
     def __init__(self, root: Value, focus: Value | None = None, digits: int = 4,
-                 title: str | None = None, max_nodes: int = MAX_NODES, rankdir: str = "LR",
-                 compact: bool | None = None) -> None:
+                 title: str | None = None, max_nodes: int = MAX_NODES,
+                 rankdir: str | None = None, compact: bool | None = None,
+                 show_constant_grads: bool = False) -> None:
         walked = walk(root)                     # the one walk every part below reads
         order = walked.order
         self.view = _checked_view(root, order, focus, max_nodes, rankdir, compact)
-        steps = backward_steps(root, walked=walked)     # a fresh pass, as after zero_grad()
+        # a fresh pass, as after zero_grad()
+        steps = backward_steps(root, show_constant_grads=show_constant_grads, walked=walked)
         if focus is not None:
             steps = steps.towards(focus)
         self.root, self.focus, self.digits, self.order = root, focus, digits, order
@@ -112,7 +122,7 @@ class Stepper:
         return {"uid": self.uid, "root": ids[self.root], "steps": timeline, "nodes": nodes,
                 "start": {ids[n]: num(g) if path is None or n in path else UNKNOWN
                           for n, g in steps.start.items() if n in drawn},
-                "labelled": self.labelled, "unknown": UNKNOWN,
+                "labelled": self.labelled, "unknown": UNKNOWN, "font": FONT, "min_px": MIN_PX,
                 "selected": ids[self._selected()]}
 
     def _num(self, x: Gradient) -> str:
@@ -150,29 +160,37 @@ class Stepper:
         kept = {c.parent for c in step.contributions}         # towards() may drop parents
         slots = [s for s, p in enumerate(step.node.parents) if p in kept]
         say = [f"backward: {definition(step.node, names)} sends d{f}/d{node} = "
-               f"{num(step.upstream)} to its parents{self._inside(step.node)}"]
+               f"{num(step.upstream)} back to its parents{self._inside(step.node)}"]
         grads: dict[str, str] = {}
         for j, (slot, c) in enumerate(zip(slots, step.contributions)):
+            if not self.steps.constant_grads and is_constant(c.parent):
+                running[c.parent] = c.accumulated   # a number written in: no gradient shown
+                continue
             p, local, contribution = names[c.parent], num(c.local), num(c.contribution)
             edge = into[slot]
-            if edge:
-                self.labels[edge] = f"{local} × {upstream} = {contribution}"
+            if edge:            # two short lines: the graph stays narrow enough to project
+                self.labels[edge] = f"{local} × {upstream}\n= {contribution}"
                 self.labelled.setdefault(edge, k)
             written = local_text(step.node, slot, names, c.local, self.digits)   # not 1 = 1
             say.append(f"{p}: {partial(step.node, slot, names)} = {written}, contribution "
                        f"{local} × {upstream} = "
                        f"{contribution}, {p}.grad = {num(running[c.parent])} + "
                        f"{_signed(contribution)} = {num(c.accumulated)}")
-            first = [definition(step.node, names), num(step.upstream)] if j == 0 else ["", ""]
+            first = ([definition(step.node, names), num(step.upstream)]
+                     if len(say) == 2 else ["", ""])
             self.rows["backward"].append((k, first + [p, local, contribution,
                                                       num(c.accumulated)]))
             running[c.parent] = c.accumulated
             if c.parent in self.view.drawn:
                 grads[ids[c.parent]] = num(c.accumulated)
+        shown = {c.parent for c in step.contributions
+                 if self.steps.constant_grads or not is_constant(c.parent)}
         return {"kind": "backward", "node": ids[self.shown_as[step.node]], "grads": grads,
-                "say": say, "edges": [e for e in [into[-1]] + [into[s] for s in slots] if e],
+                "say": say, "edges": [e for e in [into[-1]] + [into[s] for s in slots
+                                                               if step.node.parents[s] in shown]
+                                      if e],
                 "sources": [ids[c.parent] for c in step.contributions
-                            if c.parent in self.view.drawn]}
+                            if c.parent in self.view.drawn and c.parent in shown]}
 
     def _edges(self, node: Value) -> list[str | None]:
         """The ids of the edges drawn into node, one per parent slot ('#k' tells apart the
@@ -192,6 +210,7 @@ class Stepper:
         named leaves (each text lists its paths, so all of them would grow as N^2)."""
         small = len(self.view.drawn) <= EXPLAIN_ALL
         return [n for n in self.order if n is not self.root and n in self.view.drawn and
+                (self.steps.constant_grads or not is_constant(n)) and
                 (small or n is self.focus or (n.is_leaf and n.label is not None))]
 
     def _selected(self) -> Value:
@@ -209,14 +228,21 @@ class Stepper:
                     widest[c.parent] = c.accumulated
         # show_local gives every edge a label, so graphviz leaves room for it; the label
         # becomes the arithmetic the page writes there, so nothing moves between steps
-        graph = draw(self.root, grads=widest, digits=self.digits, focus=self.focus,
-                     show_local=True, rankdir=self.rankdir, compact=self.compact,
-                     prune=self.focus is not None, walked=self.walked)
-        relabel_edges(graph, self.labels)
-        try:
-            svg = run(graph.source, "svg").decode("utf-8")
-        except (NoRenderer, RenderError) as err:
-            raise type(err)(f"stepper: cannot draw the graph: {err}") from None
+        options: dict[str, Any] = dict(grads=widest, digits=self.digits, focus=self.focus, show_local=True,
+                       compact=self.compact, prune=self.focus is not None,
+                       show_constant_grads=self.steps.constant_grads, labels_on_edges=True,
+                       walked=self.walked)
+        for rankdir in [self.rankdir] if self.rankdir else ["LR", "TB"]:
+            graph = draw(self.root, rankdir=rankdir, **options)
+            presented(graph)
+            relabel_edges(graph, self.labels)
+            try:
+                svg = run(graph.source, "svg").decode("utf-8")
+            except (NoRenderer, RenderError) as err:
+                raise type(err)(f"stepper: cannot draw the graph: {err}") from None
+            if _width(svg) * MIN_PX / FONT <= FITS:    # readable on a projector as it is
+                break
+        self.rankdir = rankdir
         grads = dict(self.data["start"])
         for step in self.data["steps"]:
             grads.update(step.get("grads", {}))
@@ -244,11 +270,43 @@ class Stepper:
         """Write the page to path (one HTML file, nothing fetched from anywhere); returns the Path."""
         return write(path, page(self.fragment(page=True), self.title).encode("utf-8"))
 
+    def save_png_steps(self, folder: str | os.PathLike[str]) -> list[Path]:
+        """One 1920x1080 PNG per step in folder (step_00.png ...) for slides, taken by a
+        headless Chromium (NoBrowser, with how to install one, if there is none)."""
+        from .slides import png_steps
+        with tempfile.TemporaryDirectory(prefix="tg-slides-") as scratch:
+            saved = self.save(Path(scratch) / "stepper.html")
+            return png_steps(saved, len(self.data["steps"]) - 1, folder)
+
+
+def presented(graph: Any) -> None:
+    """graph (a Drawing) set for a projector: every text FONT points, tighter spacing, and
+    each edge with an arrowhead at both ends (the page shows the one pointing the way the
+    step flows: forward to the op, or back to the parent with the gradient)."""
+    graph.graph_attr.update(ranksep="0.15", nodesep="0.15")
+    graph.node_attr.update(fontsize=str(FONT), margin="0.06,0.03")
+    graph.edge_attr.update(fontsize=str(FONT), dir="both", arrowsize="0.8")
+    if graph.graph_attr.get("rankdir") in ("LR", "RL"):    # name, data, grad stacked: narrow
+        graph.body[:] = [_RECORD.sub(r'\1"\2"', line) for line in graph.body]
+    # blue edges are the forward step's (the legend says so), not the focus paths'
+    graph.body[:] = [_FOCUS_EDGE.sub("", line) if " -> " in line else line
+                     for line in graph.body]
+
+
+_FOCUS_EDGE = re.compile(r' ?color="#1f77b4" penwidth=2')
+_RECORD = re.compile(r'^(\t\w+ \[label=)"\{ (.*) \}"(?=.*shape=record)')
+
+
+def _width(svg: str) -> float:
+    """The width of an SVG's viewBox, in points."""
+    found = re.search(r'viewBox="[\d.-]+ [\d.-]+ ([\d.]+)', svg)
+    return float(found.group(1)) if found else 0.0
+
 
 def _checked_view(root: Value, order: list[Value], focus: Value | None, max_nodes: int,
-                  rankdir: str, compact: bool | None) -> View:
+                  rankdir: str | None, compact: bool | None) -> View:
     """What the page will draw (draw's View), after checking every argument."""
-    if rankdir not in RANKDIRS:
+    if rankdir is not None and rankdir not in RANKDIRS:
         raise ValueError(f"stepper: rankdir={rankdir!r}; use one of {', '.join(RANKDIRS)}")
     if compact not in (True, False, None):
         raise ValueError(f"stepper: compact={compact!r}; use True, False or None (as draw)")

@@ -52,7 +52,8 @@ def relabel_edges(graph, labels):
             key = f"{edge.group(2)}->{edge.group(3)}"
             count[key] = count.get(key, -1) + 1
             text = labels.get(f"{key}#{count[key]}", "")     # numbers: nothing to escape
-            graph.body[i] = _LABELLED_EDGE.sub(f'\\1"{text}"', line)
+            text = text.replace("\n", "\\n")                # a new line, as DOT writes it
+            graph.body[i] = _LABELLED_EDGE.sub(lambda m: f'{m.group(1)}"{text}"', line)
 
 
 def tag_svg(svg, uid, cells):
@@ -73,13 +74,16 @@ def tag_svg(svg, uid, cells):
         title = html.unescape(match.group(3))
         if kind == "edge":
             key = f"{title}#{sorted(numbers[title]).index(number)}"
-            body = _TEXT.sub(r'<text class="tg-local"\1>\2</text>', body)
+            body = _arrowheads(_TEXT.sub(r'<text class="tg-local"\1>\2</text>', body))
             return f'<g id="{uid}-{html.escape(key)}" class="edge">{body}</g>'
         key = title.removesuffix("_op")
         if key != title:                                    # the op's ellipse
             return f'<g id="{uid}-{title}" class="node op" data-node="{key}">{body}</g>'
-        texts = list(_TEXT.finditer(body))[-2:]          # the record's last two: data, grad
-        for text, kind in reversed(list(zip(texts, ("data", "grad")))):
+        # the record's cells end "data ..., grad ..." (a constant's: "data ..."); read from
+        # the end by their places, so a label that reads "grad 1" stays a name
+        texts = list(_TEXT.finditer(body))
+        kinds = ("grad", "data") if texts and _starts(texts[-1], "grad") else ("data",)
+        for text, kind in zip(reversed(texts[-len(kinds):]), kinds):
             body = body[:text.start()] + _cell(text, kind, cells[key]) + body[text.end():]
         return (f'<g id="{uid}-{title}" class="node" data-node="{key}" '
                 f'data-name="{html.escape(cells[key]["name"])}">{body}</g>')
@@ -87,13 +91,42 @@ def tag_svg(svg, uid, cells):
     return _GROUP.sub(tag, svg)
 
 
+_START = re.compile(r'<path[^>]* d="M\s*([\d.-]+)[, ]([\d.-]+)')
+_POLYGON = re.compile(r'<polygon([^>]*) points="([^"]*)"')
+
+
+def _arrowheads(body):
+    """An edge drawn with an arrowhead at each end (dir=both): the one at the edge's tail
+    classed tg-back (the gradient's way, to the parent), the other tg-fwd (the data's way);
+    the stylesheet shows one of them."""
+    start = _START.search(body)
+    if not start:
+        return body
+    x0, y0 = map(float, start.groups())
+
+    def distance(points):
+        xy = [tuple(map(float, p.split(","))) for p in points.split()]
+        return min((x - x0) ** 2 + (y - y0) ** 2 for x, y in xy)
+    heads = _POLYGON.findall(body)
+    if len(heads) != 2:
+        return body
+    back = min(range(2), key=lambda i: distance(heads[i][1]))
+    k = iter(range(2))
+    return _POLYGON.sub(lambda m: f'<polygon class="{"tg-back" if next(k) == back else "tg-fwd"}"'
+                        f'{m.group(1)} points="{m.group(2)}"', body)
+
+
 def _cell(match, kind, cell):
     """A record's data or grad text (found by its place, so a label "grad 1" stays a
     name), classed, with the number cell gives."""
     attrs, text = match.groups()
-    if not html.unescape(text).startswith(kind + " "):
+    if not _starts(match, kind):
         return match.group(0)
     return f'<text class="tg-{kind}"{attrs}>{kind} {html.escape(cell[kind])}</text>'
+
+
+def _starts(match, kind):
+    return html.unescape(match.group(2)).startswith(kind + " ")
 
 
 def _tables(rows, f):
@@ -115,8 +148,8 @@ def _asset(name):
 TABLES = """<table class="tg-table"><caption>forward pass</caption>
 <thead><tr><th>step</th><th>node</th><th>data</th></tr></thead><tbody>{forward}</tbody></table>
 <table class="tg-table"><caption>backward pass</caption>
-<thead><tr><th>step</th><th>node</th><th>d{f}/d(node)</th><th>parent</th>
-<th>d(node)/d(parent)</th><th>contribution</th><th>parent .grad</th></tr></thead>
+<thead><tr><th>step</th><th>node</th><th>d{f}/<wbr>d(node)</th><th>parent</th>
+<th>d(node)/<wbr>d(parent)</th><th>contri&shy;bution</th><th>parent .grad</th></tr></thead>
 <tbody>{backward}</tbody></table>"""
 
 TEMPLATE = """<div class="tg-stepper" id="{uid}" tabindex="0"{page}>
@@ -126,11 +159,13 @@ TEMPLATE = """<div class="tg-stepper" id="{uid}" tabindex="0"{page}>
 <button type="button" data-do="prev" title="previous (left arrow)">&#x25C0; prev</button>
 <button type="button" data-do="play" title="play / pause (space)">&#x25B6; play</button>
 <button type="button" data-do="next" title="next (right arrow)">next &#x25B6;</button>
-<button type="button" data-do="zoom" title="natural size / fit the width (z)">zoom</button>
+<button type="button" data-do="zoom" title="the whole graph / readable size (z)">overview</button>
 <label>speed <select data-do="speed"><option value="0.5">0.5&times;</option>
 <option value="1" selected>1&times;</option><option value="2">2&times;</option>
 <option value="4">4&times;</option></select></label>
-<span class="tg-count">step <b class="tg-k">0</b> of {last}</span></div>
+<span class="tg-count">step <b class="tg-k">0</b> of {last}</span>
+<div class="tg-legend">forward pass: <i>blue</i> arrows, data flows to the op;
+backward pass: <b>red</b> arrows point back to the parents, the way the gradient flows</div></div>
 <div class="tg-main tg-{shape}"><div class="tg-graph">{svg}</div>
 <div class="tg-side"><div class="tg-info"><div class="tg-say" aria-live="polite"></div><pre class="tg-explain"></pre>
 </div><div class="tg-tables">{tables}</div></div></div>

@@ -10,7 +10,7 @@ from typing import NamedTuple
 from .export import Exportable, Parts
 from ..graph import ChainStep, on_paths
 from ..text import fmt
-from .notation import definition, local_text, table
+from .notation import definition, is_constant, local_text, table
 from ..value import Gradient, Number, Value, backward, expect_value
 from .walk import Walk, walk
 
@@ -47,14 +47,25 @@ class Steps(tuple[Step, ...], Exportable):
     start: dict[Value, Gradient]
     focus: Value | None
     of: int | None
+    constant_grads: bool
 
     def __new__(cls, steps: Iterable[Step], root: Value, names: dict[Value, str],
                 start: dict[Value, Gradient], focus: Value | None = None,
-                of: int | None = None) -> Steps:
+                of: int | None = None, constant_grads: bool = False) -> Steps:
         self = super().__new__(cls, steps)
         self.root, self.names, self.start = root, names, start
         self.focus, self.of = focus, of        # set by towards(): the leaf, and all steps
+        self.constant_grads = constant_grads   # rows for the numbers written in (0.64, 5)
         return self
+
+    def __repr__(self) -> str:
+        return self.table()
+
+    def shown(self, step: Step) -> list[tuple[Contribution, int]]:
+        """step's contributions the table shows, each with its parent slot: all of them,
+        or (without constant_grads) those to a variable or a computed node."""
+        return [(c, slot) for c, slot in zip(step.contributions, _slots(step))
+                if self.constant_grads or not is_constant(c.parent)]
 
     def parts(self, digits: int = 4) -> Parts:
         """(caption, header, rows, note): the table's title, columns, one row per
@@ -68,8 +79,9 @@ class Steps(tuple[Step, ...], Exportable):
         header = ("step", "node", f"d{root}/d(node)", "parent", "d(node)/d(parent)",
                   "contribution", "parent .grad")
         rows: list[tuple[str, ...]] = []
-        for i, step in enumerate(self, 1):
-            for j, (c, slot) in enumerate(zip(step.contributions, _slots(step))):
+        shown = [step for step in self if self.shown(step)]
+        for i, step in enumerate(shown, 1):
+            for j, (c, slot) in enumerate(self.shown(step)):
                 first = [str(i), definition(step.node, names), fmt(step.upstream, digits)]
                 rows.append(tuple((first if j == 0 else ["", "", ""]) +
                                   [names[c.parent], local_text(step.node, slot, names, c.local,
@@ -77,8 +89,9 @@ class Steps(tuple[Step, ...], Exportable):
                                    fmt(c.contribution, digits), fmt(c.accumulated, digits)]))
         reached = {c.parent for step in self for c in step.contributions}
         leaves = [n for n in self.names if n.is_leaf and n.label is not None and n in reached]
-        which = (f"{len(self)} step{'s' * (len(self) != 1)}" if self.focus is None else
-                 f"the {len(self)} steps (of {self.of}) that reach {names[self.focus]}")
+        n = len(shown)
+        which = (f"{n} step{'s' * (n != 1)}" if self.focus is None else
+                 f"the {n} steps (of {self.of}) that reach {names[self.focus]}")
         title = (f"backward pass of {root}: {which}, root first; "
                  f"contribution = d(node)/d(parent) * d{root}/d(node), added to parent .grad "
                  "(one fresh pass: every .grad set to 0 first)")
@@ -100,7 +113,8 @@ class Steps(tuple[Step, ...], Exportable):
         steps = [step._replace(contributions=tuple(c for c in step.contributions
                                                    if c.parent in on_path))
                  for step in self if step.node in on_path]
-        return Steps(steps, self.root, self.names, self.start, leaf, len(self))
+        return Steps(steps, self.root, self.names, self.start, leaf, len(self),
+                     self.constant_grads)
 
 
 def _slots(step: Step) -> list[int]:
@@ -115,9 +129,12 @@ def _slots(step: Step) -> list[int]:
     return slots
 
 
-def backward_steps(root: Value, gradient: Number = 1, walked: Walk | None = None) -> Steps:
+def backward_steps(root: Value, gradient: Number = 1, show_constant_grads: bool = False,
+                   walked: Walk | None = None) -> Steps:
     """Run one fresh backward pass of root and return its Steps.
 
+    The table leaves out what flows into a constant (a number written in, such as the 5
+    of 0.64*5) unless show_constant_grads=True; its .grad is still computed.
     Fresh: every .grad in root's graph, leaves included, is first set to 0, so the table
     and the .grad values left behind are those of root.backward() from zeroed gradients,
     however often it runs (a re-run notebook cell shows, and leaves, the same numbers).
@@ -136,4 +153,4 @@ def backward_steps(root: Value, gradient: Number = 1, walked: Walk | None = None
     start: dict[Value, Gradient] = {node: 0 for node in order}
     if not root.is_leaf:
         start[root] = root.grad         # the seed, d root/d root: set before the first step
-    return Steps(steps, root, walked.names, start)
+    return Steps(steps, root, walked.names, start, constant_grads=show_constant_grads)

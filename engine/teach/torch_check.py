@@ -42,6 +42,7 @@ def _torch_ops(torch: Any) -> dict[str, Callable[[Tensor, Tensor, Any], Tensor]]
         "powv": lambda a, b, arg: a ** b,
         "leaky_relu": lambda a, b, arg: F.leaky_relu(a, float(arg)),
         "softplus": lambda a, b, arg: F.softplus(a, threshold=SOFTPLUS_THRESHOLD),
+        "maximum": lambda a, b, arg: torch.maximum(a, b),
     })
     return ops
 

@@ -36,6 +36,9 @@ class GradCheck(NamedTuple):
     def __str__(self) -> str:
         return self.table
 
+    def __repr__(self) -> str:       # at a >>> prompt the table, as the README shows it
+        return self.table
+
     def text(self, words: Mapping[str, str] = PYTHON_WORDS) -> str:
         """The title, how to loosen a failing comparison (in `words`), and the table."""
         advice = _advice(self.loosen, words)

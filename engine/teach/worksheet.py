@@ -208,11 +208,14 @@ def _latex_grid(header: Sequence[str], rows: Sequence[Sequence[str]], caption: s
 
 
 def latex(sheets: Sequence[Sheet], key: bool = False) -> str:
-    """A whole LaTeX document (plain article, no package needed): one page per sheet."""
+    """A whole LaTeX document (a plain article with LaTeX's own amsmath, array and longtable,
+    which the key's tables in maths need): one page per sheet."""
     body = "\n\\newpage\n".join(latex_body(s, key) for s in sheets)
-    return ("\\documentclass[a4paper]{article}\n" + MARGINS + "\\pagestyle{empty}\n"
+    return ("\\documentclass[a4paper]{article}\n" + PACKAGES + MARGINS + "\\pagestyle{empty}\n"
             "\\begin{document}\n" + body + "\n\\end{document}\n")
 
+
+PACKAGES = "\\usepackage{amsmath}\n\\usepackage{array}\n\\usepackage{longtable}\n"
 
 # an A4 page with 1.5 cm margins, set by hand (the geometry package is not always there)
 MARGINS = "\n".join(r"\setlength{\%s}{%s}" % pair for pair in [
