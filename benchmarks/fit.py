@@ -193,7 +193,7 @@ def digits_run():
     """Digits with cross_entropy: MLP(64, [16, 10]), SGD lr 0.3 momentum 0.9, batch 100, 30
     epochs; (test accuracy, training CPU seconds, wall seconds)."""
     from tracegrad.nn import accuracy, evaluate
-    from tracegrad.nn.digits import digits
+    from tracegrad.nn.data import digits
     train, test = digits().split(1500)
     model = MLP(64, [16, 10], seed=0)
     opt = optim.SGD(model.parameters(), lr=0.3, momentum=0.9)

@@ -2,10 +2,11 @@
 
     from tracegrad.engine import Value, grad, no_grad
 
-The core is this folder's four files: value.py (Value), ops.py (the derivative table),
-graph.py (the chain rule) and modes.py (no_grad, detect_anomaly), with text.py for how
-they write numbers. The teaching tools live in teach/ and the numpy batch replay in
-replay/; the core never imports either. backward_steps, explain, check_grad, draw and the
+The core is this folder's four files: ops.py (the derivative table), value.py (Value,
+backward, grad), graph.py (the chain rule) and modes.py (no_grad, detect_anomaly, per
+thread), with text.py for how they write numbers (extras.py is the tools' optional-import
+hints). The teaching tools live in teach/ and the numpy batch replay in replay/; the core
+never imports either. backward_steps, explain, check_grad, draw and the
 other teaching tools are importable from here too, loaded on first use, so that
 `import tracegrad.engine` loads nothing beyond the core and the standard library.
 """
@@ -18,10 +19,10 @@ if __name__ != "tracegrad.engine":
 
 from typing import TYPE_CHECKING
 
-from .graph import backward, grad, local_derivatives, topological_order
-from .modes import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .graph import local_derivatives, topological_order
+from .modes import detect_anomaly, enable_grad, is_anomaly_enabled, is_grad_enabled, no_grad
 from .ops import OPS, Op
-from .value import Value
+from .value import Value, backward, grad
 
 # the teaching tools' names, each in its module of teach/ (imported when first asked for)
 _TEACHING = {"backward_steps": "steps", "forward_steps": "forward", "explain": "explain",
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from .teach.steps import backward_steps
 
 __all__ = ["Value", "grad", "no_grad", "enable_grad", "is_grad_enabled", "detect_anomaly",
+           "is_anomaly_enabled",
            "backward", "topological_order", "local_derivatives", "OPS", "Op", *_TEACHING]
 
 

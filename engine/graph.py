@@ -1,23 +1,27 @@
-"""Walking the graph: topological order (iterative, never recursive), the chain rule
-(written once, in `chain_rule`), backward() and grad().
+"""Walking the graph: topological order (iterative, never recursive) and the chain rule
+(written once, in `chain_rule`), over the nodes Value makes; value.py's backward() and grad()
+run a pass of it.
 
     d root / d x  =  sum over children c of x:  d root / d c  *  d c / d x
 """
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Iterable, Sequence
-from typing import Literal, overload
+from typing import TYPE_CHECKING
 
 from . import modes
-from .ops import value_of
+from .ops import OPS, value_of
 from .text import describe, fmt
-from .value import Gradient, Number, Value, expect_value
+
+if TYPE_CHECKING:       # for the type checker only: value.py imports this file, not back
+    from .value import Gradient, Number, Value
 
 # One node's step of the chain rule, as observers are told it: for each parent,
 # (parent, local derivative, contribution, the parent's gradient so far).
-ChainStep = list[tuple[Value, Gradient, Gradient, Gradient]]
-Observer = Callable[[Value, Gradient, ChainStep], None]
+ChainStep = list[tuple["Value", "Gradient", "Gradient", "Gradient"]]
+Observer = Callable[["Value", "Gradient", ChainStep], None]
 
 
 def topological_order(root: Value) -> list[Value]:
@@ -71,20 +75,15 @@ def on_paths(order: Iterable[Value], leaf: Value) -> set[Value]:
 
 
 def local_derivatives(node: Value, as_values: bool = False) -> tuple[Gradient, ...]:
-    """d node / d parent for each parent of node, from the derivative table.
+    """d node / d parent for each parent of node, from the derivative table (() for a leaf).
 
     With as_values=True they are Values in the graph (so they can be differentiated)."""
     op, a, b = node._op, node._a, node._b
     if op is None or a is None:         # a leaf (a node with an op always has a)
         return ()
-    local = op.local
-    if not callable(local):             # constant derivatives: add's (1, 1), neg's (-1,)
-        return local
     if as_values:
-        return local(node, a, node._arg) if b is None else local(node, a, b)
-    if b is None:
-        return local(node.data, a.data, node._arg)
-    return local(node.data, a.data, b.data)
+        return op.local(node, a, b, node.arg)
+    return op.local(node.data, a.data, None if b is None else b.data, node.arg)
 
 
 def chain_rule(order: Sequence[Value], create_graph: bool = False,
@@ -111,66 +110,69 @@ def chain_rule(order: Sequence[Value], create_graph: bool = False,
                 observe(node, upstream, step)
 
 
-# --- a speed trick: plain backward in one function ----------------------------------------
-# backward() and grad() with no observer and no create_graph run this instead of
-# topological_order + chain_rule: the same steps in the same order with the same arithmetic
-# (tests/test_engine_chain_rule.py checks every .grad against chain_rule's on random
-# graphs), faster because the walk leaves out the leaves (they pass nothing on) and zeroes
-# each node as it reaches it, and the loop over parents is unrolled. What it buys is
-# measured in benchmarks/results.md.
-def _fast_backward(root: Value, seed: Gradient, order: list[Value] | None = None) -> None:
-    # order: grad() has walked the graph already (it restores every .grad afterwards) and
-    # set each .grad to 0; else the walk below finds the interior nodes
-    zero = float(0)
-    if order is None:
-        # topological_order's walk, leaves left out. A node reached is marked by setting
-        # its .grad to `zero`, a float made for this pass (no other .grad is this object),
-        # so no set of seen nodes is needed; the mark is a true value, 0 until the first
-        # gradient arrives and replaces it.
-        # (type: ignore: mypy cannot know that a node with an op has its first parent, _a)
-        order = []
-        path: list[Value] = []
-        finish, descend, ascend = order.append, path.append, path.pop
-        root.grad = zero
-        node: Value | None = root
-        while node is not None:
-            parent = node._a                            # enter node
-            if parent._a is not None and parent.grad is not zero:  # type: ignore[union-attr]
-                parent.grad = zero                      # type: ignore[union-attr]
+# --- a speed trick: the same pass, for a plain backward() nobody watches ------------------
+# backward() and grad() with no observer and no create_graph run these two instead of
+# topological_order and chain_rule: the same walk (leaving out the leaves, which pass nothing
+# on, and marking a node reached by setting its .grad rather than keeping a set) and the same
+# loop (the table's derivatives called directly, the loop over the two parents unrolled, no
+# `parents` tuple, zip or step record). tests/test_engine_chain_rule.py checks the order
+# against topological_order's and every .grad against chain_rule's on random graphs;
+# benchmarks/results.md says what the trick saves.
+def _interior_order(root: Value, zero: float) -> list[Value]:
+    """topological_order(root) without its leaves, each node's .grad set to `zero` (a float
+    made for this pass, so no other .grad is this object: the mark that a node was seen,
+    and a true value, 0, until the first gradient arrives)."""
+    order: list[Value] = []
+    path: list[Value] = []
+    finish, descend, ascend = order.append, path.append, path.pop
+    root.grad = zero
+    node: Value | None = root
+    while node is not None:
+        parent = node._a                                # enter node
+        if parent is not None and parent._a is not None and parent.grad is not zero:
+            parent.grad = zero
+            descend(node)
+            node = parent
+            continue
+        while True:                                     # resume node at its second parent
+            parent = node._b
+            if parent is not None and parent._a is not None and parent.grad is not zero:
+                parent.grad = zero
                 descend(node)
                 node = parent
-                continue
-            while True:                                 # resume node at its second parent
-                parent = node._b
-                if parent is not None and parent._a is not None and parent.grad is not zero:
-                    parent.grad = zero
-                    descend(node)
-                    node = parent
-                    break                               # ... and enter that parent
-                finish(node)
-                node = ascend() if path else None
-                if node is None:
-                    break
-    root.grad = seed
+                break                                   # ... and enter that parent
+            finish(node)
+            node = ascend() if path else None
+            if node is None:
+                break
+    return order
+
+
+_ADD = OPS["add"]
+
+
+def _chain_rule_fast(order: Sequence[Value], zero: float) -> None:
+    """chain_rule(order) with no observer: a parent whose .grad is still `zero` (no
+    contribution yet) takes the first one as it is, as chain_rule's 0 + contribution gives."""
     with modes.no_grad():
         for node in reversed(order):
-            op = node._op
-            if op is None:
-                continue                                # a leaf (only in grad()'s order)
-            # (type: ignore: as above, a is a Value; and local is a function when not a tuple)
-            upstream, a, b = node.grad, node._a, node._b    # (4 names would build a tuple)
-            local = op.local
-            if type(local) is not tuple:                # a tuple: a constant derivative
-                local = (local(node.data, a.data, node._arg)  # type: ignore[operator,union-attr]
-                         if b is None
-                         else local(node.data, a.data, b.data))  # type: ignore[operator,union-attr]
-            # the loop over (a, b), unrolled
-            total = a.grad                              # type: ignore[union-attr]
-            a.grad = (local[0] * upstream if total is zero  # type: ignore[union-attr, index]
-                      else total + local[0] * upstream)     # type: ignore[index]
-            if b is not None:
-                total = b.grad
-                b.grad = local[1] * upstream if total is zero else total + local[1] * upstream
+            op, a, b = node._op, node._a, node._b
+            if op is None or a is None:
+                continue                            # a leaf (only in grad()'s order)
+            upstream = node.grad
+            if b is None:
+                (local,) = op.local(node.data, a.data, None, node._arg)
+                total = a.grad
+                a.grad = local * upstream if total is zero else total + local * upstream
+                continue
+            if op is _ADD:      # add's row gives (1, 1) whatever its inputs: no call needed
+                local_a = local_b = 1
+            else:
+                local_a, local_b = op.local(node.data, a.data, b.data, None)
+            total = a.grad
+            a.grad = local_a * upstream if total is zero else total + local_a * upstream
+            total = b.grad
+            b.grad = local_b * upstream if total is zero else total + local_b * upstream
 
 
 def _check_step(node: Value, upstream: Gradient, step: ChainStep) -> None:
@@ -187,7 +189,7 @@ def _check_step(node: Value, upstream: Gradient, step: ChainStep) -> None:
 
 def _observers(observe: Observer | None) -> Observer | None:
     """The observer a pass runs with: observe, plus detect_anomaly's check when it is on."""
-    if not modes.anomaly:
+    if not modes.is_anomaly_enabled():
         return observe
     if observe is None:
         return _check_step
@@ -198,101 +200,39 @@ def _observers(observe: Observer | None) -> Observer | None:
     return both
 
 
-def _seed(root: Value, gradient: Number) -> Number:
-    # d root/d root = 1, as a float for a float root (so a float graph's gradients are
-    # floats even through ops whose local derivatives are whole numbers: abs, relu, +)
+def seed(root: Value, gradient: Number) -> Number:
+    """d root/d root as the pass starts it: 1, as a float for a float root (so a float
+    graph's gradients are floats even through ops whose derivatives are whole numbers)."""
     if type(gradient) is int and isinstance(root.data, float):
         return float(gradient)
     return gradient
 
 
-def _as_value(gradient: Gradient) -> Value:
-    # with create_graph every gradient is a Value; one that is still a number is constant
-    # (x + 2 has d/dx = 1): it becomes a leaf, so it too can be differentiated (to 0). The
-    # chain rule itself starts from the number seed, so constants add no nodes to the graph.
-    return gradient if isinstance(gradient, Value) else Value(gradient)
+# One backward pass at a time in the whole process: two threads backpropagating into a
+# shared leaf (or through one graph) would otherwise interleave `grad = grad + ...` and
+# lose contributions. Reentrant, so an observer may start a pass of its own.
+passes = threading.RLock()
 
 
-def backward(root: Value, gradient: Number = 1, create_graph: bool = False,
-             observe: Observer | None = None) -> None:
-    """Fill .grad on every node of root's graph with d root/d node: a leaf's .grad
-    accumulates (until zeroed, as in PyTorch), an interior node's is this pass's.
-
-    observe: as for chain_rule (backward_steps passes one)."""
-    expect_value(root, "backward")
-    gradient = _seed(root, gradient)
-    if root._op is None:                    # a leaf: d root / d root, nothing to pass on
-        root.grad = root.grad + gradient
-        if create_graph:
-            root.grad = _as_value(root.grad)
-        return
-    _backward_pass(root, gradient, create_graph, observe)
-
-
-def _backward_pass(root: Value, seed: Number, create_graph: bool, observe: Observer | None,
-                   order: list[Value] | None = None) -> None:
-    """One pass from an interior root: chain_rule, or the fast path when nothing watches.
-    order: root's topological order with every .grad already 0 (grad() passes one)."""
+def backward_pass(root: Value, gradient: Gradient, create_graph: bool = False,
+                  observe: Observer | None = None, order: list[Value] | None = None) -> list[Value]:
+    """One pass of the chain rule from an interior root, seeded with gradient; returns the
+    order it walked. order: root's topological order with every .grad already set to the
+    number its sum starts from (grad() passes one); else interior nodes start from 0 (this
+    pass's gradient) and leaves from what they hold (they accumulate). Hold `passes`."""
     observe = _observers(observe)
-    if observe is None and not create_graph:
-        return _fast_backward(root, seed, order)
+    if observe is None and not create_graph:       # the speed trick above
+        zero = float(0)
+        if order is None:
+            order = _interior_order(root, zero)
+        root.grad = gradient
+        _chain_rule_fast(order, zero)
+        return order
     if order is None:
         order = topological_order(root)
         for node in order:
             if node._op is not None:
                 node.grad = 0               # interior nodes: this pass's gradient only
-    root.grad = seed
+    root.grad = gradient
     chain_rule(order, create_graph, observe)
-    if create_graph:
-        for node in order:
-            node.grad = _as_value(node.grad)
-
-
-# what grad() returns: numbers, or Values with create_graph=True; one, or a list for a list
-@overload
-def grad(output: Value, inputs: Value, create_graph: Literal[False] = False,
-         gradient: Number = 1) -> Number: ...
-@overload
-def grad(output: Value, inputs: Value, create_graph: Literal[True],
-         gradient: Number = 1) -> Value: ...
-@overload
-def grad(output: Value, inputs: Value, create_graph: bool,
-         gradient: Number = 1) -> Gradient: ...
-@overload
-def grad(output: Value, inputs: Iterable[Value], create_graph: Literal[False] = False,
-         gradient: Number = 1) -> list[Number]: ...
-@overload
-def grad(output: Value, inputs: Iterable[Value], create_graph: Literal[True],
-         gradient: Number = 1) -> list[Value]: ...
-@overload
-def grad(output: Value, inputs: Iterable[Value], create_graph: bool,
-         gradient: Number = 1) -> list[Gradient]: ...
-def grad(output: Value, inputs: Value | Iterable[Value], create_graph: bool = False,
-         gradient: Number = 1) -> Gradient | Sequence[Gradient]:
-    """The gradients d output / d input, returned as a list; no .grad is changed.
-
-    With create_graph=True they are Values with their own graph (constants and unused
-    inputs included), so they can be differentiated again: second, third ... derivatives."""
-    expect_value(output, "grad", "the output to differentiate")
-    single = isinstance(inputs, Value)
-    inputs = [inputs] if isinstance(inputs, Value) else list(inputs)
-    for x in inputs:
-        expect_value(x, "grad", "an input to differentiate with respect to")
-    order = topological_order(output)
-    saved = [node.grad for node in order]
-    try:
-        for node in order:
-            node.grad = 0                   # leaves too: this pass's gradient only
-        seed = _seed(output, gradient)
-        if output._op is None:
-            output.grad = seed
-        else:
-            _backward_pass(output, seed, create_graph, None, order)
-        in_graph = set(order)
-        result = [x.grad if x in in_graph else type(x.data)(0) for x in inputs]
-        if create_graph:
-            result = [_as_value(g) for g in result]
-    finally:
-        for node, g in zip(order, saved):
-            node.grad = g
-    return result[0] if single else result
+    return order

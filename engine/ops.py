@@ -1,34 +1,34 @@
-"""The derivative table: one row per primitive operation.
+"""The derivative table: one row per primitive operation, each in one keyword form.
 
-Each row gives the forward function on plain numbers, the local derivatives d out / d input
-(written with arithmetic that works on ints, floats, Fractions and Values alike, so the same
-row serves plain backward and create_graph backward) and the same derivatives as a teacher
-writes them (`rules`). The parser, --help, check_grad, Value's methods and explanations read
-their facts here: a new primitive is a new row.
+A row gives the forward function on plain numbers, the local derivatives d out / d input as
+`local(out, a, b, arg)` (always called with those four; b is None for one input, arg None
+without a parameter; written with arithmetic that works on ints, floats, Fractions and Values
+alike, so the same row serves plain backward and create_graph backward) and the same
+derivatives as a teacher writes them (`rules`). Value's methods, the parser, --help,
+check_grad, torch parity and explanations read their facts here: a new primitive is a new row.
 """
 import math
 import numbers
 import sys
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Callable, Union
+from typing import Any, Callable
 
 
 @dataclass(frozen=True, slots=True)    # slots: read faster than a NamedTuple's fields
 class Op:
     name: str          # 'mul'
     symbol: str        # how it prints: '{a} * {b}', 'tanh({a})', 'leaky_relu({a}, {arg})'
-    forward: Callable  # forward(a, b), forward(a) or forward(a, arg) -> number
-    # d out / d input, one per input: local(out, a, b) for two inputs, local(out, a, arg)
-    # for one (arg: the exponent of x**3, the slope of leaky_relu, else None); or the tuple
-    local: Union[Callable, tuple]
+    forward: Callable  # on numbers: forward(a, b), forward(a), or forward(a, arg) with a parameter
+    # d out / d input, one per input, always called local(out, a, b, arg) -> tuple
+    local: Callable[[Any, Any, Any, Any], tuple]
     # the same derivatives written out, one per input, over the node's names {a} {b} {out} {arg}
     rules: tuple
     arg: str = ""      # the name of the op's number parameter ('n', 'slope'), if it takes one
     kinks: tuple = ()  # inputs where the op has a corner, so no derivative: relu's 0
     # SPEED TRICK for the batch replay: the same forward and local derivatives on whole float64
     # arrays, for a row whose number code branches (`if a <= 0`); tested equal to the row
-    array: Union["Arrays", None] = None
+    array: "Arrays | None" = None
 
     @property
     def function(self):
@@ -76,7 +76,7 @@ def _max_forward(a, b):
     return a if a >= b or a != a else b          # a NaN on either side gives NaN
 
 
-def _max_local(out, a, b):
+def _max_local(out, a, b, arg):
     # d max(a, b)/da = 1 where a >= b (a tie goes to a), d/db = 1 where b > a
     a, b = value_of(a), value_of(b)
     if a != a or b != b:
@@ -100,13 +100,6 @@ def value_of(x):
     return x if isinstance(x, numbers.Number) else x.data
 
 
-def power(a, n):
-    """a ** n that stays exact: an int or Fraction to an int power is a Fraction."""
-    if type(n) is int and n < 0 and isinstance(a, (int, Fraction)) and not isinstance(a, bool):
-        return Fraction(a) ** n
-    return a ** n
-
-
 def divide(a, b):
     """a / b that stays exact: an int over an int is a Fraction (floats: IEEE division)."""
     if type(a) is int and type(b) is int:
@@ -114,10 +107,74 @@ def divide(a, b):
     return a / b
 
 
+def _either(method, fn):
+    """fn on a number; on a Value, its method of that name (so create_graph records it)."""
+    return lambda a: fn(a) if isinstance(a, numbers.Number) else getattr(a, method)()
+
+
+def _defined(name, test, where, fn):
+    """fn, refusing inputs outside its domain with a message that names the op and the
+    domain. `test` is written so that NaN passes (to give NaN, as math does)."""
+    def forward(a):
+        if test(a):
+            raise ValueError(f"{name} is defined for {where} only")
+        return fn(a)
+    return forward
+
+
+def _over_root(sign, square):
+    """sign / sqrt(square): the derivative of asin, acos, asinh, acosh; infinite where the
+    root is 0 (at the ends of asin's domain, as in PyTorch)."""
+    if value_of(square) == 0:
+        return sign * math.inf
+    return divide(sign, _sqrt(square))
+
+
+_log, _sin, _cos = _either("log", math.log), _either("sin", math.sin), _either("cos", math.cos)
+_sinh, _cosh = _either("sinh", math.sinh), _either("cosh", math.cosh)
+_sqrt = _either("sqrt", math.sqrt)
+
+
+# --- arithmetic: sub and div are rows (not a + (-b), a * b**-1), so a table shows one step
+# for each and a quotient is correctly rounded
 def _div_forward(a, b):
     if b == 0:
         raise ZeroDivisionError("division by zero (the divisor must be non-zero)")
     return divide(a, b)
+
+
+ARITHMETIC = [
+    Op(name="add", symbol="{a} + {b}", forward=lambda a, b: a + b,
+       local=lambda out, a, b, arg: (1, 1),
+       rules=("1", "1")),
+    Op(name="sub", symbol="{a} - {b}", forward=lambda a, b: a - b,
+       local=lambda out, a, b, arg: (1, -1),
+       rules=("1", "-1")),
+    Op(name="mul", symbol="{a} * {b}", forward=lambda a, b: a * b,
+       local=lambda out, a, b, arg: (b, a),
+       rules=("{b}", "{a}")),
+    # -(out / b) rather than -a / b**2: b**2 overflows for tiny b even when a/b is finite
+    Op(name="div", symbol="{a} / {b}", forward=_div_forward,
+       local=lambda out, a, b, arg: (divide(1, b), -(out / b)),
+       rules=("1/{b}", "-{a}/{b}^2")),
+    # the larger of a and b: softmax's and logsumexp's shift by the largest input (a row, so
+    # the shift is a step of the graph, the same for every sample, not a number frozen in)
+    Op(name="maximum", symbol="max({a}, {b})", forward=_max_forward,
+       local=_max_local,
+       rules=("1 if {a} >= {b} else 0", "1 if {b} > {a} else 0"),
+       array=Arrays(_array_max, _array_max_local)),
+    Op(name="neg", symbol="-{a}", forward=lambda a: -a,
+       local=lambda out, a, b, arg: (-1,),
+       rules=("-1",)),
+]
+
+
+# --- powers: a number exponent (pow, x**3) or a Value exponent (powv, x**y and 2**x)
+def power(a, n):
+    """a ** n that stays exact: an int or Fraction to an int power is a Fraction."""
+    if type(n) is int and n < 0 and isinstance(a, (int, Fraction)) and not isinstance(a, bool):
+        return Fraction(a) ** n
+    return a ** n
 
 
 def _pow_forward(a, n):
@@ -127,14 +184,6 @@ def _pow_forward(a, n):
     if isinstance(out, complex):
         raise ValueError("a negative base to a non-integer power is not a real number")
     return out
-
-
-def _either(method, fn):
-    """fn on a number; on a Value, its method of that name (so create_graph records it)."""
-    return lambda a: fn(a) if isinstance(a, numbers.Number) else getattr(a, method)()
-
-
-_log, _sin, _cos = _either("log", math.log), _either("sin", math.sin), _either("cos", math.cos)
 
 
 def _base_local(a, n):
@@ -167,16 +216,25 @@ def _exponent_local(out, a):
     return 0 if a_num == 0 else math.nan
 
 
-def _sqrt_forward(a):
-    if a < 0:
-        raise ValueError("square root of a negative number")
-    return math.sqrt(a)
+POWERS = [
+    Op(name="pow", symbol="{a}**{arg}", forward=_pow_forward,       # the exponent n is a number
+       local=lambda out, a, b, n: (_base_local(a, n),),
+       rules=("{arg} * {a}^({arg}-1)",), arg="n",
+       # 0 to a negative power, a negative base to a fraction: inf or NaN here, and the
+       # replay then reruns the row to raise its error
+       array=Arrays(lambda a, n: a ** n, _array_base_local)),
+    Op(name="powv", symbol="{a}**{b}", forward=_pow_forward,        # the exponent b is a Value
+       local=lambda out, a, b, arg: (_base_local(a, b), _exponent_local(out, a)),
+       rules=("{b} * {a}^({b}-1)", "{a}^{b} * log({a})")),
+]
 
 
-def _log_forward(a):
-    if a <= 0:
-        raise ValueError("log is defined for positive numbers only")
-    return math.log(a)
+# --- exp, log, sqrt and the activations of neural networks
+def _sqrt_local(out, a, b, arg):
+    # d sqrt(a)/da = 1 / (2 sqrt(a)); infinite at 0, as in PyTorch
+    if value_of(out) == 0:
+        return (math.inf,)
+    return (0.5 / out,)
 
 
 def _sigmoid_forward(a):
@@ -207,92 +265,88 @@ def _step(a, below=0):
     return 1 if a > 0 else below if a <= 0 else math.nan
 
 
-def _sqrt_local(out, a, arg):
-    # d sqrt(a)/da = 1 / (2 sqrt(a)); infinite at 0, as in PyTorch
-    if value_of(out) == 0:
-        return (math.inf,)
-    return (0.5 / out,)
-
-
 _sigmoid = _either("sigmoid", _sigmoid_forward)
 
-
-# One row per primitive: Op(name, symbol, forward, local derivatives, rules[, arg, kinks]).
-# sub and div are rows (not a + (-b), a * b**-1) so a table shows one step for each and a
-# quotient is correctly rounded; exponents on either side share pow/powv (see value.py).
-OPS = {op.name: op for op in [
-    Op("add", "{a} + {b}", lambda a, b: a + b,
-       (1, 1),                                          # a tuple: a constant derivative
-       ("1", "1")),
-    Op("sub", "{a} - {b}", lambda a, b: a - b,
-       (1, -1),
-       ("1", "-1")),
-    Op("mul", "{a} * {b}", lambda a, b: a * b,
-       lambda out, a, b: (b, a),
-       ("{b}", "{a}")),
-    Op("div", "{a} / {b}", _div_forward,
-       # -(out / b) rather than -a / b**2: b**2 overflows for tiny b even when a/b is finite
-       lambda out, a, b: (divide(1, b), -(out / b)),
-       ("1/{b}", "-{a}/{b}^2")),
-    # the larger of a and b: softmax's and logsumexp's shift by the largest input (a row, so
-    # the shift is a step of the graph, the same for every sample, not a number frozen in)
-    Op("maximum", "max({a}, {b})", _max_forward,
-       _max_local,
-       ("1 if {a} >= {b} else 0", "1 if {b} > {a} else 0"),
-       array=Arrays(_array_max, _array_max_local)),
-    Op("neg", "-{a}", lambda a: -a,
-       (-1,),
-       ("-1",)),
-    Op("pow", "{a}**{arg}", _pow_forward,                    # the exponent n is a number
-       lambda out, a, n: (_base_local(a, n),),
-       ("{arg} * {a}^({arg}-1)",), arg="n",
-       # 0 to a negative power, a negative base to a fraction: inf or NaN here, and the
-       # replay then reruns the row to raise its error
-       array=Arrays(lambda a, n: a ** n, _array_base_local)),
-    Op("powv", "{a}**{b}", _pow_forward,                     # the exponent b is a Value
-       lambda out, a, b: (_base_local(a, b), _exponent_local(out, a)),
-       ("{b} * {a}^({b}-1)", "{a}^{b} * log({a})")),
-    Op("exp", "exp({a})", math.exp,
-       lambda out, a, arg: (out,),
-       ("exp({a})",)),
-    Op("log", "log({a})", _log_forward,
-       lambda out, a, arg: (divide(1, a),),
-       ("1/{a}",),
+FUNCTIONS = [
+    Op(name="exp", symbol="exp({a})", forward=math.exp,
+       local=lambda out, a, b, arg: (out,),
+       rules=("exp({a})",)),
+    Op(name="log", symbol="log({a})",
+       forward=_defined("log", lambda a: a <= 0, "positive numbers", math.log),
+       local=lambda out, a, b, arg: (divide(1, a),),
+       rules=("1/{a}",),
        # log <= 0 gives NaN or -inf here; the replay then reruns the row to raise its error
        array=Arrays(lambda a, arg: _numpy().log(a), lambda out, a, b, arg: (1.0 / a,))),
-    Op("sqrt", "sqrt({a})", _sqrt_forward,
-       _sqrt_local,
-       ("1/(2 * sqrt({a}))",)),
-    Op("tanh", "tanh({a})", math.tanh,
-       lambda out, a, arg: (1 - out * out,),
-       ("1 - {out}^2",)),
-    Op("sigmoid", "sigmoid({a})", _sigmoid_forward,
-       lambda out, a, arg: (out * (1 - out),),
-       ("{out} * (1 - {out})",)),
-    Op("relu", "relu({a})", _relu,
-       lambda out, a, arg: (_step(a),),
-       ("1 if {a} > 0 else 0",), kinks=(0,),
+    Op(name="sqrt", symbol="sqrt({a})",
+       forward=_defined("sqrt", lambda a: a < 0, "non-negative numbers", math.sqrt),
+       local=_sqrt_local,
+       rules=("1/(2 * sqrt({a}))",)),
+    Op(name="tanh", symbol="tanh({a})", forward=math.tanh,
+       local=lambda out, a, b, arg: (1 - out * out,),
+       rules=("1 - {out}^2",)),
+    Op(name="sigmoid", symbol="sigmoid({a})", forward=_sigmoid_forward,
+       local=lambda out, a, b, arg: (out * (1 - out),),
+       rules=("{out} * (1 - {out})",)),
+    Op(name="relu", symbol="relu({a})", forward=_relu,
+       local=lambda out, a, b, arg: (_step(a),),
+       rules=("1 if {a} > 0 else 0",), kinks=(0,),
        array=Arrays(lambda a, arg: a.clip(0), lambda out, a, b, arg: (_array_step(a),))),
-    Op("leaky_relu", "leaky_relu({a}, {arg})", lambda a, s: a if a > 0 else s * a,
-       lambda out, a, s: (_step(a, below=s),),
-       ("1 if {a} > 0 else {arg}",), arg="slope", kinks=(0,),
+    Op(name="leaky_relu", symbol="leaky_relu({a}, {arg})",
+       forward=lambda a, s: a if a > 0 else s * a,
+       local=lambda out, a, b, s: (_step(a, below=s),),
+       rules=("1 if {a} > 0 else {arg}",), arg="slope", kinks=(0,),
        array=Arrays(lambda a, s: a * _array_step(a, s),
                     lambda out, a, b, s: (_array_step(a, s),))),
-    Op("softplus", "softplus({a})", _softplus_forward,
-       lambda out, a, arg: (_sigmoid(a),),
-       ("sigmoid({a})",)),
-    Op("sin", "sin({a})", math.sin,
-       lambda out, a, arg: (_cos(a),),
-       ("cos({a})",)),
-    Op("cos", "cos({a})", math.cos,
-       lambda out, a, arg: (-_sin(a),),
-       ("-sin({a})",)),
-    Op("tan", "tan({a})", math.tan,
-       lambda out, a, arg: (1 + out * out,),
-       ("1 + {out}^2",)),
-    Op("abs", "abs({a})", abs,
-       lambda out, a, arg: (_sign(a),),
-       ("sign({a})",), kinks=(0,),
+    Op(name="softplus", symbol="softplus({a})", forward=_softplus_forward,
+       local=lambda out, a, b, arg: (_sigmoid(a),),
+       rules=("sigmoid({a})",)),
+    Op(name="sin", symbol="sin({a})", forward=math.sin,
+       local=lambda out, a, b, arg: (_cos(a),),
+       rules=("cos({a})",)),
+    Op(name="cos", symbol="cos({a})", forward=math.cos,
+       local=lambda out, a, b, arg: (-_sin(a),),
+       rules=("-sin({a})",)),
+    Op(name="tan", symbol="tan({a})", forward=math.tan,
+       local=lambda out, a, b, arg: (1 + out * out,),
+       rules=("1 + {out}^2",)),
+    Op(name="abs", symbol="abs({a})", forward=abs,
+       local=lambda out, a, b, arg: (_sign(a),),
+       rules=("sign({a})",), kinks=(0,),
        array=Arrays(lambda a, arg: abs(a),
                     lambda out, a, b, arg: (_kept_nan((a > 0) - (a < 0) * 1.0, a),))),
-]}
+]
+
+
+# --- the inverse trigonometric functions and the hyperbolic functions and their inverses
+INVERSES_AND_HYPERBOLIC = [
+    Op(name="asin", symbol="asin({a})",
+       forward=_defined("asin", lambda a: a < -1 or a > 1, "-1 <= x <= 1", math.asin),
+       local=lambda out, a, b, arg: (_over_root(1, 1 - a * a),),
+       rules=("1/sqrt(1 - {a}^2)",)),
+    Op(name="acos", symbol="acos({a})",
+       forward=_defined("acos", lambda a: a < -1 or a > 1, "-1 <= x <= 1", math.acos),
+       local=lambda out, a, b, arg: (_over_root(-1, 1 - a * a),),
+       rules=("-1/sqrt(1 - {a}^2)",)),
+    Op(name="atan", symbol="atan({a})", forward=math.atan,
+       local=lambda out, a, b, arg: (divide(1, 1 + a * a),),
+       rules=("1/(1 + {a}^2)",)),
+    Op(name="sinh", symbol="sinh({a})", forward=math.sinh,
+       local=lambda out, a, b, arg: (_cosh(a),),
+       rules=("cosh({a})",)),
+    Op(name="cosh", symbol="cosh({a})", forward=math.cosh,
+       local=lambda out, a, b, arg: (_sinh(a),),
+       rules=("sinh({a})",)),
+    Op(name="asinh", symbol="asinh({a})", forward=math.asinh,
+       local=lambda out, a, b, arg: (_over_root(1, a * a + 1),),
+       rules=("1/sqrt({a}^2 + 1)",)),
+    Op(name="acosh", symbol="acosh({a})",
+       forward=_defined("acosh", lambda a: a < 1, "x >= 1", math.acosh),
+       local=lambda out, a, b, arg: (_over_root(1, a * a - 1),),
+       rules=("1/sqrt({a}^2 - 1)",)),
+    Op(name="atanh", symbol="atanh({a})",
+       forward=_defined("atanh", lambda a: a <= -1 or a >= 1, "-1 < x < 1", math.atanh),
+       local=lambda out, a, b, arg: (divide(1, 1 - a * a),),
+       rules=("1/(1 - {a}^2)",)),
+]
+
+OPS = {op.name: op for op in ARITHMETIC + POWERS + FUNCTIONS + INVERSES_AND_HYPERBOLIC}

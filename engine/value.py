@@ -3,15 +3,18 @@
 A Value holds its number (`data`), its gradient (`grad`), the ordered tuple of Values it
 was computed from (`parents`) and the row of the derivative table that computed it.
 Operators and methods look the operation up in `ops.OPS`; they never touch `.grad`.
+backward() and grad() run graph.py's chain rule over a Value's graph.
 """
 from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Iterable, Sequence
 from fractions import Fraction
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Literal, overload
 
-from . import modes
+from . import graph
+from .modes import PLAIN, current as _mode
 from .ops import OPS, Op
 from .text import describe, fmt
 
@@ -27,9 +30,12 @@ def _number(x: object) -> Number | None:
     int, float and Fraction are kept; any other real number is converted by its kind
     (numbers.Integral -> int, numbers.Rational -> Fraction, numbers.Real -> float: so
     True is 1 and numpy's float64 is a float). Anything else gives None."""
-    kind = type(x)
-    if kind is float or kind is int or kind is Fraction:
-        return x                    # type: ignore[return-value]  # mypy cannot narrow by `kind is`
+    if isinstance(x, float):
+        return x if type(x) is float else float(x)
+    if isinstance(x, int):
+        return x if type(x) is int else int(x)          # True is 1
+    if isinstance(x, Fraction):
+        return x
     if isinstance(x, numbers.Integral):
         return int(x)
     if isinstance(x, numbers.Rational):
@@ -114,22 +120,22 @@ class Value:
 
         Leaf gradients accumulate across calls until zeroed; interior nodes hold this
         pass's gradient. With create_graph=True the gradients are Values themselves."""
-        from .graph import backward
         backward(self, gradient, create_graph)
 
     # --- arithmetic: add, sub, mul, div, neg and pow are rows of the table --------------
     # A number on the other side becomes a constant leaf; anything else is NotImplemented,
     # so Python says which operator failed: "unsupported operand type(s) for -".
     def __add__(self, other: Value | Number) -> Value:
-        if type(other) is not Value:        # _operand(other, self.data), inlined (hot path)
-            constant = _constant(other, self.data)
-            if constant is None:
+        if type(other) is not Value:            # a number, or a subclass of Value
+            b = _operand(other, self.data)
+            if b is None:
                 return NotImplemented
-            other = constant
-        if not modes.plain:
+            other = b
+        if _mode() is not PLAIN:
             return _node(self.data + other.data, self, other, _ADD)
-        # speed trick: what _node does when recording plainly, written inline (add and mul
-        # are most nodes of a graph; tests check both ways give the same node)
+        # speed trick: what _node does in the usual mode, written inline (add and mul are
+        # most nodes of a graph; benchmarks/results.md measures what it saves, and
+        # tests/test_engine_chain_rule.py checks both ways give the same node)
         node = _new(Value)
         node.data = self.data + other.data
         node.grad = 0
@@ -145,14 +151,14 @@ class Value:
         return NotImplemented if constant is None else constant + self
 
     def __mul__(self, other: Value | Number) -> Value:
-        if type(other) is not Value:        # _operand, inlined as in __add__
-            constant = _constant(other, self.data)
-            if constant is None:
+        if type(other) is not Value:            # as in __add__
+            b = _operand(other, self.data)
+            if b is None:
                 return NotImplemented
-            other = constant
-        if not modes.plain:
+            other = b
+        if _mode() is not PLAIN:
             return _node(self.data * other.data, self, other, _MUL)
-        node = _new(Value)              # the speed trick of __add__
+        node = _new(Value)                      # the speed trick of __add__
         node.data = self.data * other.data
         node.grad = 0
         node._a = self
@@ -184,7 +190,7 @@ class Value:
         return NotImplemented if constant is None else _apply(_DIV, constant, self)
 
     def __pow__(self, other: Value | Number) -> Value:
-        if type(other) is Value:
+        if isinstance(other, Value):
             return _apply(_POWV, self, other)
         n = _number(other)
         return NotImplemented if n is None else _apply(_POW, self, None, n)
@@ -199,7 +205,7 @@ class Value:
     def maximum(self, other: Value | Number) -> Value:
         """max(self, other), a node of the graph (torch.maximum): the gradient goes to the
         larger (to self on a tie)."""
-        operand = other if type(other) is Value else _constant(other, self.data)
+        operand = _operand(other, self.data)          # a Value (or a subclass's), or a number
         if operand is None:
             raise TypeError(f"maximum: the other operand must be a Value or a real number, "
                             f"not {type(other).__name__} {other!r}")
@@ -209,7 +215,7 @@ class Value:
     def leaky_relu(self, slope: Number = 0.01) -> Value:
         """x if x > 0 else slope * x (slope: a number)."""
         op = OPS["leaky_relu"]
-        number = _number(slope) if type(slope) is not Value else None
+        number = _number(slope) if not isinstance(slope, Value) else None
         if number is None:
             raise TypeError(f"leaky_relu: the slope must be a real number (int, float or "
                             f"Fraction), not {type(slope).__name__} {slope!r}")
@@ -229,6 +235,14 @@ class Value:
         def cos(self) -> Value: ...
         def tan(self) -> Value: ...
         def abs(self) -> Value: ...
+        def asin(self) -> Value: ...
+        def acos(self) -> Value: ...
+        def atan(self) -> Value: ...
+        def sinh(self) -> Value: ...
+        def cosh(self) -> Value: ...
+        def asinh(self) -> Value: ...
+        def acosh(self) -> Value: ...
+        def atanh(self) -> Value: ...
 
 
 # A gradient: a number, or a Value when the chain rule's arithmetic is recorded.
@@ -245,8 +259,8 @@ def _function(op: Op) -> Callable[[Value], Value]:
     return method
 
 
-# exp, log, sqrt, tanh, sigmoid, relu, softplus, sin, cos, tan, abs: one method per row
-# written as a call and taking no parameter, so a new row is a new method at once
+# exp, log, sqrt, tanh, sigmoid, relu, softplus, sin, cos, tan, abs, asin, ...: one method
+# per row written as a call and taking no parameter, so a new row is a new method at once
 for _op in OPS.values():
     if _op.function and not _op.arg:
         setattr(Value, _op.name, _function(_op))
@@ -260,12 +274,12 @@ def _node(data: Number, a: Value | None = None, b: Value | None = None,
     with no op a leaf (a constant). Under no_grad() an op's result is a leaf too.
 
     The hot path of every operation: data is already a number, so Value.__init__'s checks
-    are skipped, and outside no_grad()/detect_anomaly() a single flag is tested."""
-    if op is not None and not modes.plain:
-        if modes.anomaly:
-            # an op's node always has its first parent a: mypy cannot know that
-            _check_finite(data, op, (a,) if b is None else (a, b), arg)  # type: ignore[arg-type]
-        if not modes.grad_enabled:
+    are skipped, and in the usual mode (recording, no anomaly checks) one test is made."""
+    if op is not None and _mode() is not PLAIN:
+        mode = _mode()
+        if mode.anomaly and a is not None:
+            _check_finite(data, op, (a,) if b is None else (a, b), arg)
+        if not mode.grad_enabled:
             a = b = op = arg = None
     node = _new(Value)
     node.data = data
@@ -279,9 +293,12 @@ def _node(data: Number, a: Value | None = None, b: Value | None = None,
 
 
 def _operand(other: object, partner: Number) -> Value | None:
-    """The other side of a binary op as a Value: itself, a constant leaf for a number, or
-    None for anything else (the operator then returns NotImplemented)."""
-    return other if type(other) is Value else _constant(other, partner)
+    """The other side of a binary op as a Value: itself (a Value, or a subclass's), a
+    constant leaf for a number, or None for anything else (the operator then returns
+    NotImplemented)."""
+    if type(other) is Value or isinstance(other, Value):    # the first test: the usual case, quick
+        return other
+    return _constant(other, partner)
 
 
 def _constant(number: object, partner: Number) -> Value | None:
@@ -291,15 +308,12 @@ def _constant(number: object, partner: Number) -> Value | None:
     Beside a float partner an exact constant (int, Fraction) becomes a float, so a float
     graph stays float: x / 4 has d/dx = 0.25, not Fraction(1, 4); beside an int or a
     Fraction it stays exact."""
-    kind = type(number)
-    if kind is not float and kind is not int:
-        number = _number(number)
-        if number is None:
-            return None
-    # mypy cannot narrow `number` by `kind is`: it is an int, float or Fraction from here
-    if type(partner) is float and type(number) is not float:
-        number = float(number)          # type: ignore[arg-type]
-    return _node(number)                # type: ignore[arg-type]
+    exact = _number(number)
+    if exact is None:
+        return None
+    if type(partner) is float and type(exact) is not float:
+        exact = float(exact)
+    return _node(exact)
 
 
 def _apply(op: Op, a: Value, b: Value | None = None, arg: Number | None = None) -> Value:
@@ -330,3 +344,83 @@ def expect_value(x: object, function: str, what: str = "the root of a graph") ->
         raise TypeError(f"{function}: expected a Value ({what}), got {type(x).__name__} "
                         f"{fmt(x, typed=True) if isinstance(x, numbers.Number) else repr(x)}")
     return x
+
+
+# --- differentiation: a pass of graph.py's chain rule, one pass at a time ---------------------
+def _as_value(gradient: Gradient) -> Value:
+    # with create_graph every gradient is a Value; one that is still a number is constant
+    # (x + 2 has d/dx = 1): it becomes a leaf, so it too can be differentiated (to 0). The
+    # chain rule itself starts from the number seed, so constants add no nodes to the graph.
+    return gradient if isinstance(gradient, Value) else Value(gradient)
+
+
+def backward(root: Value, gradient: Number = 1, create_graph: bool = False,
+             observe: graph.Observer | None = None, order: list[Value] | None = None) -> None:
+    """Fill .grad on every node of root's graph with d root/d node: a leaf's .grad
+    accumulates (until zeroed, as in PyTorch), an interior node's is this pass's.
+
+    observe: as for graph.chain_rule; order: root's topological order with every .grad set
+    to the number its sum starts from (backward_steps passes both: it has walked already)."""
+    expect_value(root, "backward")
+    seed = graph.seed(root, gradient)
+    with graph.passes:
+        if root._op is None:                # a leaf: d root / d root, nothing to pass on
+            root.grad = root.grad + seed
+            if create_graph:
+                root.grad = _as_value(root.grad)
+            return
+        order = graph.backward_pass(root, seed, create_graph, observe, order)
+        if create_graph:
+            for node in order:
+                node.grad = _as_value(node.grad)
+
+
+# what grad() returns: numbers, or Values with create_graph=True; one, or a list for a list
+@overload
+def grad(output: Value, inputs: Value, create_graph: Literal[False] = False,
+         gradient: Number = 1) -> Number: ...
+@overload
+def grad(output: Value, inputs: Value, create_graph: Literal[True],
+         gradient: Number = 1) -> Value: ...
+@overload
+def grad(output: Value, inputs: Value, create_graph: bool,
+         gradient: Number = 1) -> Gradient: ...
+@overload
+def grad(output: Value, inputs: Iterable[Value], create_graph: Literal[False] = False,
+         gradient: Number = 1) -> list[Number]: ...
+@overload
+def grad(output: Value, inputs: Iterable[Value], create_graph: Literal[True],
+         gradient: Number = 1) -> list[Value]: ...
+@overload
+def grad(output: Value, inputs: Iterable[Value], create_graph: bool,
+         gradient: Number = 1) -> list[Gradient]: ...
+def grad(output: Value, inputs: Value | Iterable[Value], create_graph: bool = False,
+         gradient: Number = 1) -> Gradient | Sequence[Gradient]:
+    """The gradients d output / d input, returned as a list; no .grad is changed.
+
+    With create_graph=True they are Values with their own graph (constants and unused
+    inputs included), so they can be differentiated again: second, third ... derivatives."""
+    expect_value(output, "grad", "the output to differentiate")
+    single = isinstance(inputs, Value)
+    inputs = [inputs] if isinstance(inputs, Value) else list(inputs)
+    for x in inputs:
+        expect_value(x, "grad", "an input to differentiate with respect to")
+    with graph.passes:
+        order = graph.topological_order(output)
+        saved = [node.grad for node in order]
+        try:
+            for node in order:
+                node.grad = 0               # leaves too: this pass's gradient only
+            seed = graph.seed(output, gradient)
+            if output._op is None:
+                output.grad = seed
+            else:
+                graph.backward_pass(output, seed, create_graph, None, order)
+            in_graph = set(order)
+            result = [x.grad if x in in_graph else type(x.data)(0) for x in inputs]
+            if create_graph:
+                result = [_as_value(g) for g in result]
+        finally:
+            for node, g in zip(order, saved):
+                node.grad = g
+    return result[0] if single else result

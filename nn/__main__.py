@@ -9,8 +9,8 @@ import inspect
 import os
 import sys
 
-from ..cli import add_command, new_parser, run
-from ..extras import MissingExtra, require
+from ..engine.teach.commandline import add_command, new_parser, run
+from ..engine.extras import MissingExtra, require
 from . import data as datasets
 from . import losses, optim, replay
 from .demo import demo, write_plots

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tracegrad.engine.teach.torch_check import SOFTPLUS_THRESHOLD
-from tracegrad.extras import require
+from tracegrad.engine.extras import require
 
 from . import activations
 from .layers import MLP, Layer, Neuron

@@ -1,6 +1,6 @@
 """Toy data sets, generated with a seeded random.Random (no scikit-learn): moons, circles,
 spiral, xor, blobs; and the textbook examples: StatQuest's three-point dosage/efficacy set
-and height/weight line, and a small fruit set. Each is a Dataset of (x, y) pairs;
+and height/weight line, a small fruit set and the 8x8 handwritten digits. Each is a Dataset of (x, y) pairs;
 SOURCES says how to train on each (generated or fixed, binary, standardised, loss, metric).
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from tracegrad.engine.value import Number
 
-from .digits import digits
+from . import digits as _digits
 
 Sample = tuple[list[float], Number]        # (x, y): a feature list and its target
 Point = tuple[list[float], int]           # (x, class index), before the labels are applied
@@ -227,6 +227,23 @@ def fruit(n: int = 30, seed: int | None = 0, labels: Iterable[Number] | None = N
     data = _classified("fruit", points, names, labels, rng, "fruit by weight, colour, texture, size")
     data.features = ["weight", "colour", "texture", "size"]
     return data
+
+
+def digits(n: int | None = None, seed: int | None = 0,
+           labels: Iterable[Number] | None = None) -> Dataset:
+    """The 8x8 handwritten digits (nn/digits.py, DIGITS.md) as a Dataset of 64 features
+    (pixels row by row, 0..1) and 10 classes, shuffled with random.Random(seed); n: the
+    first n of them (all 1,797 by default). labels: the target used for each digit (e.g.
+    one-hot lists), else the digit itself."""
+    points = _digits.read()
+    if n is not None:
+        _check_n("digits", n, 10)
+    rng = random.Random(seed)
+    data = _classified("digits", points, [str(d) for d in range(10)], labels, rng,
+                       "8x8 handwritten digits")
+    side = _digits.SIDE
+    data.features = [f"p{r}{c}" for r in range(side) for c in range(side)]
+    return data if n is None or n >= len(data) else data.split(n)[0]
 
 
 class Source:

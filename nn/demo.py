@@ -7,7 +7,7 @@ import os
 
 from tracegrad.engine import Value, backward_steps, draw, explain, no_grad
 from tracegrad.engine.teach.render import save
-from tracegrad.extras import require
+from tracegrad.engine.extras import require
 
 from . import data as datasets
 from . import losses, optim
@@ -118,7 +118,7 @@ def show_digits():
     """Ten classes with replay: digits, cross_entropy (its max shift a row of the table, the
     class index as one-hot placeholders), trained in about a second."""
     import time
-    from .digits import digits
+    from .data import digits
     train, test = digits().split(1500)
     model = MLP(64, [16, 10], seed=0)
     start = time.process_time()

@@ -103,12 +103,10 @@ class Layer:
                 state.grads[row] = 0.0
             fresh -= act_rows
             e = r.tape.entries[self.act[0]]
-            local = e.op.local
-            if not isinstance(local, tuple):
-                view = _view(e.op)
-                args = [view(values[act]), view(values[lin]), None, e.arg]
-                local = run_block(r, (self.act[0], "local"), r.calls[self.act[0]][1], args,
-                                  values[lin].shape)
+            view = _view(e.op)
+            args = [view(values[act]), view(values[lin]), None, e.arg]
+            local = run_block(r, (self.act[0], "local"), r.calls[self.act[0]][1], args,
+                              values[lin].shape)
             G = local[0] * state.grads[act]
         else:
             for row in top_rows & fresh:
@@ -134,7 +132,7 @@ class Layer:
             if isinstance(into, slice) and in_rows <= fresh:
                 np.matmul(self.W.T, G, out=state.grads[into])   # no copy, nothing to add to
                 fresh -= in_rows
-                if modes.anomaly:
+                if modes.is_anomaly_enabled():
                     check_finite(state.grads[into], "the gradient from a fused layer is",
                                   r.base)
                 return
@@ -232,9 +230,7 @@ class Sum:
             entry, refs = self.program[k]
             e, args = self._args(r, k, refs, self.P, self.vals)
             args = [_view(e.op)(self.vals[k])] + args + [None] * (2 - len(args)) + [e.arg]
-            local = e.op.local
-            if not isinstance(local, tuple):
-                local = run_block(r, (entry, "local"), r.calls[entry][1], args, self.P.shape)
+            local = run_block(r, (entry, "local"), r.calls[entry][1], args, self.P.shape)
             for slot, ref in enumerate(refs):
                 if ref[0] == "p":
                     dP = dP + local[slot] * grads[k]

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Union
 
 from tracegrad.engine import Value, grad, no_grad
-from tracegrad.extras import require
-from tracegrad.jupyter import ipython_shell
+from tracegrad.engine.extras import require
+from .jupyter import ipython_shell
 
 from .activations import argmax
 from .data import Dataset

@@ -9,7 +9,7 @@ from fractions import Fraction
 
 from tracegrad.engine import Value
 from tracegrad.engine.replay.tape import TapeError, record
-from tracegrad.extras import require
+from tracegrad.engine.extras import require
 
 from . import guards, losses
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from tracegrad.engine import Value, no_grad
 from tracegrad.engine.value import Number
-from tracegrad.jupyter import someone_watching
+from .jupyter import someone_watching
 
 from . import collector, guards, losses, replay
 from .activations import Scalar, argmax

@@ -4,7 +4,8 @@ import pytest
 
 from tracegrad.nn import MLP, data, fit, optim
 from tracegrad.nn.activations import argmax
-from tracegrad.nn.digits import digits, picture
+from tracegrad.nn.data import digits
+from tracegrad.nn.digits import picture
 
 ONE_HOT = [[1.0 * (k == d) for k in range(10)] for d in range(10)]
 

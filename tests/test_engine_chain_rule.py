@@ -160,3 +160,27 @@ def test_the_readable_chain_rule_on_a_deep_chain():
         count += 1
     backward(y, observe=count_steps)
     assert count == 200_000 and x.grad == 1.0
+
+
+def test_the_fast_walk_is_topological_order_without_the_leaves():
+    # the speed trick's walk marks nodes through .grad instead of a set of seen nodes: the
+    # same nodes in the same order as topological_order, leaves left out
+    from tracegrad.engine.graph import _interior_order
+    for seed in range(300):
+        root, _ = random_graph(seed)
+        expected = [n for n in topological_order(root) if not n.is_leaf]
+        zero = float(0)
+        assert _interior_order(root, zero) == expected, seed
+        assert all(n.grad is zero for n in expected)
+
+
+def test_the_table_is_called_one_way_by_every_path():
+    # every row's local derivatives are local(out, a, b, arg) -> a tuple, one per input
+    from tracegrad.engine import OPS
+    for name, op in OPS.items():
+        x, y = Value(1.4 if name == "acosh" else 0.4), Value(1.3)
+        two = len(op.rules) == 2
+        arg = 0.5 if op.arg else None
+        out = op.forward(*([x.data, y.data] if two else [x.data] + ([arg] if op.arg else [])))
+        local = op.local(out, x.data, y.data if two else None, arg)
+        assert type(local) is tuple and len(local) == len(op.rules), name

@@ -138,6 +138,9 @@ AT_INFINITY = {"neg": (-INF, INF), "pow": (INF, -INF), "exp": (INF, 0.0), "log":
                "sin": (ValueError, ValueError), "cos": (ValueError, ValueError),
                "tan": (ValueError, ValueError), "abs": (INF, INF),
                "add": (INF, -INF), "sub": (INF, -INF), "mul": (INF, -INF), "div": (INF, -INF), "powv": (INF, INF),
+               "asin": (ValueError, ValueError), "acos": (ValueError, ValueError),
+               "atan": (math.pi / 2, -math.pi / 2), "sinh": (INF, -INF), "cosh": (INF, INF),
+               "asinh": (INF, -INF), "acosh": (INF, ValueError), "atanh": (ValueError, ValueError),
                "maximum": (INF, 1.5)}
 
 

@@ -39,6 +39,14 @@ CASES = {
     "cos": (lambda a: a.cos(), math.cos, [(0.3,), (2.0,)], [(-6, 6)]),
     "tan": (lambda a: a.tan(), math.tan, [(0.3,), (-1.2,)], [(-1.4, 1.4)]),
     "abs": (lambda a: abs(a), abs, [(0.3,), (-1.2,)], [(-5, 5)]),
+    "asin": (lambda a: a.asin(), math.asin, [(0.3,), (-0.9,)], [(-0.95, 0.95)]),
+    "acos": (lambda a: a.acos(), math.acos, [(0.3,), (-0.9,)], [(-0.95, 0.95)]),
+    "atan": (lambda a: a.atan(), math.atan, [(0.3,), (-4.0,)], [(-10, 10)]),
+    "sinh": (lambda a: a.sinh(), math.sinh, [(0.3,), (-2.0,)], [(-5, 5)]),
+    "cosh": (lambda a: a.cosh(), math.cosh, [(0.3,), (-2.0,)], [(-5, 5)]),
+    "asinh": (lambda a: a.asinh(), math.asinh, [(0.3,), (-4.0,)], [(-10, 10)]),
+    "acosh": (lambda a: a.acosh(), math.acosh, [(1.5,), (4.0,)], [(1.05, 10)]),
+    "atanh": (lambda a: a.atanh(), math.atanh, [(0.3,), (-0.9,)], [(-0.95, 0.95)]),
     "maximum": (lambda a, b: a.maximum(b), max, [(1.5, -2.0), (-3.0, 0.7)], [(-5, 5), (-5, 5)]),
 }
 
@@ -173,7 +181,8 @@ def python_rule(rule, names):
 
 
 RULE_FUNCTIONS = {"exp": math.exp, "log": math.log, "sqrt": math.sqrt, "cos": math.cos,
-                  "sin": math.sin, "sigmoid": sigmoid, "sign": lambda a: (a > 0) - (a < 0)}
+                  "sin": math.sin, "cosh": math.cosh, "sinh": math.sinh, "sigmoid": sigmoid,
+                  "sign": lambda a: (a > 0) - (a < 0)}
 
 
 @pytest.mark.parametrize("name,xs", [(n, p) for n, case in CASES.items() for p in case[2]])
@@ -222,3 +231,83 @@ def test_only_leaky_relu_takes_a_parameter_as_a_function():
         parse("leaky_relu(x, 1, 2)")
     with pytest.raises(ExprError, match=r"write tanh\(x\)"):
         parse("tanh(x, 1)")
+
+
+class Param(Value):
+    """A user's subclass (as EurekaLabs' micrograd script writes one)."""
+
+
+OPERATORS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
+             "/": lambda a, b: a / b, "**": lambda a, b: a ** b}
+
+
+@pytest.mark.parametrize("symbol", sorted(OPERATORS))
+@pytest.mark.parametrize("left,right", [(Value, Param), (Param, Value), (Param, Param)])
+def test_subclasses_are_operands_of_every_operator_both_ways(symbol, left, right):
+    a, b = left(3.0), right(2.0)
+    out = OPERATORS[symbol](a, b)
+    assert out.data == OPERATORS[symbol](3.0, 2.0) and out.parents == (a, b)
+    out.backward()
+    assert a.grad == pytest.approx(central_difference(OPERATORS[symbol], (3.0, 2.0), 0))
+    assert b.grad == pytest.approx(central_difference(OPERATORS[symbol], (3.0, 2.0), 1))
+    assert OPERATORS[symbol](a, 2.0).data == OPERATORS[symbol](3.0, b).data    # numbers too
+
+
+def test_subclasses_in_sum_unary_operators_and_slopes():
+    ps = [Param(float(i)) for i in range(1, 4)]
+    total = sum(ps)
+    total.backward()
+    assert total.data == 6.0 and [p.grad for p in ps] == [1.0, 1.0, 1.0]
+    p = Param(-2.0)
+    assert (-p).data == 2.0 and abs(p).data == 2.0 and p.tanh().op == "tanh"
+    with pytest.raises(TypeError, match="slope must be a real number"):
+        Value(1.0).leaky_relu(Param(0.1))
+
+
+@pytest.mark.parametrize("name,x,domain", [
+    ("asin", 1.5, "-1 <= x <= 1"), ("acos", -1.01, "-1 <= x <= 1"), ("acosh", 0.5, "x >= 1"),
+    ("atanh", 1.0, "-1 < x < 1"), ("sqrt", -4.0, "non-negative numbers"),
+    ("log", 0.0, "positive numbers")])
+def test_a_domain_error_names_the_op_the_input_and_the_domain(name, x, domain):
+    with pytest.raises(ValueError, match=rf"^{name}: {name}\(x\) with x={x} failed: "
+                                         rf"{name} is defined for {re.escape(domain)} only"):
+        getattr(Value(x, label="x"), name)()
+
+
+def test_inverse_functions_are_infinitely_steep_at_the_ends_of_their_domain():
+    # as in PyTorch: d asin/dx = 1/sqrt(1 - x^2) is inf at 1, d acosh/dx at 1 too
+    for name, x, slope in [("asin", 1.0, math.inf), ("acos", -1.0, -math.inf),
+                           ("acosh", 1.0, math.inf)]:
+        v = Value(x)
+        getattr(v, name)().backward()
+        assert v.grad == slope, name
+
+
+def test_new_rows_in_exact_mode_give_floats_and_exact_slopes_where_they_are_rational():
+    from fractions import Fraction
+    from tracegrad.engine import grad, local_derivatives
+    x = Value(Fraction(1, 2))
+    assert isinstance(x.atan().data, float) and isinstance(x.sinh().data, float)
+    # d atan/dx = 1/(1 + x^2) and d atanh/dx = 1/(1 - x^2): rational at a rational x, though
+    # the gradient is a float, as the output is (a float graph's gradients are floats)
+    assert local_derivatives(x.atan()) == (Fraction(4, 5),)
+    assert local_derivatives(x.atanh()) == (Fraction(4, 3),)
+    assert grad(x.atan(), x) == 0.8 and type(grad(x.atan(), x)) is float
+
+
+@pytest.mark.parametrize("name", ["asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh",
+                                  "atanh"])
+def test_new_rows_pass_check_grad_second_derivatives_and_the_parser(name):
+    from tracegrad.engine import check_grad, grad
+    from tracegrad.engine.teach.expr import parse
+    at = 1.7 if name == "acosh" else 0.4
+    result = check_grad(lambda x: getattr(x, name)(), [at])
+    assert result.passed
+    first = CASES[name][1]
+    x = Value(at)
+    (dx,) = grad(getattr(x, name)(), [x], create_graph=True)   # the row's derivative as Values
+    (d2x,) = grad(dx, [x])
+    h = 1e-4
+    d = lambda t: (first(t + h) - first(t - h)) / (2 * h)
+    assert d2x == pytest.approx((d(at + h) - d(at - h)) / (2 * h), rel=1e-4)
+    assert parse(f"{name}(x)").evaluate({"x": Value(at)}).data == first(at)

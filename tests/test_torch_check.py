@@ -59,7 +59,7 @@ def test_softplus_matches_past_torchs_default_threshold(torch):
 @pytest.mark.parity
 def test_a_wrong_derivative_is_caught(torch):
     # d sin(a)/da = cos(a), made 0.001 too big: 0.002 after the * 2
-    wrong = dataclasses.replace(OPS["sin"], local=lambda out, a, arg: (math.cos(a) + 1e-3,))
+    wrong = dataclasses.replace(OPS["sin"], local=lambda out, a, b, arg: (math.cos(a) + 1e-3,))
     with pytest.raises(GradCheckFailed, match="autograd and torch differ by 0.002"):
         check_grad(lambda x: apply_row(wrong, [x], None) * 2, [0.5], against="torch")
 

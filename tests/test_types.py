@@ -9,6 +9,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 HINTED = ["tracegrad", "tracegrad.cli", "tracegrad.extras", "tracegrad.jupyter",
+          "tracegrad.engine.extras", "tracegrad.nn.jupyter", "tracegrad.engine.teach.commandline",
+          "tracegrad.engine.teach.walk", "tracegrad.engine.teach.verdict",
           "tracegrad.engine.value", "tracegrad.engine.graph", "tracegrad.engine.modes",
           "tracegrad.engine.teach.check", "tracegrad.engine.teach.steps", "tracegrad.engine.teach.explain",
           "tracegrad.engine.teach.forward", "tracegrad.engine.teach.torch_check", "tracegrad.nn.bridge",
@@ -103,5 +105,5 @@ def test_user_code_type_checks_with_the_right_types_and_typos_are_caught(tmp_pat
         'note: Revealed type is "int | float | fractions.Fraction"',
         'note: Revealed type is "list[tracegrad.engine.value.Value]"',
         'error: Too many arguments for "tanh" of "Value"  [call-arg]',
-        'error: "Value" has no attribute "tanhh"; maybe "tanh"?  [attr-defined]',
+        'error: "Value" has no attribute "tanhh"; maybe "tanh" or "atanh"?  [attr-defined]',
     ], result.stdout

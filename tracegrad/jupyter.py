@@ -1,69 +1,8 @@
-"""Where tracegrad is running: under a Jupyter kernel, in a terminal, or in a pipe or log.
-The progress bar and the plots ask here, so they behave as Jupyter users expect (a widget,
-an image per cell) without importing IPython when it is not already running. until_run() is
-what a saved notebook keeps of an interactive output: a picture and one line."""
-from __future__ import annotations
+"""Where tracegrad is running (a Jupyter kernel, a terminal, a pipe): the helpers live in
+nn/jupyter.py, beside the progress bar and plots that ask, and what a saved notebook keeps of
+the stepper in engine/teach/saved.py (imports run one way: from this thin folder down into
+engine/ and nn/, never back); their names are importable from here too."""
+from tracegrad.engine.teach.saved import until_run
+from tracegrad.nn.jupyter import in_kernel, ipython_shell, someone_watching
 
-import sys
-from typing import Any, TextIO
-
-
-def ipython_shell() -> Any:
-    """The running IPython shell, or None (plain Python; IPython is never imported here)."""
-    ipython = sys.modules.get("IPython")
-    return ipython.get_ipython() if ipython is not None else None
-
-
-def in_kernel() -> bool:
-    """True inside a Jupyter kernel (a notebook, JupyterLab, VS Code), not terminal IPython."""
-    return getattr(ipython_shell(), "kernel", None) is not None
-
-
-def someone_watching(stream: TextIO | None = None) -> bool:
-    """True when output on `stream` (stderr by default) is seen as it happens: the stream
-    is a terminal, or this is a Jupyter kernel. False for pipes, files and CI logs."""
-    stream = sys.stderr if stream is None else stream
-    isatty = getattr(stream, "isatty", None)
-    try:
-        if isatty is not None and isatty():
-            return True
-    except ValueError:           # a closed stream
-        return False
-    return in_kernel()
-
-
-def until_run(live_html: str, png: bytes | None, size: dict[str, int], line: str) -> str:
-    """HTML for an interactive output that a saved notebook still shows: a static picture
-    (png, shown at size {'width', 'height'}) and one line, which a script replaces with
-    live_html when the output runs (a cell just run, or a trusted notebook). Untrusted, as a
-    student opens a downloaded lesson, JupyterLab strips scripts (and styles) and GitHub
-    runs none: the picture and the line are what stays."""
-    import base64
-    import html
-    import json
-    picture = "" if png is None else (
-        f'<img src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}" '
-        f'width="{size["width"]}" height="{size["height"]}" style="max-width: 100%" '
-        f'alt="{html.escape(line)}">')
-    # the live HTML as a JSON string inside the script; </ and <!-- cannot end the script
-    code = json.dumps(live_html).replace("</", "<\\/").replace("<!--", "<\\!--")
-    return (f'<div class="tg-saved">{picture}<p><em>{html.escape(line)}</em></p></div>'
-            f"<script>{REPLACE % code}</script>")
-
-
-# the saved part is the element just before this script; its scripts are made anew, since
-# scripts written with innerHTML never run
-REPLACE = """(function () {
-var me = document.currentScript, saved = me && me.previousElementSibling;
-if (!saved || saved.className !== "tg-saved") return;
-var live = document.createElement("div");
-live.innerHTML = %s;
-saved.replaceWith(live);
-live.querySelectorAll("script").forEach(function (old) {
-  var run = document.createElement("script");
-  Array.from(old.attributes).forEach(function (a) { run.setAttribute(a.name, a.value); });
-  run.textContent = old.textContent;
-  old.replaceWith(run);
-});
-me.remove();
-})();"""
+__all__ = ["in_kernel", "ipython_shell", "someone_watching", "until_run"]

@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from .. import modes
+from .errors import TapeError
 from .lanes import LaneError, _Ambiguous, _namesake, evaluate, lanes
 
 
@@ -21,18 +22,9 @@ def forward_of(op):
 
 
 def local_of(op):
-    """A row's local derivatives as one function local(out, a, b, arg) -> tuple: its array
-    form if it has one, else the row's own local."""
-    return op.array.local if op.array is not None else row_local(op)
-
-
-def row_local(op):
-    """The row's own local derivatives, called local(out, a, b, arg), on numbers or lanes."""
-    local = op.local
-    if isinstance(local, tuple):
-        return lambda out, a, b, arg: local
-    # ADAPTER until the one calling form (issue 19: local(out, a, b, arg)) is on main
-    return lambda out, a, b, arg: local(out, a, arg) if b is None else local(out, a, b)
+    """A row's local derivatives, local(out, a, b, arg) -> tuple: its array form if it has
+    one, else the row's own local."""
+    return op.array.local if op.array is not None else op.local
 
 
 class Replay:
@@ -128,7 +120,7 @@ class Replay:
         if len(args) == 1 and with_arg:
             args.append(e.arg)
         values[self.row[i]] = self._fast((i, "forward"), forward, args)
-        if modes.anomaly:
+        if modes.is_anomaly_enabled():
             check_finite(values[self.row[i]], f"{e.op.name} (entry {i}) produced", self.base)
 
     base = 0        # the batch's first sample number in the data set, for error messages
@@ -192,7 +184,6 @@ class Replay:
         a number, or one per sample). Uses the values of the last forward. The gradients are
         numbers: for a graph of them to differentiate again, materialize a sample."""
         if create_graph:
-            from .tape import TapeError
             raise TapeError("replay: backward(create_graph=True) is not replayed (its "
                             "gradients are numbers, not Values); materialize a sample and call "
                             "grad(root, inputs, create_graph=True) on it, or use the scalar "
@@ -229,21 +220,15 @@ class Replay:
             upstream = state.shared[i]
             if upstream == 0.0:
                 return
-        local = e.op.local
-        if not isinstance(local, tuple):
-            values = self.values[:, :self.n]
-            if self.per_sample[i]:
-                plain = e.op.array is not None
-                args = [self._arg(i, values, plain)] + [self._arg(p, values, plain)
-                                                        for p in e.parents]
-                if len(e.parents) == 1:
-                    args.append(None)
-                args.append(e.arg)
-                local = self._fast((i, "local"), self.calls[i][1], args)
-            else:
-                args = [self.uniform[i]] + [self.uniform[p] for p in e.parents]
-                args += [None, e.arg] if len(e.parents) == 1 else [e.arg]
-                local = _row(e, lambda: row_local(e.op)(*args))
+        if self.per_sample[i]:
+            values, plain = self.values[:, :self.n], e.op.array is not None
+            inputs = [self._arg(p, values, plain) for p in e.parents] + [None]
+            args = [self._arg(i, values, plain), inputs[0], inputs[1], e.arg]
+            local = self._fast((i, "local"), self.calls[i][1], args)    # local(out, a, b, arg)
+        else:
+            inputs = [self.uniform[p] for p in e.parents] + [None]
+            args = [self.uniform[i], inputs[0], inputs[1], e.arg]
+            local = _row(e, lambda: e.op.local(*args))
         for slot, p in enumerate(e.parents):
             if self.needs_grad[p]:
                 state.send(p, local[slot] * upstream, f"{e.op.name} (entry {i})")
@@ -274,7 +259,7 @@ class _Pass:
 
     def send(self, p, contribution, source):
         r = self.replay
-        if modes.anomaly:
+        if modes.is_anomaly_enabled():
             check_finite(contribution, f"the gradient from {source} into entry {p} is", r.base)
         if r.per_sample[p]:
             row = r.row[p]

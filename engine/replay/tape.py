@@ -7,9 +7,10 @@ whole batch with numpy: one array operation per entry, every derivative from its
 from fractions import Fraction
 from typing import NamedTuple
 
-from tracegrad.extras import require
+from ..extras import require
 
 from .. import modes
+from .errors import TapeError
 from ..graph import topological_order
 from ..text import fmt, written
 from ..value import Value
@@ -27,11 +28,6 @@ class Entry(NamedTuple):
     arg: object = None
     where: object = None
     label: object = None
-
-
-class TapeError(ValueError):
-    """A graph that cannot be replayed exactly (exact numbers, or not the same for every
-    sample); the message says why and what to do instead."""
 
 
 def record(root, params, inputs=(), labels=(), outputs=()):

@@ -8,24 +8,23 @@ import inspect
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
-from typing import NamedTuple, Union, cast
+from typing import Union, cast
 
-from ..graph import grad, topological_order
+from ..graph import topological_order
 from ..modes import no_grad
 from ..ops import value_of
 from ..text import fmt
-from .notation import table
-from ..value import Gradient, Number, Value, expect_value
+# GradCheck and GradCheckFailed are importable from here too, as before
+from .verdict import EXPECTED_ATOL, EXPECTED_RTOL, GradCheck, GradCheckFailed, Loosen
+from ..value import Gradient, Number, Value, expect_value, grad
 
 # what check_grad may be told the answers are: one per input (None to skip one), by name,
 # or a single number for a single input
 Answer = Union[Number, str, None]          # a str: a formula (formula.py)
 Expected = Union[Number, str, list[Answer], tuple[Answer, ...], dict[str, Answer], None]
-Loosen = tuple[str, Number]        # a keyword and the value that would let a comparison pass
 
 EPS = 1e-6             # central-difference step, relative to max(1, |x|)
 RTOL, ATOL = 1e-5, 1e-6            # autograd vs central differences
-EXPECTED_RTOL, EXPECTED_ATOL = 1e-9, 1e-12   # autograd vs a float worked out on paper
 
 
 def numerical_grad(f: Callable[..., Gradient], values: Iterable[Value | Number],
@@ -88,49 +87,6 @@ def _positive(function: str, name: str, x: object, zero: bool = False) -> None:
             not math.isfinite(x) or x < 0 or (x == 0 and not zero):
         raise ValueError(f"{function}: {name}={x!r}; give a finite number "
                          f"{'of at least 0' if zero else 'above 0'}")
-
-
-# how each keyword of check_grad is spelled where it is used: in Python, and (__main__.py)
-# on the command line; a failure says how to loosen the comparison in these words
-PYTHON_WORDS = {"digits": "digits={}", "expected_rtol": "expected_rtol={}", "rtol": "rtol={}"}
-
-
-class GradCheck(NamedTuple):
-    """The outcome of check_grad: str() of it is the table; in Jupyter it shows as HTML.
-
-    loosen: (keyword, value) pairs that would let a failing comparison pass."""
-    table: str
-    passed: bool
-    autograd: list[Number]
-    numerical: list[float]
-    title: str = ""
-    header: tuple[str, ...] = ()
-    rows: tuple[tuple[str, ...], ...] = ()
-    loosen: tuple[Loosen, ...] = ()
-
-    def __str__(self) -> str:
-        return self.table
-
-    def __repr__(self) -> str:       # at a >>> prompt the table, as the README shows it
-        return self.table
-
-    def text(self, words: Mapping[str, str] = PYTHON_WORDS) -> str:
-        """The title, how to loosen a failing comparison (in `words`), and the table."""
-        advice = _advice(self.loosen, words)
-        return "\n".join([self.title] + ([advice] if advice else []) +
-                         [table(self.header, self.rows)])
-
-    def _repr_html_(self) -> str:
-        from .export import html_table
-        return html_table(self.header, self.rows, self.title, _advice(self.loosen, PYTHON_WORDS))
-
-
-class GradCheckFailed(AssertionError):
-    """check_grad failed: the message is the table; .result is the GradCheck."""
-
-    def __init__(self, result: GradCheck) -> None:
-        super().__init__(result.table)
-        self.result = result
 
 
 def check_grad(f: Callable[..., Value], values: Sequence[Value | Number],
@@ -319,19 +275,6 @@ def _loosest(loosen: Iterable[Loosen]) -> tuple[Loosen, ...]:
     for key, value in loosen:
         best[key] = value if key not in best else (min if key == "digits" else max)(best[key], value)
     return tuple(best.items())
-
-
-def _advice(loosen: Iterable[Loosen], words: Mapping[str, str]) -> str:
-    """How to loosen each failing comparison, in the interface's words ('' if none)."""
-    said = {key: words[key].format(fmt(value, 2)) for key, value in loosen}
-    parts = []
-    if "digits" in said or "expected_rtol" in said:
-        options = [said[k] for k in ("digits", "expected_rtol") if k in said]
-        parts.append("if the expected values were rounded by hand, say so: "
-                     + " or ".join(options))
-    if "rtol" in said:
-        parts.append(f"central differences are approximate: allow {said['rtol']}")
-    return "; ".join(parts)
 
 
 def _near_kink(out: Value) -> str:

@@ -8,7 +8,7 @@ import argparse
 import sys
 from textwrap import fill
 
-from tracegrad.cli import new_parser, run
+from .commandline import new_parser, run
 from .check import ATOL, EPS, RTOL, GradCheckFailed, check_grad
 from .demo import demo
 from .draw import RANKDIRS, draw

@@ -9,10 +9,10 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from ..graph import local_derivatives, on_paths, topological_order
-from ..ops import OPS
+from ..graph import local_derivatives, on_paths
 from ..text import fmt, written
-from .notation import is_constant, local_text, node_names, partial
+from .walk import Walk, dot_ids, walk
+from .notation import is_constant, local_text, partial
 from .view import View, view
 from ..value import Gradient, Value, expect_value
 
@@ -33,7 +33,8 @@ def draw(root: Value, rankdir: str = "LR", show_local: bool = False,
          highlight: Step | None = None, grads: Mapping[Value, Gradient] | None = None,
          digits: int = 4, title: str | None = None, focus: Value | None = None,
          compact: bool | None = None, prune: bool = False, svg_ids: bool = False,
-         show_constant_grads: bool = False, labels_on_edges: bool = False) -> Drawing:
+         show_constant_grads: bool = False, labels_on_edges: bool = False,
+         walked: Walk | None = None) -> Drawing:
     """The graph of root as a Drawing (a graphviz.Digraph): render it, or show it in Jupyter.
 
     rankdir: 'LR' (default, left to right) or 'TB', 'RL', 'BT'. show_local: label each edge
@@ -49,14 +50,14 @@ def draw(root: Value, rankdir: str = "LR", show_local: bool = False,
     local derivative on its edge; by default a constant shows its data only.
     labels_on_edges: write show_local's labels as graphviz edge labels (the stepper and
     draw_frames, which relabel and recolour edges); by default each is a small text node
-    on its own edge, so no two labels ever overlap or sit by the wrong edge."""
+    on its own edge, so no two labels ever overlap or sit by the wrong edge. walked: root's
+    walk.Walk, when the caller has one (the stepper), so the graph is not walked again."""
     from .render import Drawing          # imported here: `import tracegrad.engine` needs no graphviz
     expect_value(root, "draw")
     if rankdir not in RANKDIRS:
         raise ValueError(f"draw: rankdir={rankdir!r}; use one of {', '.join(RANKDIRS)}")
-    order = topological_order(root)
-    names = node_names(order)
-    ids = dot_ids(order)
+    walked = walk(root) if walked is None else walked           # a caller's, or walked here
+    order, names, ids = walked.order, walked.names, walked.ids
     keep = {highlight.node, *highlight.node.parents} if highlight else ()
     shown = view(order, focus, compact, prune, keep)
     grads = {} if grads is None else grads
@@ -97,11 +98,6 @@ def draw(root: Value, rankdir: str = "LR", show_local: bool = False,
                      highlight if node is current else None, path, show_constant_grads,
                      labels_on_edges)
     return g
-
-
-def dot_ids(order: Iterable[Value]) -> dict[Value, str]:
-    """Each Value's DOT name: n0, n1 ... by topological position (its op's node adds _op)."""
-    return {node: f"n{i}" for i, node in enumerate(order)}
 
 
 def svg_names(order: Iterable[Value], names: Names) -> dict[Value, str]:
@@ -201,7 +197,7 @@ def _sigma_edges(g: Drawing, node: Value, edges: list[tuple[Value, Value, int]],
 def op_label(node: Value, digits: int = 4) -> str:
     """'*', '+', '**2', '-' for operators (the table's symbol without operands); the
     name for functions: 'tanh', 'leaky_relu 0.01'."""
-    text = written(OPS[node.op], ["", ""], node.arg).strip()
+    text = written(node._op, ["", ""], node.arg).strip()
     if "(" in text:
         text = node.op if node.arg is None else f"{node.op} {fmt(node.arg, digits)}"
     return text

@@ -11,12 +11,11 @@ from collections.abc import Iterable
 from typing import Union
 
 from .export import Exportable
-from ..graph import grad, local_derivatives, topological_order
-from ..ops import OPS
+from ..graph import local_derivatives, topological_order
 from ..text import fmt
 from .notation import definition, node_names, partial, rule
-from .steps import Parts
-from ..value import Gradient, Number, Value, expect_value
+from .export import Parts
+from ..value import Gradient, Number, Value, expect_value, grad
 
 MAX_LISTED = 1000       # paths listed one by one at most, whatever max_paths asks: beyond,
                         # the recurrence (its size is the graph's, not the number of paths)

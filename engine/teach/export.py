@@ -15,6 +15,9 @@ from pathlib import Path
 from . import texmath
 from .texmath import latex_text        # noqa: F401  (prose for LaTeX: the worksheets use it)
 
+# what parts() gives Exportable: (caption, header, rows, note)
+Parts = tuple[str, tuple[str, ...], list[tuple[str, ...]], str]
+
 PDFLATEX_HINT = ("--format pdf needs pdflatex: apt-get install texlive-latex-recommended "
                  "(or write --format latex --standalone and compile it where LaTeX is)")
 PREAMBLE = r"""\documentclass[11pt]{article}

@@ -10,12 +10,11 @@ from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 
 from .answers import is_exact
-from .check import EXPECTED_ATOL, EXPECTED_RTOL, GradCheck, GradCheckFailed
 from .expr import ExprError, parse
-from ..graph import grad
 from ..ops import value_of
 from ..text import fmt
-from ..value import Number, Value, expect_value
+from ..value import Number, Value, expect_value, grad
+from .verdict import EXPECTED_ATOL, EXPECTED_RTOL, GradCheck, GradCheckFailed
 
 # the points tried beyond the given one: each input moved by one of these (a different one
 # per input, so a formula with a and b swapped is caught), as Fractions in exact mode

@@ -9,10 +9,9 @@ from typing import NamedTuple
 
 from .export import Exportable
 from ..graph import topological_order
-from ..ops import OPS
 from ..text import fmt, written
 from .notation import node_names, table, with_numbers
-from .steps import Parts
+from .export import Parts
 from ..value import Number, Value
 
 
@@ -71,6 +70,6 @@ def forward_steps(root: Value) -> ForwardSteps:
     order = topological_order(root)
     names = node_names(order)
     steps = [ForwardStep(node, "" if node.is_leaf else
-                         written(OPS[node.op], [names[p] for p in node.parents], node.arg),
+                         written(node._op, [names[p] for p in node.parents], node.arg),
                          node.data) for node in order]
     return ForwardSteps(steps, root, names)

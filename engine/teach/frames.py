@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 from .draw import draw
-from ..graph import topological_order
 from ..text import fmt
 from .notation import definition
 from .steps import backward_steps
@@ -34,10 +33,7 @@ def draw_frames(root, folder, suffix="svg", max_frames=MAX_FRAMES, budget=FRAMES
     a renderer plugged in with set_renderer() lays out each frame itself (nothing is pinned:
     that needs Graphviz's `neato -n2`), so nodes may move a little between frames."""
     from .render import HINT, TIMEOUT, RenderError, plugged, renderer_name, run, write
-    for node in topological_order(root):
-        if node.is_leaf:
-            node.grad = 0                   # a fresh pass, as after zero_grad()
-    steps = backward_steps(root)
+    steps = backward_steps(root)            # a fresh pass, as after zero_grad()
     if options.get("prune"):                # only the steps the pruned drawing shows
         steps = steps.towards(options["focus"])
     if len(steps) + 1 > max_frames:

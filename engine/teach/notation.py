@@ -5,7 +5,6 @@
 import re
 from fractions import Fraction
 
-from ..ops import OPS
 from ..text import fmt, written
 
 # a numeric exponent's rule written as a teacher does: 2 * v2^(2-1) is 2 * v2
@@ -16,7 +15,7 @@ def rule(node, slot, names):
     """d node / d (its parent in slot) as a formula in the graph's own names, from the op's
     rules in the derivative table: 'd' for e = c * d, '1 - tanh(n)^2' for o = tanh(n)
     (out is written as the node's formula when the op is a function, else as its name)."""
-    op, template = OPS[node.op], OPS[node.op].rules[slot]
+    op, template = node._op, node._op.rules[slot]
     plain = [names[p] for p in node.parents]
     if template in ("{a}", "{b}"):              # the rule is one operand: no brackets needed
         return template.format(**dict(zip("ab", plain)))
@@ -58,7 +57,7 @@ def with_numbers(node, names, digits=4):
     """'2 * (-3)', 'tanh(0.8814)': node's op from the table filled with its parents' values
     (a constant as named in names; a negative operand in brackets, unless the op's symbol
     already brackets it)."""
-    op = OPS[node.op]
+    op = node._op
     texts = []
     for slot, parent in zip("ab", node.parents):
         constant = parent.is_leaf and parent.label is None
@@ -122,7 +121,7 @@ def definition(node, names):
     """'o = tanh(n)': how node was computed, from the op's symbol in the derivative table."""
     if node.is_leaf:
         return names[node]
-    op = OPS[node.op]
+    op = node._op
     # a negative constant in brackets beside an operator: v8 = w * (-1), not w * -1
     operands = [f"({names[p]})" if names[p].startswith("-") and not op.function else names[p]
                 for p in node.parents]

@@ -13,9 +13,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .draw import RANKDIRS, dot_ids, draw
+from .draw import RANKDIRS, draw
 from .explain import explain
-from ..graph import on_paths, topological_order
+from ..graph import on_paths
 from .render import NoRenderer, RenderError, png_bundle, run, write
 from .stepper_page import fragment, page, relabel_edges, tag_svg
 from ..text import fmt
@@ -23,6 +23,7 @@ from .notation import definition, is_constant, local_text, partial, with_numbers
 from .steps import Step, Steps, backward_steps
 from ..value import Gradient, Value
 from .view import View, view
+from .walk import Walk, walk
 
 JSON = dict[str, Any]       # what the page's script reads: text, numbers, lists, dicts
 
@@ -68,24 +69,24 @@ class Stepper:
     rows: dict[str, list[tuple[int, list[str]]]]    # table: (step, cells) per row
     labels: dict[str, str]                          # edge id: its arithmetic
     labelled: dict[str, int]                        # edge id: the step that labels it
+    walked: Walk                                    # the graph's one walk (order, names, ids)
     practice: dict[str, int] | None = None          # practice mode's options (practice.py)
 
     def __init__(self, root: Value, focus: Value | None = None, digits: int = 4,
                  title: str | None = None, max_nodes: int = MAX_NODES,
                  rankdir: str | None = None, compact: bool | None = None,
                  show_constant_grads: bool = False) -> None:
-        order = topological_order(root)
+        walked = walk(root)                     # the one walk every part below reads
+        order = walked.order
         self.view = _checked_view(root, order, focus, max_nodes, rankdir, compact)
-        for node in order:
-            if node.is_leaf:
-                node.grad = 0                   # a fresh pass, as after zero_grad()
-        steps = backward_steps(root, show_constant_grads=show_constant_grads)
+        # a fresh pass, as after zero_grad()
+        steps = backward_steps(root, show_constant_grads=show_constant_grads, walked=walked)
         if focus is not None:
             steps = steps.towards(focus)
         self.root, self.focus, self.digits, self.order = root, focus, digits, order
         self.steps = steps
         self.rankdir, self.compact = rankdir, compact
-        self.names, self.ids = steps.names, dot_ids(order)
+        self.names, self.ids, self.walked = steps.names, walked.ids, walked
         self.shown_as = _shown_as(order, self.view.drawn)
         self.uid = f"tg-stepper-{next(_uids)}"
         self.title = title or f"backprop through {definition(root, self.names)}"
@@ -231,7 +232,8 @@ class Stepper:
         # becomes the arithmetic the page writes there, so nothing moves between steps
         options: dict[str, Any] = dict(grads=widest, digits=self.digits, focus=self.focus, show_local=True,
                        compact=self.compact, prune=self.focus is not None,
-                       show_constant_grads=self.steps.constant_grads, labels_on_edges=True)
+                       show_constant_grads=self.steps.constant_grads, labels_on_edges=True,
+                       walked=self.walked)
         for rankdir in [self.rankdir] if self.rankdir else ["LR", "TB"]:
             graph = draw(self.root, rankdir=rankdir, **options)
             presented(graph)
@@ -273,8 +275,8 @@ class Stepper:
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None,
                           **_: Any) -> tuple[JSON, JSON]:
         """The live stepper as HTML; saved and opened untrusted (or on GitHub), a PNG of its
-        last step and one line saying to run the cell (tracegrad.jupyter.until_run)."""
-        from tracegrad.jupyter import until_run
+        last step and one line saying to run the cell (saved.until_run)."""
+        from .saved import until_run
         if self.practice is not None:           # a picture of the last step gives it all away
             return {"text/html": until_run(self.fragment(), None, {}, SAVED_PRACTICE),
                     "text/plain": repr(self)}, {}

@@ -7,14 +7,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from .export import Exportable
-from ..graph import ChainStep, backward, on_paths, topological_order
+from .export import Exportable, Parts
+from ..graph import ChainStep, on_paths
 from ..text import fmt
-from .notation import definition, is_constant, local_text, node_names, table
-from ..value import Gradient, Number, Value, expect_value
-
-# what parts() gives Exportable: (caption, header, rows, note)
-Parts = tuple[str, tuple[str, ...], list[tuple[str, ...]], str]
+from .notation import definition, is_constant, local_text, table
+from ..value import Gradient, Number, Value, backward, expect_value
+from .walk import Walk, walk
 
 
 class Contribution(NamedTuple):
@@ -111,7 +109,7 @@ class Steps(tuple[Step, ...], Exportable):
     def towards(self, leaf: Value) -> Steps:
         """Only the steps on the paths from leaf to the root, each showing only the
         parents on those paths: the part of a large backward pass that reaches one weight."""
-        on_path = on_paths(topological_order(self.root), leaf)
+        on_path = on_paths(self.names, leaf)        # names: every node, in topological order
         steps = [step._replace(contributions=tuple(c for c in step.contributions
                                                    if c.parent in on_path))
                  for step in self if step.node in on_path]
@@ -131,8 +129,8 @@ def _slots(step: Step) -> list[int]:
     return slots
 
 
-def backward_steps(root: Value, gradient: Number = 1,
-                   show_constant_grads: bool = False) -> Steps:
+def backward_steps(root: Value, gradient: Number = 1, show_constant_grads: bool = False,
+                   walked: Walk | None = None) -> Steps:
     """Run one fresh backward pass of root and return its Steps.
 
     The table leaves out what flows into a constant (a number written in, such as the 5
@@ -140,17 +138,19 @@ def backward_steps(root: Value, gradient: Number = 1,
     Fresh: every .grad in root's graph, leaves included, is first set to 0, so the table
     and the .grad values left behind are those of root.backward() from zeroed gradients,
     however often it runs (a re-run notebook cell shows, and leaves, the same numbers).
-    The steps are reported by the chain rule itself as it runs (graph.chain_rule)."""
+    The steps are reported by the chain rule itself as it runs (graph.chain_rule).
+    walked: root's walk.Walk, when the caller has one (the stepper, the frames)."""
     expect_value(root, "backward_steps")
-    order = topological_order(root)
+    walked = walk(root) if walked is None else walked
+    order = walked.order
     for node in order:
         node.grad = 0
     steps: list[Step] = []
 
     def record(node: Value, upstream: Gradient, step: ChainStep) -> None:
         steps.append(Step(node, upstream, tuple(Contribution(*c) for c in step)))
-    backward(root, gradient, observe=record)
+    backward(root, gradient, observe=record, order=order)
     start: dict[Value, Gradient] = {node: 0 for node in order}
     if not root.is_leaf:
         start[root] = root.grad         # the seed, d root/d root: set before the first step
-    return Steps(steps, root, node_names(order), start, constant_grads=show_constant_grads)
+    return Steps(steps, root, walked.names, start, constant_grads=show_constant_grads)

@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from tracegrad.extras import require
+from ..extras import require
 
 from ..graph import topological_order
+from ..ops import OPS
 from ..value import Value
 
 Tensor = Any               # a torch.Tensor (torch is optional: not imported to type-check)
@@ -23,9 +24,15 @@ SOFTPLUS_THRESHOLD: float = 40.0
 
 
 def _torch_ops(torch: Any) -> dict[str, Callable[[Tensor, Tensor, Any], Tensor]]:
-    """For each row of the derivative table, the same function on tensors: (a, b, arg)."""
+    """For each row of the derivative table, the same function on tensors: (a, b, arg).
+
+    A row written as a call with no parameter (exp, tanh, asin ...) is torch's function of
+    the same name, so a new row of that kind needs nothing here; the others are listed."""
     F = torch.nn.functional
-    return {
+    ops: dict[str, Callable[[Tensor, Tensor, Any], Tensor]] = {
+        name: (lambda fn: lambda a, b, arg: fn(a))(getattr(torch, name))
+        for name, op in OPS.items() if op.function and not op.arg and hasattr(torch, name)}
+    ops.update({
         "add": lambda a, b, arg: a + b,
         "sub": lambda a, b, arg: a - b,
         "mul": lambda a, b, arg: a * b,
@@ -33,20 +40,11 @@ def _torch_ops(torch: Any) -> dict[str, Callable[[Tensor, Tensor, Any], Tensor]]
         "neg": lambda a, b, arg: -a,
         "pow": lambda a, b, arg: a ** float(arg),
         "powv": lambda a, b, arg: a ** b,
-        "exp": lambda a, b, arg: torch.exp(a),
-        "log": lambda a, b, arg: torch.log(a),
-        "sqrt": lambda a, b, arg: torch.sqrt(a),
-        "tanh": lambda a, b, arg: torch.tanh(a),
-        "sigmoid": lambda a, b, arg: torch.sigmoid(a),
-        "relu": lambda a, b, arg: torch.relu(a),
         "leaky_relu": lambda a, b, arg: F.leaky_relu(a, float(arg)),
         "softplus": lambda a, b, arg: F.softplus(a, threshold=SOFTPLUS_THRESHOLD),
-        "sin": lambda a, b, arg: torch.sin(a),
-        "cos": lambda a, b, arg: torch.cos(a),
-        "tan": lambda a, b, arg: torch.tan(a),
-        "abs": lambda a, b, arg: torch.abs(a),
         "maximum": lambda a, b, arg: torch.maximum(a, b),
-    }
+    })
+    return ops
 
 
 def torch_replay(out: Value, inputs: Sequence[Value]) -> tuple[Tensor, list[Tensor]]:
