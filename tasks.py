@@ -8,6 +8,7 @@
     python3 tasks.py bench       the benchmarks (writes benchmarks/results.md)
     python3 tasks.py versions    the suite under every Python 3.10+ found (pyenv's, python3.X on
                                  PATH), each in its own .venv-3.X; args go to pytest
+    python3 tasks.py site        the static site in out/site/ (tracegrad in the browser; needs npm)
 
 On Windows: py tasks.py demo (and so on).
 """
@@ -32,6 +33,7 @@ TASKS = {
     "parity": ("test,torch", None),
     "bench": ("bench,plot", ["benchmarks/run.py"]),
     "versions": ("test", ["-m", "pytest", "-n", "2"]),              # once per interpreter
+    "site": ("", ["-m", "tracegrad.site", "-o", "out/site"]),
 }
 
 
@@ -51,7 +53,7 @@ def install(extras, python=PYTHON, base=None):
         sh(python, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
     # strict: a tree of links to the sources, which type checkers and editors (mypy, Pylance,
     # pyright) read as a plain package; reinstalled on every task, so new files are linked too
-    sh(python, "-m", "pip", "install", "-qq", "--editable", f".[{extras}]",
+    sh(python, "-m", "pip", "install", "-qq", "--editable", f".[{extras}]" if extras else ".",
        "--config-settings", "editable_mode=strict")
 
 

@@ -8,6 +8,7 @@ their facts here: a new primitive is a new row.
 """
 import math
 import numbers
+import sys
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Union
@@ -25,6 +26,9 @@ class Op:
     rules: tuple
     arg: str = ""      # the name of the op's number parameter ('n', 'slope'), if it takes one
     kinks: tuple = ()  # inputs where the op has a corner, so no derivative: relu's 0
+    # SPEED TRICK for the batch replay: the same forward and local derivatives on whole float64
+    # arrays, for a row whose number code branches (`if a <= 0`); tested equal to the row
+    array: Union["Arrays", None] = None
 
     @property
     def function(self):
@@ -39,6 +43,55 @@ class Op:
         d = f"d {out}" if self.function else f"d({out})"
         return ", ".join(f"{d}/d{x} = " + rule.format(out=out, **names)
                          for x, rule in zip("ab", self.rules))
+
+
+@dataclass(frozen=True, slots=True)
+class Arrays:
+    """A row's forward(a, arg) and local(out, a, b, arg) -> tuple, written with array methods
+    and comparisons (no numpy import here): what the row computes, one lane per sample."""
+    forward: Callable
+    local: Callable
+
+
+def _kept_nan(d, a):
+    """d where a is a number, NaN where a is NaN (a NaN input must not look like a flat spot)."""
+    nan = a != a
+    if nan.any():
+        d[nan] = math.nan
+    return d
+
+
+def _array_step(a, below=0.0):
+    # 1 where a > 0, `below` where a <= 0, NaN where a is NaN: _step on every lane at once
+    d = (a > 0) * 1.0 if below == 0 else (a > 0) + (a <= 0) * below
+    return _kept_nan(d, a)
+
+
+def _numpy():
+    """numpy, for an array form: it is loaded, since the arrays came from it."""
+    return sys.modules["numpy"]
+
+
+def _max_forward(a, b):
+    return a if a >= b or a != a else b          # a NaN on either side gives NaN
+
+
+def _max_local(out, a, b):
+    # d max(a, b)/da = 1 where a >= b (a tie goes to a), d/db = 1 where b > a
+    a, b = value_of(a), value_of(b)
+    if a != a or b != b:
+        return (math.nan, math.nan)
+    return (1, 0) if a >= b else (0, 1)
+
+
+def _array_max(a, b):
+    take = (a >= b) | (a != a)
+    return take.choose([b, a]) if hasattr(take, "choose") else _max_forward(a, b)
+
+
+def _array_max_local(out, a, b, arg):
+    da = (a >= b) * 1.0
+    return _kept_nan(da, out), _kept_nan(1.0 - da, out)
 
 
 def value_of(x):
@@ -94,6 +147,16 @@ def _base_local(a, n):
         a, n = value_of(a), value_of(n)
         negative = (n < 0) != (a < 0 and (n - 1) % 2 == 1)     # the sign of n * a**(n-1)
         return -math.inf if negative else math.inf
+
+
+def _array_base_local(out, a, b, n):
+    # n * a**(n-1) on every lane, with _base_local's answer where a == 0 and n < 1
+    d = n * a ** (n - 1)
+    if n < 1:
+        zero = a == 0
+        if zero.any():
+            d[zero] = 0 if n == 0 else math.inf
+    return (d,)
 
 
 def _exponent_local(out, a):
@@ -171,12 +234,21 @@ OPS = {op.name: op for op in [
        # -(out / b) rather than -a / b**2: b**2 overflows for tiny b even when a/b is finite
        lambda out, a, b: (divide(1, b), -(out / b)),
        ("1/{b}", "-{a}/{b}^2")),
+    # the larger of a and b: softmax's and logsumexp's shift by the largest input (a row, so
+    # the shift is a step of the graph, the same for every sample, not a number frozen in)
+    Op("maximum", "max({a}, {b})", _max_forward,
+       _max_local,
+       ("1 if {a} >= {b} else 0", "1 if {b} > {a} else 0"),
+       array=Arrays(_array_max, _array_max_local)),
     Op("neg", "-{a}", lambda a: -a,
        (-1,),
        ("-1",)),
     Op("pow", "{a}**{arg}", _pow_forward,                    # the exponent n is a number
        lambda out, a, n: (_base_local(a, n),),
-       ("{arg} * {a}^({arg}-1)",), arg="n"),
+       ("{arg} * {a}^({arg}-1)",), arg="n",
+       # 0 to a negative power, a negative base to a fraction: inf or NaN here, and the
+       # replay then reruns the row to raise its error
+       array=Arrays(lambda a, n: a ** n, _array_base_local)),
     Op("powv", "{a}**{b}", _pow_forward,                     # the exponent b is a Value
        lambda out, a, b: (_base_local(a, b), _exponent_local(out, a)),
        ("{b} * {a}^({b}-1)", "{a}^{b} * log({a})")),
@@ -185,7 +257,9 @@ OPS = {op.name: op for op in [
        ("exp({a})",)),
     Op("log", "log({a})", _log_forward,
        lambda out, a, arg: (divide(1, a),),
-       ("1/{a}",)),
+       ("1/{a}",),
+       # log <= 0 gives NaN or -inf here; the replay then reruns the row to raise its error
+       array=Arrays(lambda a, arg: _numpy().log(a), lambda out, a, b, arg: (1.0 / a,))),
     Op("sqrt", "sqrt({a})", _sqrt_forward,
        _sqrt_local,
        ("1/(2 * sqrt({a}))",)),
@@ -197,10 +271,13 @@ OPS = {op.name: op for op in [
        ("{out} * (1 - {out})",)),
     Op("relu", "relu({a})", _relu,
        lambda out, a, arg: (_step(a),),
-       ("1 if {a} > 0 else 0",), kinks=(0,)),
+       ("1 if {a} > 0 else 0",), kinks=(0,),
+       array=Arrays(lambda a, arg: a.clip(0), lambda out, a, b, arg: (_array_step(a),))),
     Op("leaky_relu", "leaky_relu({a}, {arg})", lambda a, s: a if a > 0 else s * a,
        lambda out, a, s: (_step(a, below=s),),
-       ("1 if {a} > 0 else {arg}",), arg="slope", kinks=(0,)),
+       ("1 if {a} > 0 else {arg}",), arg="slope", kinks=(0,),
+       array=Arrays(lambda a, s: a * _array_step(a, s),
+                    lambda out, a, b, s: (_array_step(a, s),))),
     Op("softplus", "softplus({a})", _softplus_forward,
        lambda out, a, arg: (_sigmoid(a),),
        ("sigmoid({a})",)),
@@ -215,5 +292,7 @@ OPS = {op.name: op for op in [
        ("1 + {out}^2",)),
     Op("abs", "abs({a})", abs,
        lambda out, a, arg: (_sign(a),),
-       ("sign({a})",), kinks=(0,)),
+       ("sign({a})",), kinks=(0,),
+       array=Arrays(lambda a, arg: abs(a),
+                    lambda out, a, b, arg: (_kept_nan((a > 0) - (a < 0) * 1.0, a),))),
 ]}

@@ -196,6 +196,15 @@ class Value:
     def __abs__(self) -> Value:
         return _apply(OPS["abs"], self)
 
+    def maximum(self, other: Value | Number) -> Value:
+        """max(self, other), a node of the graph (torch.maximum): the gradient goes to the
+        larger (to self on a tie)."""
+        operand = other if type(other) is Value else _constant(other, self.data)
+        if operand is None:
+            raise TypeError(f"maximum: the other operand must be a Value or a real number, "
+                            f"not {type(other).__name__} {other!r}")
+        return _apply(OPS["maximum"], self, operand)
+
     # --- functions: exp, log, tanh ... are made from the table below this class ------
     def leaky_relu(self, slope: Number = 0.01) -> Value:
         """x if x > 0 else slope * x (slope: a number)."""

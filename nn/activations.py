@@ -68,11 +68,12 @@ def step(x: Scalar) -> Value:
 def softmax(values: Iterable[Scalar], shift: bool = True) -> list[Value]:
     """softmax(z)_i = e^(z_i) / sum_j e^(z_j), a list of probabilities summing to 1.
 
-    shift=True (default): computed as e^(z_i - m) / sum_j e^(z_j - m) with m = max(z), one
-    step 'subtract the max for stability' per logit (z1 - 34 in a table: m is a constant,
-    so d/dz is unchanged and the numbers are the same), and exp never overflows, so logits
-    like [1000, 999] work. shift=False: the textbook graph, e^(z_i) itself (for a lesson
-    on small logits; exp overflows past about 709)."""
+    shift=True (default): computed as e^(z_i - m) / sum_j e^(z_j - m) with m = max(z), the
+    shift one step 'subtract the max for stability' per logit: the same numbers (the shift
+    cancels, so d/dz is unchanged), and exp never overflows, so logits like [1000, 999] work.
+    m is itself a node (a chain of `maximum`), so the graph is the same for every sample and
+    a recorded graph replays (nn.replay). shift=False: the textbook graph, e^(z_i) itself (for
+    a lesson on small logits; exp overflows past about 709)."""
     return _normalized(_exps(values, "softmax", shift))
 
 
@@ -81,8 +82,18 @@ def _exps(values: Iterable[Scalar], name: str, shift: bool) -> list[Value]:
     zs = [as_value(z) for z in _nonempty(values, name)]
     if not shift:
         return [z.exp() for z in zs]
-    m = max(z.data for z in zs)          # a constant: softmax is unchanged by any shift
+    m = _largest(zs)                     # softmax is unchanged by any shift
     return [(z - m).exp() for z in zs]
+
+
+def _largest(zs: list[Value]) -> Value:
+    """max(z) as a node of the graph (the maximum row), so the shift is a step the same for
+    every sample: a graph recorded once replays for all (nn.replay). Its gradient cancels:
+    the shift adds m and takes it away again."""
+    m = zs[0]
+    for z in zs[1:]:
+        m = m.maximum(z)
+    return m
 
 
 def _normalized(exps: list[Value]) -> list[Value]:
@@ -94,8 +105,11 @@ def logsumexp(values: Iterable[Scalar], shift: bool = True) -> Value:
     """log sum_j e^(z_j), computed as m + log sum_j e^(z_j - m) (m = max z) so it never
     overflows; shift=False: log sum_j e^(z_j) as written (see softmax)."""
     zs = [as_value(z) for z in _nonempty(values, "logsumexp")]
-    exps = cast(Value, sum(_exps(zs, "logsumexp", shift)))   # not empty: a Value, not 0
-    return exps.log() + max(z.data for z in zs) if shift else exps.log()
+    if not shift:
+        return cast(Value, sum(z.exp() for z in zs)).log()
+    m = _largest(zs)
+    exps = cast(Value, sum((z - m).exp() for z in zs))     # zs is not empty: a Value, not 0
+    return exps.log() + m
 
 
 def log_softmax(values: Iterable[Scalar], shift: bool = True) -> list[Value]:

@@ -76,20 +76,27 @@ def _short(x: object, width: int = 50) -> str:
 
 
 # --- steps --------------------------------------------------------------------------------
-def check_gradients(params: Sequence[Value], model: Any) -> None:
-    """Diverged, naming the first parameter whose gradient is not finite."""
-    for k, p in enumerate(params):
-        if not _finite(p.grad):
-            raise Diverged(f"the gradient of {name(model, params, k)} is {p.grad}: "
+def check_gradients(params: Sequence[Value], model: Any,
+                    grads: Sequence[Any] | None = None) -> None:
+    """Diverged, naming the first parameter whose gradient is not finite. grads: the
+    gradients as numbers in params' order (the replay path's array), else each p.grad."""
+    for k, g in enumerate([p.grad for p in params] if grads is None else grads):
+        if not _finite(g):
+            raise Diverged(f"the gradient of {name(model, params, k)} is {g}: "
                            "the step was not applied")
 
 
-def check_parameters(params: Sequence[Value], model: Any) -> None:
-    """Diverged, naming the first parameter the step made non-finite."""
-    for k, p in enumerate(params):
-        if not _finite(p.data):
-            raise Diverged(f"the step would make {name(model, params, k)} {p.data} (its "
-                           f"gradient is {_short_number(p.grad)}): the step was not applied")
+def check_parameters(params: Sequence[Value], model: Any, values: Sequence[Any] | None = None,
+                     grads: Sequence[Any] | None = None) -> None:
+    """Diverged, naming the first parameter the step made non-finite. values, grads: the
+    new parameters and their gradients as numbers (the replay path's arrays), else p.data
+    and p.grad."""
+    values = [p.data for p in params] if values is None else values
+    grads = [p.grad for p in params] if grads is None else grads
+    for k, (x, g) in enumerate(zip(values, grads)):
+        if not _finite(x):
+            raise Diverged(f"the step would make {name(model, params, k)} {x} (its "
+                           f"gradient is {_short_number(g)}): the step was not applied")
 
 
 def name(model: Any, params: Sequence[Value], k: int) -> str:

@@ -1,11 +1,13 @@
 """Optimizers, in order of complexity: SGD (with momentum and Nesterov), RMSProp, Adam, AdamW.
-Each update rule is written once, with Value arithmetic, as `update(p, g, state, lr, t)`;
-step() runs it under no_grad() on every parameter, and explain(p) runs it recording a graph,
-so one parameter's update can be drawn and checked by hand. State is named as in the papers.
+Each update rule is written once, as `update(p, g, state, lr, t)`, with arithmetic that works
+on Values and on numpy arrays alike: step() runs it under no_grad() on every parameter,
+explain(p) runs it recording a graph (one update drawn and checked by hand), and step_arrays()
+runs it on all parameters at once as arrays (fit's replay engine). State is named as in the papers.
 """
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Iterable
 from fractions import Fraction
 from typing import Any, TypedDict
@@ -63,6 +65,28 @@ class Optimizer:
         for p, (new_p, new_s) in zip(self.params, new):
             p.data = new_p.data
             state[p].update((k, v.data) for k, v in new_s.items())
+
+    def step_arrays(self, p: Any, g: Any, state: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+        """The same update on arrays: p and g hold every parameter and its gradient (in the
+        order of .params), state one array per state name. Returns (new p, new state) and
+        advances t and lr as step() does; .data and .state are left alone (see sync_arrays)."""
+        lr = self.schedule(self.t) if self.schedule is not None else self.lr
+        t = self.t + 1
+        new_p, new_state = self.update(p, g, state, lr, t)
+        self.lr, self.t = lr, t
+        return new_p, {k: new_state.get(k, state[k]) for k in state}
+
+    def arrays(self) -> dict[str, list[Number]]:
+        """The per-parameter state as one list per name, in the order of .params."""
+        states = list(map(self.state.__getitem__, self.params))    # map: no Python loop
+        return {k: list(map(operator.itemgetter(k), states)) for k in self.state_names}
+
+    def sync_arrays(self, state: dict[str, list[Number]]) -> None:
+        """Put state (one list of numbers per name, as arrays() gives) back per parameter."""
+        states = list(map(self.state.__getitem__, self.params))
+        for k, numbers in state.items():
+            for saved, x in zip(states, numbers):
+                saved[k] = x
 
     def state_dict(self) -> Saved:
         """{"t", "lr", "state": one {name: number} per parameter, in order}: a copy, so it can
@@ -160,7 +184,7 @@ class RMSProp(Optimizer):
         if self.weight_decay:
             g = g + self.weight_decay * p
         ms = self.alpha * state["mean_square"] + (1 - self.alpha) * g * g
-        return p - lr * g / (ms.sqrt() + self.eps), {"mean_square": ms}
+        return p - lr * g / (sqrt(ms) + self.eps), {"mean_square": ms}
 
 
 class Adam(Optimizer):
@@ -199,7 +223,7 @@ class Adam(Optimizer):
         v = b2 * state["v"] + (1 - b2) * g * g
         m_hat = m / (1 - b1 ** t)
         v_hat = v / (1 - b2 ** t)
-        return p - lr * m_hat / (v_hat.sqrt() + self.eps), {"m": m, "v": v}
+        return p - lr * m_hat / (sqrt(v_hat) + self.eps), {"m": m, "v": v}
 
 
 class AdamW(Adam):
@@ -254,6 +278,12 @@ def _parameters(params: Iterable[Value], who: str) -> list[Value]:
                              f"{p!r}; list each parameter once")
         first[id(p)] = i
     return params
+
+
+def sqrt(x: Any) -> Any:
+    """The square root of a Value (its sqrt row, so explain() draws it) or of a numpy array
+    (x ** 0.5, which numpy computes with its correctly rounded sqrt, as math.sqrt is)."""
+    return x.sqrt() if isinstance(x, Value) else x ** 0.5
 
 
 def _number(grad: Gradient) -> Number:

@@ -11,7 +11,7 @@ from tracegrad.engine import Value
 from tracegrad.engine.replay.tape import TapeError, record
 from tracegrad.extras import require
 
-from . import losses
+from . import guards, losses
 
 
 class ReplayWarning(UserWarning):
@@ -53,12 +53,22 @@ class Replayer:
         if verify not in ("some", "all"):
             raise ValueError(f"Replayer: verify must be 'some' or 'all', got {verify!r}")
         self.model, self.loss = model, losses.get(loss)
-        self.pairs = list(data)
+        self.pairs = data if isinstance(data, list) else list(data)
         self.params = model.parameters()
         self.fallback, self.reason = fallback, None
         self.batch_size = batch_size or len(self.pairs)
+        self._order = None                      # fit's order of the samples, as an array
+        self._penalties = {}                    # penalty function -> its Replay (or None)
         try:
+            # the data as arrays, once per fit: one row per sample
+            self.X = _array(self.np, [x for x, _ in self.pairs], "input")
+            self.Y = _array(self.np, [y for _, y in self.pairs], "label")
+            # cross_entropy with class indices replays as with one-hot labels: the same
+            # numbers (lse - z_t = -sum_k t_k (z_k - lse)), a placeholder per class
+            self.one_hot = (self.loss is losses.cross_entropy and
+                            all(type(y) is int for _, y in self.pairs))
             self.tape = self._checked_tape(verify)
+            self.Y = self._labels(self.Y)
         except (TapeError, TypeError, ValueError) as why:
             self.tape, self.reason = None, str(why)
             if fallback is None:
@@ -66,7 +76,8 @@ class Replayer:
             warnings.warn(f'fit(engine="replay"): {why}; training with the scalar engine '
                           'instead', ReplayWarning, stacklevel=3)
             return
-        self.run = self.tape.replay(self.batch_size, fused)
+        from .fuse import find_blocks             # numpy: imported only once replay is asked for
+        self.run = self.tape.replay(self.batch_size, find_blocks if fused else None)
         self.last = None
 
     # --- recording ----------------------------------------------------------------------
@@ -74,10 +85,13 @@ class Replayer:
         """The tape of one sample: its inputs and label as placeholder leaves, so that no
         per-sample number is frozen into the tape as a constant."""
         inputs = [Value(float(v), label=f"x{k}") for k, v in enumerate(_numbers(x, "input"))]
-        labels = [Value(float(v), label=f"y{k}" if _is_list(y) else "y")
-                  for k, v in enumerate(_numbers(y, "label"))]
         out = self.model(inputs)
         outputs = list(out) if isinstance(out, (list, tuple)) else [out]
+        if self.one_hot:        # a class index as placeholders: cross_entropy's one-hot form
+            self.classes = len(outputs)
+            y = [float(k == y) for k in range(len(outputs))]
+        labels = [Value(float(v), label=f"y{k}" if _is_list(y) else "y")
+                  for k, v in enumerate(_numbers(y, "label"))]
         target = labels if _is_list(y) else labels[0]
         root = self.loss(out, target)
         if not isinstance(root, Value):
@@ -85,9 +99,13 @@ class Replayer:
         return record(root, self.params, inputs, labels, outputs)
 
     def _checked_tape(self, verify):
-        chosen = _samples_to_check(self.pairs) if verify == "some" else range(len(self.pairs))
+        chosen = (_samples_to_check(self.X, self.pairs) if verify == "some"
+                  else range(len(self.pairs)))
         tape = None
         for i in chosen:
+            if verify == "some" and tape is not None and i != chosen[1] and \
+                    len(tape) * (chosen.index(i) + 1) > NODE_BUDGET:
+                break                       # a big graph: the first and last samples only
             x, y = self.pairs[i]
             try:
                 other = self._record(x, y)
@@ -114,35 +132,42 @@ class Replayer:
         as nn.train.loss_and_gradients does."""
         if self.tape is None:
             return self.fallback(model, batch, loss, reduction, penalty, metric, accumulate)
+        params = self.np.array([p.data for p in self.params], dtype=float)
+        total, score, grads = self.step(params, batch, reduction, penalty, metric, accumulate)
+        if grads is not None:
+            for p, g in zip(self.params, grads.tolist()):
+                p.grad = p.grad + g
+        return total, score
+
+    def step(self, params, batch, reduction="mean", penalty=None, metric=None, accumulate=1):
+        """(batch loss, mean metric or None, gradient array or None when the loss overflowed)
+        for the parameters `params` (an array in the order of model.parameters())."""
         np = self.np
-        size = math.ceil(len(batch) / accumulate)
-        weight = float(Fraction(1, len(batch))) if reduction == "mean" else 1.0
-        params = [p.data for p in self.params]
+        X, Y = self._arrays(batch)
+        size = math.ceil(len(X) / accumulate)
+        weight = float(Fraction(1, len(X))) if reduction == "mean" else 1.0
         total, scores, grads = 0, [], np.zeros(len(params))
         try:
-            for start in range(0, len(batch), size):
-                micro = batch[start:start + size]
+            for start in range(0, len(X), size):
+                micro = slice(start, start + size)
                 self.run.base = start
-                roots = self.run.forward(params, [_numbers(x, "input") for x, _ in micro],
-                                         [_numbers(y, "label") for _, y in micro])
+                roots = self.run.forward(params, X[micro], Y[micro])
                 # the scalar engine adds the terms left to right: a running sum does too
-                value = float(np.cumsum(roots)[-1]) * weight if reduction == "mean" \
-                    else float(np.cumsum(roots)[-1])
+                value = float(np.cumsum(roots)[-1])
+                value = value * weight if reduction == "mean" else value
                 if math.isfinite(value):
                     grads += self.run.backward(weight)
                 if metric is not None:
-                    scores += self._scores(metric, micro)
-                if penalty is not None and start + size >= len(batch):
-                    extra = penalty(model)
-                    extra.backward()
-                    value = value + extra.data
+                    scores += self._scores(metric, batch[micro])
+                if penalty is not None and start + size >= len(X):
+                    extra, dextra = self._penalty(penalty, params)
+                    grads += dextra
+                    value = value + extra
                 total = total + value
         except OverflowError:
-            return math.inf, None
-        for p, g in zip(self.params, grads.tolist()):
-            p.grad = p.grad + g
-        self.last = (batch[start:start + size], weight)
-        return total, (sum(scores) / len(scores) if scores else None)
+            return math.inf, None, None
+        self.last = (X[micro], Y[micro], weight)
+        return total, (sum(scores) / len(scores) if scores else None), grads
 
     def _scores(self, metric, micro):
         """metric(outputs, y) per sample, the outputs as floats (the scalar engine passes
@@ -150,6 +175,49 @@ class Replayer:
         columns = [self.np.broadcast_to(self.run.value(o), (len(micro),)).tolist()
                    for o in self.tape.outputs]
         return [metric(list(out), y) for out, (_, y) in zip(zip(*columns), micro)]
+
+    def _labels(self, Y):
+        """Y as the tape's label placeholders: class indices become one-hot rows."""
+        if not self.one_hot:
+            return Y
+        return (Y.astype(self.np.intp) == self.np.arange(self.classes)).astype(float)
+
+    def _arrays(self, batch):
+        """The batch's inputs and labels as arrays: rows of the data's arrays for fit's
+        batches (they carry their positions, order[start:stop]), else read from the pairs."""
+        order = getattr(batch, "order", None)
+        if order is not None and batch.pairs is not self.pairs and batch.pairs == self.pairs:
+            self.pairs = batch.pairs           # fit's copy of the same pairs: rows of X, Y
+        if order is None or batch.pairs is not self.pairs:
+            return (_array(self.np, [x for x, _ in batch], "input"),
+                    self._labels(_array(self.np, [y for _, y in batch], "label")))
+        if self._order is None or self._order[0] is not order:
+            self._order = (order, self.np.array(order, dtype=self.np.intp))
+        index = self._order[1][batch.start:batch.stop]
+        return self.X[index], self.Y[index]
+
+    def _penalty(self, penalty, params):
+        """(penalty(model), its gradient array): penalty's graph recorded once on the
+        parameters and replayed (a sum over parameters as one array operation, nn.fuse); a
+        penalty that cannot be recorded is built as a graph of Values each step."""
+        np = self.np
+        if penalty not in self._penalties:
+            root = penalty(self.model)
+            try:
+                tape = record(root, self.params)
+                from .fuse import find_blocks
+                self._penalties[penalty] = tape.replay(1, find_blocks)
+            except TapeError:
+                self._penalties[penalty] = None
+        run = self._penalties[penalty]
+        if run is None:                        # a graph of Values, as the scalar engine
+            for p, x in zip(self.params, params.tolist()):
+                p.data, p.grad = x, 0
+            extra = penalty(self.model)
+            extra.backward()
+            return extra.data, np.array([p.grad for p in self.params], dtype=float)
+        value = float(run.forward(params, np.zeros((1, 0))))
+        return value, run.backward(1.0)
 
     # --- tracing any sample -------------------------------------------------------------
     def materialize(self, i):
@@ -162,12 +230,11 @@ class Replayer:
                              f"({self.reason})")
         if self.last is None:
             raise ValueError("materialize: no batch replayed yet")
-        micro, weight = self.last
-        if not 0 <= i < len(micro):
-            raise IndexError(f"materialize: sample {i} of a batch of {len(micro)}")
-        x, y = micro[i]
-        root, _ = self.tape.materialize([p.data for p in self.params], _numbers(x, "input"),
-                                        _numbers(y, "label"))
+        X, Y, weight = self.last
+        if not 0 <= i < len(X):
+            raise IndexError(f"materialize: sample {i} of a batch of {len(X)}")
+        root, _ = self.tape.materialize([p.data for p in self.params], X[i].tolist(),
+                                        Y[i].tolist())
         if root.label is None:
             root.label = "loss"
         root.backward(weight)
@@ -188,14 +255,29 @@ def _numbers(x, what):
     return [float(getattr(v, "data", v)) for v in values]
 
 
-def _samples_to_check(pairs, limit=16):
+def _array(np, column, what):
+    """One sample per row, as float64: numbers go straight in; lists holding Values or exact
+    Fractions are read one by one (a Fraction is refused: replay computes in float64)."""
+    try:
+        array = np.array(column)
+    except (ValueError, TypeError):         # ragged, or not numbers
+        array = None
+    if array is None or array.dtype.kind not in "fiub":
+        array = np.array([_numbers(x, what) for x in column], dtype=float)
+    return array.astype(float).reshape(len(column), -1)
+
+
+# verify="some" records at most this many nodes in all (but always the first and last
+# samples): recording costs a few microseconds a node; a width-256 MLP's tape has 200,000
+NODE_BUDGET = 100_000
+
+
+def _samples_to_check(X, pairs, limit=16):
     """Which samples' graphs are compared: the first and last, each input feature's smallest
     and largest value, and the first sample of each distinct label (at most `limit`)."""
     chosen = [0, len(pairs) - 1]
-    xs = [_numbers(x, "input") for x, _ in pairs]
-    for k in range(len(xs[0]) if xs else 0):
-        column = [x[k] for x in xs]
-        chosen += [column.index(min(column)), column.index(max(column))]
+    for k in range(X.shape[1]):
+        chosen += [int(X[:, k].argmin()), int(X[:, k].argmax())]
     seen = set()
     for i, (_, y) in enumerate(pairs):
         key = repr(y)
@@ -203,3 +285,88 @@ def _samples_to_check(pairs, limit=16):
             seen.add(key)
             chosen.append(i)
     return list(dict.fromkeys(chosen))[:limit]
+
+
+class ArrayTraining:
+    """fit's replay path: the parameters and the optimizer's state held as arrays for the
+    whole of training, each step's update the optimizer's own rule run on them
+    (Optimizer.step_arrays), and the Values written back only when someone looks (tracked
+    parameters each step, everything before a callback and when fit ends)."""
+
+    def __init__(self, replayer, optimizer):
+        np = self.np = replayer.np
+        self.replayer, self.optimizer = replayer, optimizer
+        # every parameter, in the model's order (compared by identity, at C speed): the
+        # usual case, with nothing to gather; else the positions of the optimized ones
+        self.every = optimizer.params == replayer.params
+        self._where = None
+        if not self.every:
+            self.chosen = np.array([self.where[id(p)] for p in optimizer.params], dtype=np.intp)
+        self.P = np.fromiter((p.data for p in replayer.params), float, len(replayer.params))
+        self.G = np.zeros(len(self.P))
+        self.state = {k: np.array(v, dtype=float) for k, v in optimizer.arrays().items()}
+        self.moved = 0.0
+
+    @property
+    def where(self):
+        """id(parameter) -> its position in the model's parameters (made when first asked)."""
+        if self._where is None:
+            self._where = {id(p): k for k, p in enumerate(self.replayer.params)}
+        return self._where
+
+    @classmethod
+    def usable(cls, gradients, optimizer):
+        """An ArrayTraining when gradients is a working Replayer and every optimized parameter
+        is one of the model's, else None (fit then steps the Values)."""
+        if not isinstance(gradients, Replayer) or gradients.tape is None:
+            return None
+        if optimizer.params != gradients.params:
+            model = {id(p) for p in gradients.params}
+            if not all(id(p) in model for p in optimizer.params):
+                return None
+        return cls(gradients, optimizer)
+
+    def train_step(self, batch, reduction, penalty, metric, accumulate):
+        """One step: (batch loss, mean metric or None); updates only when the loss is finite."""
+        loss, score, grads = self.replayer.step(self.P, batch, reduction, penalty, metric,
+                                                accumulate)
+        if grads is None or not math.isfinite(loss):
+            return loss, score
+        self.G = grads
+        if self.every:                 # every parameter, in order: no gathering
+            old, grads = self.P, grads
+        else:
+            old, grads = self.P[self.chosen], grads[self.chosen]
+        np, params, model = self.np, self.optimizer.params, self.replayer.model
+        if not np.isfinite(grads).all():                   # the scalar path's guards,
+            guards.check_gradients(params, model, grads.tolist())   # the same messages
+        new, state = self.optimizer.step_arrays(old, grads, self.state)
+        if not np.isfinite(new).all():
+            guards.check_parameters(params, model, new.tolist(), grads.tolist())
+        self.state = state
+        self.moved = float(self.np.max(self.np.abs(new - old)))
+        if self.every:
+            self.P = new               # new arrays each step, never written in place: a
+        else:                          # snapshot keeps the old ones without copying
+            self.P = self.P.copy()
+            self.P[self.chosen] = new
+        return loss, score
+
+    def snapshot(self, history):
+        return (self.P, dict(self.state), self.optimizer.t, self.optimizer.lr, len(history))
+
+    def restore(self, history, snapshot):
+        self.P, self.state, self.optimizer.t, self.optimizer.lr, steps = snapshot
+        history.truncate(steps)
+        self.sync()
+
+    def sync(self, params=None):
+        """Write the parameters (all, or those given) back into their Values' .data, and with
+        all of them the last gradients into .grad and the state into the optimizer."""
+        if params is not None:
+            for p in params:
+                p.data = float(self.P[self.where[id(p)]])
+            return
+        for p, x, g in zip(self.replayer.params, self.P.tolist(), self.G.tolist()):
+            p.data, p.grad = x, g
+        self.optimizer.sync_arrays({k: v.tolist() for k, v in self.state.items()})

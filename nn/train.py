@@ -5,6 +5,7 @@ accuracy() and evaluate() measure a model.
 """
 from __future__ import annotations
 
+import functools
 import math
 import random
 import sys
@@ -30,7 +31,7 @@ Output = Value | Sequence[Value]                    # what a model returns
 Model = Callable[[Any], Output]
 Metric = Callable[[Any, Any], Number]               # (outputs, y) -> a score
 Penalty = Callable[[Any], Value]                    # model -> a term added to the loss
-Gradients = Callable[[Model, list[Pair], Loss, str, "Penalty | None", "Metric | None", int],
+Gradients = Callable[[Model, Sequence[Pair], Loss, str, "Penalty | None", "Metric | None", int],
                      "tuple[Number, Number | None]"]   # loss_and_gradients' signature
 Snapshot = tuple[list[Number], Saved, int]          # parameters, optimizer state, steps
 Bar = Any                                           # a tqdm.auto bar (tqdm ships no hints)
@@ -87,7 +88,7 @@ class History:
             del values[n + 1:]                      # tracked[0] is the value before training
 
 
-def train_step(model: Model, batch: list[Pair], loss: Loss, optimizer: Optimizer,
+def train_step(model: Model, batch: Sequence[Pair], loss: Loss, optimizer: Optimizer,
                reduction: str = "mean", penalty: Penalty | None = None,
                metric: Metric | None = None, accumulate: int = 1,
                gradients: Gradients | None = None) -> tuple[Number, Number | None]:
@@ -108,7 +109,7 @@ def train_step(model: Model, batch: list[Pair], loss: Loss, optimizer: Optimizer
     return batch_loss, score
 
 
-def loss_and_gradients(model: Model, batch: list[Pair], loss: Loss, reduction: str = "mean",
+def loss_and_gradients(model: Model, batch: Sequence[Pair], loss: Loss, reduction: str = "mean",
                        penalty: Penalty | None = None, metric: Metric | None = None,
                        accumulate: int = 1) -> tuple[Number, Number | None]:
     """The batch loss, mean (or sum) of loss(model(x), y) [+ penalty(model)], backward()ed
@@ -175,6 +176,7 @@ def fit(model: Model, data: Iterable[Pair] | Dataset, loss: str | Loss, optimize
     size = len(pairs) if batch_size is None else min(batch_size, len(pairs))
     total = _total_steps(epochs, max_steps, math.ceil(len(pairs) / size))
     gradients = replay.gradients_for(engine, model, loss_fn, pairs, size, loss_and_gradients)
+    arrays = replay.ArrayTraining.usable(gradients, optimizer)   # the replay path, or None
     tracked = _tracked(model, track)
     history = History(tracked)
     for name, p in tracked.items():
@@ -183,23 +185,23 @@ def fit(model: Model, data: Iterable[Pair] | Dataset, loss: str | Loss, optimize
     start = time.perf_counter()
     try:
         for step, epoch, batch in _batches(pairs, size, total, shuffle, seed):
-            before = _snapshot(optimizer, history)
             try:
-                batch_loss, score = train_step(model, batch, loss_fn, optimizer, reduction,
-                                               penalty, metric_fn, accumulate, gradients)
-                guards.check_loss(batch_loss, history.loss[0] if history.loss else None)
-                # Number - Number is a Number; mypy's arithmetic on the union says object
-                changes: list[Any] = [abs(p.data - b) for p, b in zip(optimizer.params, before[0])]
-                moved = max(changes)
-                history.record(step, epoch, batch_loss, optimizer.lr, moved, score, tracked)
-            except guards.Diverged as why:  # stop before this step: undo what it changed
-                _restore(optimizer, history, before)
+                # a step records itself in history before it counts as done
+                done = functools.partial(history.record, step, epoch, tracked=tracked)
+                if arrays is not None:     # the replay path: parameters held as arrays
+                    batch_loss, score = _array_step(arrays, batch, reduction, penalty,
+                                                    metric_fn, accumulate, history, tracked,
+                                                    done)
+                else:
+                    batch_loss, score = _value_step(model, batch, loss_fn, optimizer, reduction,
+                                                    penalty, metric_fn, accumulate, gradients,
+                                                    history, done)
+            except guards.Diverged as why:  # stopped before this step (it was undone)
                 history.stopped, history.reason = "diverged", f"step {step}: {why}"
                 print(f"fit stopped (diverged) at {history.reason}", file=sys.stderr)
                 break
-            except BaseException:          # interrupted or failed mid-step: undo the step
-                _restore(optimizer, history, before)
-                raise
+            if arrays is not None and callback is not None:
+                arrays.sync()
             _show(bar, batch_loss, score)
             history.stopped = _stop_rule(history, min_step, callback)
             if history.stopped:
@@ -211,10 +213,48 @@ def fit(model: Model, data: Iterable[Pair] | Dataset, loss: str | Loss, optimize
         print(f"\ninterrupted after {len(history)} steps: keeping the weights learned so far",
               file=sys.stderr)
     finally:
+        if arrays is not None:
+            arrays.sync()
         if bar is not None:
             bar.close()
         history.seconds = time.perf_counter() - start
     return history
+
+
+def _value_step(model: Model, batch: Batch, loss_fn: Loss, optimizer: Optimizer,
+                reduction: str, penalty: Penalty | None, metric: Metric | None,
+                accumulate: int, gradients: Gradients, history: History,
+                done: Callable[..., None]) -> tuple[Number, Number | None]:
+    """One step of the scalar path, all or nothing: (loss, metric), recorded by done."""
+    before = _snapshot(optimizer, history)
+    try:
+        batch_loss, score = train_step(model, batch, loss_fn, optimizer, reduction, penalty,
+                                       metric, accumulate, gradients)
+        guards.check_loss(batch_loss, history.loss[0] if history.loss else None)
+        # Number - Number is a Number; mypy's arithmetic on the union says object
+        changes: list[Any] = [abs(p.data - b) for p, b in zip(optimizer.params, before[0])]
+        done(batch_loss, optimizer.lr, max(changes), score)
+    except BaseException:              # diverged, interrupted or failed: undo the step
+        _restore(optimizer, history, before)
+        raise
+    return batch_loss, score
+
+
+def _array_step(arrays: replay.ArrayTraining, batch: Batch, reduction: str,
+                penalty: Penalty | None, metric: Metric | None, accumulate: int,
+                history: History, tracked: dict[str, Value],
+                done: Callable[..., None]) -> tuple[Number, Number | None]:
+    """One step of the replay path, all or nothing: (loss, metric), recorded by done."""
+    before = arrays.snapshot(history)
+    try:
+        batch_loss, score = arrays.train_step(batch, reduction, penalty, metric, accumulate)
+        guards.check_loss(batch_loss, history.loss[0] if history.loss else None)
+        arrays.sync(tracked.values())      # what history records each step
+        done(batch_loss, arrays.optimizer.lr, arrays.moved, score)
+    except BaseException:              # diverged, interrupted or failed: undo the step
+        arrays.restore(history, before)
+        raise
+    return batch_loss, score
 
 
 def _total_steps(epochs: int | None, max_steps: int | None, per_epoch: int) -> int:
@@ -224,17 +264,41 @@ def _total_steps(epochs: int | None, max_steps: int | None, per_epoch: int) -> i
     return min(x for x in (max_steps, epochs and epochs * per_epoch) if x is not None)
 
 
+class Batch(Sequence[Pair]):
+    """One step's samples, pairs[order[start:stop]], read when asked for: a list to the
+    scalar engine; the replay engine takes order[start:stop] as rows of its data arrays."""
+
+    def __init__(self, pairs: list[Pair], order: list[int], start: int, stop: int) -> None:
+        self.pairs, self.order, self.start, self.stop = pairs, order, start, stop
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def __iter__(self) -> Iterator[Pair]:
+        return (self.pairs[i] for i in self.order[self.start:self.stop])
+
+    def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, slice):
+            return [self.pairs[i] for i in self.order[self.start:self.stop][k]]
+        return self.pairs[self.order[range(self.start, self.stop)[k]]]
+
+
 def _batches(pairs: list[Pair], size: int, total: int, shuffle: bool,
-             seed: int | None) -> Iterator[tuple[int, int, list[Pair]]]:
+             seed: int | None) -> Iterator[tuple[int, int, Batch]]:
     """(step, epoch, batch) for steps 1..total: consecutive slices of `size` samples,
-    reshuffled (random.Random(seed)) as each epoch starts when a batch is not all the data."""
+    reshuffled (random.Random(seed)) as each epoch starts when a batch is not all the data.
+    (Shuffling the positions shuffles as shuffling the pairs would: shuffle() never reads
+    what it moves.)"""
     rng = random.Random(seed)
     per_epoch = math.ceil(len(pairs) / size)
+    order = list(range(len(pairs)))
     for step in range(1, total + 1):
         epoch, index = divmod(step - 1, per_epoch)
         if index == 0 and size < len(pairs) and shuffle:
-            rng.shuffle(pairs)
-        yield step, epoch + 1, pairs[index * size:(index + 1) * size]
+            order = order[:]                # a new list each epoch: the replay keys on it
+            rng.shuffle(order)
+        yield step, epoch + 1, Batch(pairs, order, index * size, min((index + 1) * size,
+                                                                       len(pairs)))
 
 
 def _snapshot(optimizer: Optimizer, history: History) -> Snapshot:
@@ -302,6 +366,9 @@ def _check_options(batch_size: int | None, accumulate: int, reduction: str,
 
 
 def _tracked(model: Model, track: Iterable[str | Value]) -> dict[str, Value]:
+    track = list(track)
+    if not track:                 # nothing to name: skip walking a big model's parameters
+        return {}
     named = dict(model.named_parameters()) if hasattr(model, "named_parameters") else {}
     by_value = {id(p): name for name, p in named.items()}
     out: dict[str, Value] = {}

@@ -15,8 +15,9 @@ class Unavailable(Exception):
     """No browser here: the reason says what to install."""
 
 
-def chrome(width=1280, height=720):
-    """A selenium WebDriver for headless Chromium at width x height (quit() it when done)."""
+def chrome(width=1280, height=720, loopback=False):
+    """A selenium WebDriver for headless Chromium at width x height (quit() it when done).
+    loopback=True lets the page reach 127.0.0.1 (a test's own server); nothing else."""
     try:
         from selenium import webdriver
         from selenium.common.exceptions import WebDriverException
@@ -30,7 +31,8 @@ def chrome(width=1280, height=720):
                           "(.ci/run does this in CI)")
     options = webdriver.ChromeOptions()
     options.binary_location = binary
-    for flag in FLAGS + [f"--window-size={width},{height}",
+    flags = [f for f in FLAGS if not (loopback and f.startswith("--proxy-bypass-list"))]
+    for flag in flags + [f"--window-size={width},{height}",
                          f"--user-data-dir={tempfile.mkdtemp(prefix='tg-chrome-')}"]:
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})

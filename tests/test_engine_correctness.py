@@ -114,7 +114,7 @@ def build(name, x, other=1.5):
         return x.leaky_relu(0.1)
     if len(op.rules) == 2:
         return {"add": x + other, "sub": x - other, "mul": x * other, "div": x / other,
-                "powv": x ** other}[name]
+                "powv": x ** other, "maximum": x.maximum(other)}[name]
     return {"neg": -x, "abs": abs(x)}.get(name) or getattr(x, name)()
 
 
@@ -137,7 +137,8 @@ AT_INFINITY = {"neg": (-INF, INF), "pow": (INF, -INF), "exp": (INF, 0.0), "log":
                "relu": (INF, 0.0), "leaky_relu": (INF, -INF), "softplus": (INF, 0.0),
                "sin": (ValueError, ValueError), "cos": (ValueError, ValueError),
                "tan": (ValueError, ValueError), "abs": (INF, INF),
-               "add": (INF, -INF), "sub": (INF, -INF), "mul": (INF, -INF), "div": (INF, -INF), "powv": (INF, INF)}
+               "add": (INF, -INF), "sub": (INF, -INF), "mul": (INF, -INF), "div": (INF, -INF), "powv": (INF, INF),
+               "maximum": (INF, 1.5)}
 
 
 @pytest.mark.parametrize("name", sorted(OPS))

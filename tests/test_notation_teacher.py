@@ -133,17 +133,19 @@ def test_softmax_of_34_32_25_as_tables():
     p1 = softmax(z)[0]
     p1.label = "p1"
     forward = str(forward_steps(p1))
-    # by hand: subtract the max (34) for stability, one step per logit; e^0 = 1,
+    # by hand: m = max(z1, z2, z3) = 34 (two max steps, so the graph is the same for every
+    # sample and replays), then subtract it for stability, one step per logit; e^0 = 1,
     # e^-2 = 0.1353, e^-9 = 0.0001234; p1 = 1 / 1.135 = 0.8807
-    for row in ["v1    z1 - 34   34 - 34            0", "v2    exp(v1)   exp(0)             1",
-                "v3    z2 - 34   32 - 34            -2", "v7    exp(v6)   exp(-9)            0.0001234",
-                "p1    v2 / v8   1 / 1.135          0.8807"]:
+    for row in ["v2    max(v1, z3)  max(34, 25)        34", "v3    z1 - v2      34 - 34            0",
+                "v4    exp(v3)      exp(0)             1", "v5    z2 - v2      32 - 34            -2",
+                "v9    exp(v8)      exp(-9)            0.0001234",
+                "p1    v4 / v10     1 / 1.135          0.8807"]:
         assert row in forward, row
     # dp1/dz1 = p1 (1 - p1) = 0.1051, dp1/dz2 = -p1 p2 = -0.105, dp1/dz3 = -p1 p3
     summary = "z1.grad = 0.1051, z2.grad = -0.105, z3.grad = -9.572e-05"
     assert str(backward_steps(p1)).endswith(summary)
     table = str(backward_steps(p1))
-    assert "4     v6 = z3 - 34" in table and not re.search(r" 34 +-1 ", table)   # no row into 34
+    assert "4     v8 = z3 - v2" in table and not re.search(r" 34 +-1 ", table)   # no row into 34
     textbook = softmax(z, shift=False)[0]
     textbook.label = "p1"
     assert "v1    exp(z1)  exp(34)" in str(forward_steps(textbook))

@@ -1,31 +1,58 @@
 """Replay: a Tape run forward and backward over a batch, one numpy operation per entry (the
-plain replay), or with each layer's neurons fused into one matrix product (the speed trick,
-tested against the plain replay). Buffers are allocated once and reused by every step.
+plain replay). A caller that knows the graph's shapes may hand in blocks (a model's layer as
+one matrix product, say) that take the place of the entries they cover. Buffers are allocated once.
 
     values[entry, sample];  d root_s / d param summed over the samples s, weighted by seed_s
+A block has `tops` and `act` (the entries it writes, given rows in that order; act may be
+None), `absorbed` (entries it makes unnecessary) and forward(replay, values), backward(state).
 """
 import math
 
 import numpy as np
 
 from .. import modes
-from .lanes import LaneError, evaluate, lanes
+from .lanes import LaneError, _Ambiguous, _namesake, evaluate, lanes
+
+
+def forward_of(op):
+    """What the replay calls for a row's forward on arrays: the row's array form (one input:
+    forward(a, arg)), else its own forward, or numpy's namesake of it (math.exp: np.exp)."""
+    return op.array.forward if op.array is not None else _namesake(op.forward)
+
+
+def local_of(op):
+    """A row's local derivatives as one function local(out, a, b, arg) -> tuple: its array
+    form if it has one, else the row's own local."""
+    return op.array.local if op.array is not None else row_local(op)
+
+
+def row_local(op):
+    """The row's own local derivatives, called local(out, a, b, arg), on numbers or lanes."""
+    local = op.local
+    if isinstance(local, tuple):
+        return lambda out, a, b, arg: local
+    # ADAPTER until the one calling form (issue 19: local(out, a, b, arg)) is on main
+    return lambda out, a, b, arg: local(out, a, arg) if b is None else local(out, a, b)
 
 
 class Replay:
     """tape over batch_size samples. forward(params, inputs, labels) -> the root per sample;
-    backward(seed) -> d(sum_s seed_s * root_s)/d params. fused=False: the plain replay."""
+    backward(seed) -> d(sum_s seed_s * root_s)/d params. fuse(tape, per_sample) -> blocks, if
+    given, finds blocks (see the module's docstring); without it: the plain replay."""
 
-    def __init__(self, tape, batch_size, fused=True):
+    def __init__(self, tape, batch_size, fuse=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"replay: batch_size must be a positive int, got {batch_size!r}")
-        self.tape, self.size, self.fused = tape, batch_size, fused
+        self.tape, self.size = tape, batch_size
         entries = tape.entries
         self.per_sample = _per_sample(entries)
         self.needs_grad = _needs_grad(entries)
-        layers = _find_layers(entries, self.per_sample) if fused else []
-        self.program, self.row = _layout(entries, self.per_sample, layers)
-        self.layers = layers
+        blocks = list(fuse(tape, self.per_sample)) if fuse is not None else []
+        self.program, self.row = _layout(entries, self.per_sample, blocks)
+        self.blocks = blocks
+        self.rows_used = frozenset(r for r in self.row.values() if r is not None)
+        # each op's functions, looked up once: (forward, local, takes arg in forward)
+        self.calls = _Calls(entries)
         rows = 1 + max((r for r in self.row.values() if r is not None), default=-1)
         # the buffers: one row of batch_size lanes per per-sample entry, values and gradients
         self.values = np.zeros((rows, batch_size))
@@ -60,9 +87,10 @@ class Replay:
             values[row[i]] = inputs[:, where]
         for i, where in self.leaves["label"]:
             values[row[i]] = labels[:, where]
-        numbers = self.params.tolist()
-        for i, where in self.leaves["param"]:      # those read one by one (not fused)
-            self.uniform[i] = numbers[where]
+        if self.leaves["param"]:                   # those read one by one (not fused)
+            numbers = self.params.tolist()
+            for i, where in self.leaves["param"]:
+                self.uniform[i] = numbers[where]
         with np.errstate(all="ignore"):
             for item in self.program:
                 if not isinstance(item, int):
@@ -80,23 +108,40 @@ class Replay:
             return self.values[self.row[i], :self.n]
         return self.uniform[i]
 
-    def _arg(self, i, values):
-        return lanes(values[self.row[i]]) if self.per_sample[i] else self.uniform[i]
+    def _arg(self, i, values, plain=False):
+        # Lanes, so a row's `if` can be split; plain arrays for an array form (no `if`)
+        if not self.per_sample[i]:
+            return self.uniform[i]
+        return values[self.row[i]] if plain else lanes(values[self.row[i]])
 
     def _forward_entry(self, i, values):
         e = self.tape.entries[i]
-        args = [self._arg(p, values) for p in e.parents]
-        if len(args) == 1 and e.arg is not None:
-            args.append(e.arg)
         if not self.per_sample[i]:          # shared by every sample: the row on floats
+            args = [self.uniform[p] for p in e.parents]
+            if len(args) == 1 and e.arg is not None:
+                args.append(e.arg)
             self.uniform[i] = _row(e, lambda: e.op.forward(*args))
             return
-        out = self._evaluate((i, "forward"), e.op.forward, args)
-        values[self.row[i]] = out
+        forward, _, with_arg = self.calls[i]
+        plain = e.op.array is not None
+        args = [self._arg(p, values, plain) for p in e.parents]
+        if len(args) == 1 and with_arg:
+            args.append(e.arg)
+        values[self.row[i]] = self._fast((i, "forward"), forward, args)
         if modes.anomaly:
-            _check_finite(values[self.row[i]], f"{e.op.name} (entry {i}) produced", self.base)
+            check_finite(values[self.row[i]], f"{e.op.name} (entry {i}) produced", self.base)
 
     base = 0        # the batch's first sample number in the data set, for error messages
+
+    def _fast(self, key, fn, args):
+        # a row that ran on whole arrays once runs so again straight away (no shape checks);
+        # lanes that disagree about a branch go the careful way, evaluate()
+        if self.whole.get(key):
+            try:
+                return fn(*args)
+            except _Ambiguous:
+                pass
+        return self._evaluate(key, fn, args)
 
     def _evaluate(self, key, fn, args):
         # key: (entry, "forward" or "local"); a row that had to go lane by lane once is not
@@ -154,7 +199,7 @@ class Replay:
                             "engine")
         tape, n, row = self.tape, self.n, self.row
         grads = self.grads[:, :n]
-        fresh = set(self.row.values())            # rows not yet written in this pass
+        fresh = set(self.rows_used)               # rows not yet written in this pass
         shared = [0.0] * len(tape.entries)       # gradients of the shared entries
         dparams = np.zeros(tape.n_params)
         last = len(tape.entries) - 1
@@ -187,17 +232,37 @@ class Replay:
         local = e.op.local
         if not isinstance(local, tuple):
             values = self.values[:, :self.n]
-            out = self._arg(i, values) if self.per_sample[i] else self.uniform[i]
-            args = [out] + [self._arg(p, values) for p in e.parents]
-            if len(e.parents) == 1:
-                args.append(e.arg)
             if self.per_sample[i]:
-                local = self._evaluate((i, "local"), local, args)
+                plain = e.op.array is not None
+                args = [self._arg(i, values, plain)] + [self._arg(p, values, plain)
+                                                        for p in e.parents]
+                if len(e.parents) == 1:
+                    args.append(None)
+                args.append(e.arg)
+                local = self._fast((i, "local"), self.calls[i][1], args)
             else:
-                local = _row(e, lambda: e.op.local(*args))
+                args = [self.uniform[i]] + [self.uniform[p] for p in e.parents]
+                args += [None, e.arg] if len(e.parents) == 1 else [e.arg]
+                local = _row(e, lambda: row_local(e.op)(*args))
         for slot, p in enumerate(e.parents):
             if self.needs_grad[p]:
                 state.send(p, local[slot] * upstream, f"{e.op.name} (entry {i})")
+
+
+class _Calls(dict):
+    """entry -> (forward, local, whether forward takes the arg), looked up on first use and
+    kept (the entries a block covers are never looked up)."""
+
+    def __init__(self, entries):
+        super().__init__()
+        self.entries, self.functions = entries, {}
+
+    def __missing__(self, i):
+        op, arg = self.entries[i].op, self.entries[i].arg
+        if op not in self.functions:
+            self.functions[op] = (forward_of(op), local_of(op))
+        self[i] = (*self.functions[op], op.array is not None or arg is not None)
+        return self[i]
 
 
 class _Pass:
@@ -210,7 +275,7 @@ class _Pass:
     def send(self, p, contribution, source):
         r = self.replay
         if modes.anomaly:
-            _check_finite(contribution, f"the gradient from {source} into entry {p} is", r.base)
+            check_finite(contribution, f"the gradient from {source} into entry {p} is", r.base)
         if r.per_sample[p]:
             row = r.row[p]
             if row in self.fresh:
@@ -224,124 +289,11 @@ class _Pass:
             self.shared[p] += float(np.sum(contribution))
 
 
-class Layer:
-    """SPEED TRICK: a layer's neurons, each `act(w_1 x_1 + ... + w_n x_n + b)` as a left-folded
-    chain of add and mul entries, computed as one matrix product over the batch:
-        lin = W @ X + b[:, None],  out = act(lin)   (act from its table row, on the block)
-    and backward dW = G @ X.T, db = G.sum(1), dX = W.T @ G. It equals the plain replay of the
-    same entries up to rounding (the sum's order differs); tests check it against it."""
-
-    def __init__(self, tops, weights, biases, inputs, absorbed, act=None):
-        self.tops, self.inputs, self.absorbed = tops, inputs, absorbed
-        self.weights = np.array(weights)          # (neurons, inputs) parameter numbers
-        self.biases = None if biases is None else np.array(biases)
-        self.act = act                            # the activation entries, one per neuron
-        every = list(self.weights.ravel()) + list(biases or [])
-        self.unique = len(set(every)) == len(every)   # tied parameters need np.add.at
-
-    def rows(self, replay, entries):
-        idx = [replay.row[e] for e in entries]
-        if idx == list(range(idx[0], idx[0] + len(idx))):
-            return slice(idx[0], idx[0] + len(idx))
-        return np.array(idx)
-
-    def forward(self, replay, values):
-        W = replay.params[self.weights]
-        X = values[self.rows(replay, self.inputs)]
-        lin = self.rows(replay, self.tops)
-        if isinstance(lin, slice):                  # straight into the buffer: no copy
-            out = np.matmul(W, X, out=values[lin])
-        else:
-            out = W @ X
-        if self.biases is not None:
-            out += replay.params[self.biases][:, None]
-        values[lin] = out
-        self.W, self.X = W, X
-        if self.act is not None:
-            e = replay.tape.entries[self.act[0]]
-            args = [lanes(values[lin])] + ([e.arg] if e.arg is not None else [])
-            result = _block(replay, (self.act[0], "forward"), e.op.forward, args,
-                            values[lin].shape)
-            values[self.rows(replay, self.act)] = result
-
-    def backward(self, state):
-        r = state.replay
-        values = r.values[:, :r.n]
-        lin = self.rows(r, self.tops)
-        if self.act is not None:
-            act = self.rows(r, self.act)
-            if all(r.row[a] in state.fresh for a in self.act):
-                return
-            for a in self.act:                       # an activation nothing reached: 0
-                if r.row[a] in state.fresh:
-                    state.grads[r.row[a]] = 0.0
-                    state.fresh.discard(r.row[a])
-            e = r.tape.entries[self.act[0]]
-            local = e.op.local
-            if not isinstance(local, tuple):
-                args = [lanes(values[act]), lanes(values[lin])]
-                args.append(e.arg)
-                local = _block(r, (self.act[0], "local"), local, args, values[lin].shape)
-            G = local[0] * state.grads[act]
-        else:
-            for t in self.tops:
-                if r.row[t] in state.fresh:
-                    state.grads[r.row[t]] = 0.0
-                    state.fresh.discard(r.row[t])
-            G = state.grads[lin]
-        dW = G @ self.X.T
-        if self.unique:
-            state.dparams[self.weights] += dW
-        else:
-            np.add.at(state.dparams, self.weights, dW)
-        if self.biases is not None and self.unique:
-            state.dparams[self.biases] += G.sum(axis=1)
-        elif self.biases is not None:
-            np.add.at(state.dparams, self.biases, G.sum(axis=1))
-        if any(r.needs_grad[x] for x in self.inputs):
-            into = self.rows(r, self.inputs)
-            if isinstance(into, slice) and all(r.row[x] in state.fresh for x in self.inputs):
-                np.matmul(self.W.T, G, out=state.grads[into])   # no copy, nothing to add to
-                state.fresh.difference_update(r.row[x] for x in self.inputs)
-                if modes.anomaly:
-                    _check_finite(state.grads[into], "the gradient from a fused layer is",
-                                  r.base)
-                return
-            dX = self.W.T @ G
-            for k, x in enumerate(self.inputs):
-                if r.needs_grad[x]:
-                    state.send(x, dX[k], "a fused layer")
-
-
-class Dot:
-    """SPEED TRICK: a sum of products of parameters, p_1*q_1 + ... + p_n*q_n [+ b] (an L2
-    penalty sum(p*p)), as one dot product; backward d/dp_i = q_i * g, d/dq_i = p_i * g."""
-
-    act, tops = None, ()
-
-    def __init__(self, top, left, right, bias, absorbed):
-        self.top, self.absorbed = top, absorbed
-        self.left, self.right, self.bias = np.array(left), np.array(right), bias
-        self.tops = [top]
-
-    def forward(self, replay, values):
-        P = replay.params
-        total = float(np.dot(P[self.left], P[self.right]))
-        replay.uniform[self.top] = total + (P[self.bias] if self.bias is not None else 0.0)
-
-    def backward(self, state):
-        g = state.shared[self.top]
-        if g == 0.0:
-            return
-        P = state.replay.params
-        np.add.at(state.dparams, self.left, g * P[self.right])
-        np.add.at(state.dparams, self.right, g * P[self.left])
-        if self.bias is not None:
-            state.dparams[self.bias] += g
-
-
-def _block(replay, key, fn, args, shape):
-    """A fused layer's activation row on its (neurons, samples) block."""
+def run_block(replay, key, fn, args, shape):
+    """A row's function (forward_of or local_of) on a block of lanes, (neurons, samples), say:
+    key is (entry, "forward" or "local"); an error names the sample it happened on."""
+    if replay.whole.get(key) and replay.tape.entries[key[0]].op.array is not None:
+        return fn(*args)            # an array form that ran once: it has no `if` to split
     try:
         out, whole = evaluate(fn, args, shape, replay.whole.get(key, True))
     except LaneError as failure:
@@ -360,7 +312,7 @@ def _row(entry, call):
         raise type(err)(f"{entry.op.name}: {err}") from None
 
 
-def _check_finite(x, what, base):
+def check_finite(x, what, base):
     bad = ~np.isfinite(x)
     if np.any(bad):
         lane = int(np.flatnonzero(np.broadcast_to(bad, np.shape(bad)))[0]) if np.ndim(x) else 0
@@ -373,8 +325,11 @@ def _per_sample(entries):
     """Whether each entry differs between samples (it depends on an input or a label)."""
     out = []
     for e in entries:
-        out.append(e.kind in ("input", "label") or
-                   (e.kind == "op" and any(out[p] for p in e.parents)))
+        if e.kind == "op":
+            ps = e.parents
+            out.append(out[ps[0]] or (len(ps) > 1 and out[ps[1]]))
+        else:
+            out.append(e.kind == "input" or e.kind == "label")
     return out
 
 
@@ -382,145 +337,25 @@ def _needs_grad(entries):
     """Whether a gradient must reach each entry: it is a parameter or depends on one."""
     out = []
     for e in entries:
-        out.append(e.kind == "param" or (e.kind == "op" and any(out[p] for p in e.parents)))
+        if e.kind == "op":
+            ps = e.parents
+            out.append(out[ps[0]] or (len(ps) > 1 and out[ps[1]]))
+        else:
+            out.append(e.kind == "param")
     return out
 
 
-def _consumers(entries):
-    count = [0] * len(entries)
-    for e in entries:
-        for p in e.parents:
-            count[p] += 1
-    count[-1] += 1                                 # the root is used by the caller
-    return count
-
-
-def _find_layers(entries, per_sample):
-    """Neurons (sum-of-products chains, see Layer) grouped into layers by their inputs."""
-    uses = _consumers(entries)
-    chains, taken, dots = {}, set(), []
-    for i in reversed(range(len(entries))):    # a chain's top comes after its prefixes,
-        if i in taken:                         # which are chains too: take the longest
-            continue
-        chain = _chain(entries, uses, per_sample, i)
-        if chain is not None:
-            chains.setdefault(chain[2], []).append((i, chain))
-            taken.update(chain[3])
-            continue
-        chain = _chain(entries, uses, per_sample, i, _shared_term)
-        if chain is not None:
-            dots.append(Dot(i, chain[0], chain[2], chain[1], chain[3]))
-            taken.update(chain[3])
-    layers = dots
-    for inputs, members in chains.items():
-        members.sort()
-        with_bias = {c[1] is not None for _, c in members}
-        if not members or len(with_bias) != 1:
-            continue
-        tops = [i for i, _ in members]
-        act = _activations(entries, uses, tops)
-        layer = Layer(tops, [c[0] for _, c in members],
-                      [c[1] for _, c in members] if with_bias == {True} else None,
-                      list(inputs), [m for _, c in members for m in c[3]], act)
-        layers.append(layer)
-    return layers
-
-
-def _chain(entries, uses, per_sample, top, term=None):
-    """(weights, bias, inputs, absorbed entries) if entry top is a left-folded sum of products
-    w*x (w a parameter, x per sample) with at most one parameter b added, first (micrograd's
-    sum(..., b)) or last (Neuron's ... + b); else None."""
-    if entries[top].kind != "op" or entries[top].op.name != "add":
-        return None
-    weights, inputs, absorbed, bias = [], [], [], None
-    node = top
-    while True:
-        e = entries[node]
-        if node != top:
-            if uses[node] != 1:
-                return None
-            absorbed.append(node)
-        is_add = e.kind == "op" and e.op.name == "add"
-        for part in (e.parents[::-1] if is_add else [node]):
-            if is_add and part == e.parents[0]:
-                break                              # the left operand: walk down to it
-            found = (term or _term)(entries, uses, per_sample, part)
-            if found is None and entries[part].kind == "const" and entries[part].where == 0:
-                if part in absorbed:               # sum()'s start, 0 + ...: nothing to add
-                    absorbed.remove(part)
-            elif found is None and entries[part].kind == "param" and bias is None:
-                bias = entries[part].where
-                if part in absorbed:
-                    absorbed.remove(part)
-            elif found is None:
-                return None
-            else:
-                weights.append(found[0])
-                inputs.append(found[1])
-                if part not in absorbed:
-                    absorbed.append(part)
-        if not is_add:
-            break
-        node = e.parents[0]
-    if not weights or (bias is None and len(weights) < 2):
-        return None
-    return weights[::-1], bias, tuple(inputs[::-1]), absorbed
-
-
-def _shared_term(entries, uses, per_sample, i):
-    """(parameter, parameter) if entry i is p * q of two parameters, used once, else None."""
-    e = entries[i]
-    if e.kind != "op" or e.op.name != "mul" or uses[i] != 1:
-        return None
-    a, b = e.parents
-    if entries[a].kind == "param" and entries[b].kind == "param":
-        return entries[a].where, entries[b].where
-    return None
-
-
-def _term(entries, uses, per_sample, i):
-    """(parameter number, input entry) if entry i is w * x or x * w, used once, else None."""
-    e = entries[i]
-    if e.kind != "op" or e.op.name != "mul" or uses[i] != 1:
-        return None
-    a, b = e.parents
-    if entries[b].kind == "param" and per_sample[a]:
-        a, b = b, a
-    if entries[a].kind == "param" and per_sample[b]:
-        return entries[a].where, b
-    return None
-
-
-def _activations(entries, uses, tops):
-    """The activation entries if every neuron's sum goes only into one unary op, the same
-    op (and argument) for all, else None."""
-    consumer = {}
-    for i, e in enumerate(entries):
-        for p in e.parents:
-            consumer.setdefault(p, []).append(i)
-    acts = []
-    for t in tops:
-        users = consumer.get(t, [])
-        if uses[t] != 1 or len(users) != 1 or len(entries[users[0]].parents) != 1:
-            return None
-        acts.append(users[0])
-    first = entries[acts[0]]
-    if any((entries[a].op, entries[a].arg) != (first.op, first.arg) for a in acts):
-        return None
-    return acts
-
-
-def _layout(entries, per_sample, layers):
-    """The forward program (entries and layers in a valid order) and each per-sample
-    entry's row in the buffers; a layer's sums and activations get consecutive rows."""
+def _layout(entries, per_sample, blocks):
+    """The forward program (entries and blocks in a valid order) and each per-sample
+    entry's row in the buffers; a block's tops, then its act entries, get consecutive rows."""
     skip, at = set(), {}
-    for layer in layers:
-        skip.update(layer.absorbed)
-        skip.update(layer.tops)
-        skip.update(layer.act or ())
+    for block in blocks:
+        skip.update(block.absorbed)
+        skip.update(block.tops)
+        skip.update(block.act or ())
         # at its first neuron's sum: by then every input is computed (the neurons share them)
         # and nothing has used an output yet
-        at[min(layer.tops)] = layer
+        at[min(block.tops)] = block
     row, program = {}, []
 
     def place(i):
@@ -530,19 +365,19 @@ def _layout(entries, per_sample, layers):
             place(i)
     for i, e in enumerate(entries):
         if i in at:
-            layer = at[i]
-            program.append(layer)
-            for t in layer.tops:
+            block = at[i]
+            program.append(block)
+            for t in block.tops:
                 if per_sample[t]:
                     place(t)
-            for a in layer.act or ():
+            for a in block.act or ():
                 place(a)
         if i in skip or e.kind != "op":
             continue
         program.append(i)
         if per_sample[i]:
             place(i)
-    for layer in layers:                          # absorbed entries have no row
-        for m in layer.absorbed:
+    for block in blocks:                          # absorbed entries have no row
+        for m in block.absorbed:
             row.setdefault(m, None)
     return program, row

@@ -50,22 +50,26 @@ def record(root, params, inputs=(), labels=(), outputs=()):
     order = topological_order(root)
     # outputs the loss does not use (kl_div drops terms) are recorded too, before the root
     seen = set(order)
-    extra = [n for o in outputs for n in topological_order(o) if n not in seen
-             and not seen.add(n)]
+    extra = [n for o in outputs if o not in seen for n in topological_order(o)
+             if n not in seen and not seen.add(n)]
     order = order[:-1] + extra + order[-1:]
     number = {node: i for i, node in enumerate(order)}
     entries = []
+    append, new = entries.append, tuple.__new__     # Entry(...) without its keyword parsing
     for node in order:
-        if isinstance(node.data, Fraction):
-            raise TapeError(f"record: {node!r} holds the exact number {node.data}; replay "
+        data = node.data
+        if type(data) is not float and isinstance(data, Fraction):
+            raise TapeError(f"record: {node!r} holds the exact number {data}; replay "
                             "computes in float64, so exact (Fraction) graphs stay on the scalar "
                             "engine")
-        if node.is_leaf:
-            kind, where = roles.get(node, ("const", node.data))
-            entries.append(Entry(kind, where=where, label=node.label))
+        a = node._a
+        if a is None:                           # a leaf
+            kind, where = roles.get(node, ("const", data))
+            append(new(Entry, (kind, None, (), None, where, node.label)))
         else:
-            entries.append(Entry("op", node._op, tuple(number[p] for p in node.parents),
-                                 node.arg, label=node.label))
+            b = node._b
+            parents = (number[a],) if b is None else (number[a], number[b])
+            append(new(Entry, ("op", node._op, parents, node.arg, None, node.label)))
     if not isinstance(root.data, float):
         raise TapeError(f"record: the root is the {type(root.data).__name__} {root.data!r}; "
                         "replay computes in float64, so only a float graph replays exactly")
@@ -128,11 +132,13 @@ class Tape:
             return "the outputs are other entries"
         return None
 
-    def replay(self, batch_size, fused=True):
-        """A Replay of this tape over batch_size samples, its buffers allocated once."""
+    def replay(self, batch_size, fuse=None):
+        """A Replay of this tape over batch_size samples, its buffers allocated once; fuse
+        (fuse(tape, per_sample) -> blocks, from a library that knows its models' shapes)
+        finds blocks that replace groups of entries (see batch.py)."""
         _numpy()
         from .batch import Replay
-        return Replay(self, batch_size, fused)
+        return Replay(self, batch_size, fuse)
 
     def materialize(self, params, inputs, labels=()):
         """Sample's graph rebuilt as real Values from the tape: params (numbers, shared),

@@ -45,6 +45,7 @@ def _torch_ops(torch: Any) -> dict[str, Callable[[Tensor, Tensor, Any], Tensor]]
         "cos": lambda a, b, arg: torch.cos(a),
         "tan": lambda a, b, arg: torch.tan(a),
         "abs": lambda a, b, arg: torch.abs(a),
+        "maximum": lambda a, b, arg: torch.maximum(a, b),
     }
 
 

@@ -1,0 +1,247 @@
+"""fit(engine="replay") against PyTorch, JAX and bare numpy (issue 21): one training step of
+MLP(2, [w, w, 1]) (relu, mse, SGD with momentum) in float64 on one thread, process CPU time,
+the engines interleaved round by round; plus recording+compiling and digits with cross_entropy.
+
+    python benchmarks/fit.py             # the full grid, writes the fit section of results.md
+    python benchmarks/fit.py --quick     # batch 1,000 at widths 16 and 64, prints only
+    python benchmarks/fit.py --only 256x100,64x1000     # those rows, prints only
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+import warnings
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"                  # one thread each, before numpy, torch, jax load
+os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+
+from tracegrad.nn import MLP, fit, losses, optim  # noqa: E402
+from tracegrad.nn.replay import Replayer  # noqa: E402
+from sections import write_section  # noqa: E402
+
+LR, MU = 0.01, 0.9
+
+
+def problem(batch, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, (batch, 2))
+    y = np.sin(3 * X[:, 0]) * X[:, 1]
+    return X, y
+
+
+def weights(width):
+    """The tracegrad model's weights as matrices (W: (out, in), b), so all engines start equal."""
+    model = MLP(2, [width, width, 1], seed=0)
+    return model, [(np.array([[w.data for w in n.w] for n in layer.neurons]),
+                    np.array([n.b.data for n in layer.neurons])) for layer in model.layers]
+
+
+# --- one step of each engine, made ready outside the timing ---------------------------------
+def tracegrad_fit(width, X, y, steps):
+    """fit(engine=replayer) for `steps` steps on the whole batch: the loop fit runs, with the
+    recording and compiling done once outside (recording() times that)."""
+    pairs = list(zip(X.tolist(), y.tolist()))
+    model = MLP(2, [width, width, 1], seed=0)
+    replayer = Replayer(model, losses.mse, pairs, len(pairs))
+    opt = optim.SGD(model.parameters(), lr=LR, momentum=MU)   # made once, as torch's is
+
+    def run():                  # each run goes on training where the last one stopped
+        fit(model, pairs, "mse", opt, max_steps=steps, engine=replayer, progress=False)
+    return run
+
+
+def torch_steps(width, X, y, steps):
+    import torch
+    torch.set_num_threads(1)
+    _, ws = weights(width)
+    layers = []
+    for k, (W, b) in enumerate(ws):
+        lin = torch.nn.Linear(W.shape[1], W.shape[0]).double()
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(W))
+            lin.bias.copy_(torch.from_numpy(b))
+        layers += [lin] + ([torch.nn.ReLU()] if k < len(ws) - 1 else [])
+    model = torch.nn.Sequential(*layers)
+    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MU)
+    tx, ty = torch.from_numpy(X), torch.from_numpy(y).reshape(-1, 1)
+
+    def run():
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = torch.mean((model(tx) - ty) ** 2)
+            loss.backward()
+            opt.step()
+    return run
+
+
+def jax_steps(width, X, y, steps):
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    _, ws = weights(width)
+    params = [(jnp.asarray(W), jnp.asarray(b)) for W, b in ws]
+    velocity = [(jnp.zeros_like(W), jnp.zeros_like(b)) for W, b in params]
+    tx, ty = jnp.asarray(X), jnp.asarray(y)
+
+    def loss(params, x, t):
+        h = x.T
+        for k, (W, b) in enumerate(params):
+            h = W @ h + b[:, None]
+            if k < len(params) - 1:
+                h = jnp.maximum(h, 0)
+        return jnp.mean((h[0] - t) ** 2)
+
+    @jax.jit
+    def step(params, velocity, x, t):
+        g = jax.grad(loss)(params, x, t)
+        velocity = jax.tree_util.tree_map(lambda v, d: MU * v + d, velocity, g)
+        params = jax.tree_util.tree_map(lambda p, v: p - LR * v, params, velocity)
+        return params, velocity
+    jax.block_until_ready(step(params, velocity, tx, ty))      # compile outside the timing
+    state = [params, velocity]
+
+    def run():
+        p, v = state
+        for _ in range(steps):
+            p, v = step(p, v, tx, ty)
+        jax.block_until_ready(p)
+        state[:] = [p, v]
+    return run
+
+
+def numpy_steps(width, X, y, steps):
+    """The floor: forward, backward and SGD with momentum written by hand."""
+    _, ws = weights(width)
+    params = [a.copy() for W, b in ws for a in (W, b)]
+    velocity = [np.zeros_like(p) for p in params]
+    x, t = X.T.copy(), y
+
+    def run():
+        for _ in range(steps):
+            W1, b1, W2, b2, W3, b3 = params
+            z1 = W1 @ x + b1[:, None]
+            h1 = np.maximum(z1, 0)
+            z2 = W2 @ h1 + b2[:, None]
+            h2 = np.maximum(z2, 0)
+            out = W3 @ h2 + b3[:, None]
+            g = (2 / len(t)) * (out - t)
+            gz2 = (W3.T @ g) * (z2 > 0)
+            gz1 = (W2.T @ gz2) * (z1 > 0)
+            grads = [gz1 @ x.T, gz1.sum(1), gz2 @ h1.T, gz2.sum(1), g @ h2.T, g.sum(1)]
+            for p, v, d in zip(params, velocity, grads):
+                v *= MU
+                v += d
+                p -= LR * v
+    return run
+
+
+def machine():
+    """The CPU's name and count, and numpy's, torch's and JAX's versions."""
+    import platform
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            name = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
+    except (OSError, StopIteration):
+        pass
+    import jax
+    import torch
+    return (f"{name}, {os.cpu_count()} cores; numpy {np.__version__}, torch {torch.__version__},"
+            f" jax {jax.__version__}")
+
+
+def cpu(fn):
+    """(process CPU seconds, wall seconds) of one call."""
+    c, w = time.process_time(), time.perf_counter()
+    fn()
+    return time.process_time() - c, time.perf_counter() - w
+
+
+def compare(width, batch, rounds, steps):
+    """ms per step of each engine: the median over interleaved rounds (CPU time), and the
+    largest wall/CPU ratio seen (well above 1: the process waited for a core)."""
+    X, y = problem(batch)
+    engines = {"fit": tracegrad_fit(width, X, y, steps), "torch": torch_steps(width, X, y, steps),
+               "jax": jax_steps(width, X, y, steps), "numpy": numpy_steps(width, X, y, steps)}
+    times = {name: [] for name in engines}
+    load = 1.0
+    for _ in range(rounds):
+        for name, run in engines.items():
+            c, w = cpu(run)
+            times[name].append(c / steps)
+            load = max(load, w / max(c, 1e-9))
+    return {name: statistics.median(t) * 1e3 for name, t in times.items()}, load
+
+
+def recording(width):
+    """Seconds (CPU) from fit's call to its first step: recording, checking, compiling."""
+    X, y = problem(100)
+    pairs = list(zip(X.tolist(), y.tolist()))
+    model = MLP(2, [width, width, 1], seed=0)
+    opt = optim.SGD(model.parameters(), lr=LR)
+    c, w = cpu(lambda: fit(model, pairs, "mse", opt, max_steps=1, engine="replay",
+                           progress=False))
+    return c, w
+
+
+def digits_run():
+    """Digits with cross_entropy: MLP(64, [16, 10]), SGD lr 0.3 momentum 0.9, batch 100, 30
+    epochs; (test accuracy, training CPU seconds, wall seconds)."""
+    from tracegrad.nn import accuracy, evaluate
+    from tracegrad.nn.digits import digits
+    train, test = digits().split(1500)
+    model = MLP(64, [16, 10], seed=0)
+    opt = optim.SGD(model.parameters(), lr=0.3, momentum=0.9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")              # a fallback to the scalar engine is a failure
+        c, w = cpu(lambda: fit(model, train, "cross_entropy", opt, epochs=30, batch_size=100,
+                               engine="replay", progress=False))
+    return evaluate(model, test, accuracy), c, w
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--only", help="rows to run and print, e.g. 256x100,64x1000")
+    args = parser.parse_args()
+    if args.only:
+        args.quick = True
+    grid = ([tuple(map(int, row.split("x"))) for row in args.only.split(",")] if args.only else
+            [(16, 1000), (64, 1000)] if args.quick else
+            [(16, 100), (16, 1000), (16, 10_000), (16, 100_000),
+             (32, 1000), (64, 1000), (128, 1000), (256, 1000), (256, 100), (256, 10_000)])
+    head = "## fit(engine=\"replay\") against torch, JAX and numpy (benchmarks/fit.py)"
+    lines = [head, "", f"Machine: {machine()}; one thread each; CPU time (process_time), "
+             "medians of 3 interleaved rounds of 50 steps; wall/CPU above 1.3 is marked LOADED "
+             "(the process waited for a core, and its CPU times are less sure).", "",
+             "| MLP(2,[w,w,1]), batch | fit replay ms | torch ms | JAX jit ms | numpy ms | "
+             "fit / torch | fit / JAX | fit / numpy | wall/CPU |", "|---" * 9 + "|"]
+    for width, batch in grid:
+        steps = 50                  # fit's fixed cost per call (arrays in, Values out) is
+        rounds = 3                  # spread over 50 steps, as over any real training run
+        ms, load = compare(width, batch, rounds, steps)
+        flag = f"{load:.2f}" + (" LOADED" if load > 1.3 else "")
+        lines.append(f"| {width}, {batch:,} | {ms['fit']:.3g} | {ms['torch']:.3g} | "
+                     f"{ms['jax']:.3g} | {ms['numpy']:.3g} | {ms['fit'] / ms['torch']:.2f}x | "
+                     f"{ms['fit'] / ms['jax']:.2f}x | {ms['fit'] / ms['numpy']:.2f}x | {flag} |")
+        print(lines[-1], flush=True)
+    for width in ([] if args.only else [64] if args.quick else [16, 64, 128, 256]):
+        c, w = recording(width)
+        lines.append(f"\nRecording, checking and compiling, width {width}: {c:.2f} s CPU "
+                     f"({w:.2f} s wall)")
+        print(lines[-1], flush=True)
+    if not args.quick:
+        acc, c, w = digits_run()
+        lines.append(f"\nDigits, cross_entropy, 30 epochs: test accuracy {acc:.1%}, "
+                     f"{c:.2f} s CPU ({w:.2f} s wall), recording included")
+        print(lines[-1], flush=True)
+        write_section(head, "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

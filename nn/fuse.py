@@ -1,0 +1,454 @@
+"""The layer fuser: what knows nn's shapes in a recorded tape. A Neuron's sum w.x + b feeding
+one activation, for every neuron of a layer, becomes one matrix product over the batch; a
+penalty's sum of p*q over parameters, one dot product. SPEED TRICKS, each tested against the
+plain replay (tracegrad.engine.replay.batch) of the same entries.
+"""
+import numpy as np
+
+from tracegrad.engine import modes
+from tracegrad.engine.replay.batch import check_finite, run_block
+from tracegrad.engine.replay.lanes import lanes
+
+
+def _view(op):
+    """How a row sees its block: plain arrays for a row's array form (it never branches),
+    else Lanes (whose `if` the replay splits)."""
+    return np.asarray if op.array is not None else lanes
+
+
+def find_blocks(tape, per_sample):
+    """The fused blocks of a tape (Replay's `fuse` hook): layers and dot products."""
+    return _find_layers(tape.entries, per_sample)
+
+
+class Layer:
+    """SPEED TRICK: a layer's neurons, each `act(w_1 x_1 + ... + w_n x_n + b)` as a left-folded
+    chain of add and mul entries, computed as one matrix product over the batch:
+        lin = W @ X + b[:, None],  out = act(lin)   (act from its table row, on the block)
+    and backward dW = G @ X.T, db = G.sum(1), dX = W.T @ G. It equals the plain replay of the
+    same entries up to rounding (the sum's order differs); tests check it against it."""
+
+    def __init__(self, tops, weights, biases, inputs, absorbed, act=None):
+        self.tops, self.inputs, self.absorbed = tops, inputs, absorbed
+        self.weights = np.array(weights)          # (neurons, inputs) parameter numbers
+        self.biases = None if biases is None else np.array(biases)
+        self.act = act                            # the activation entries, one per neuron
+        every = list(self.weights.ravel()) + list(biases or [])
+        self.unique = len(set(every)) == len(every)   # tied parameters need np.add.at
+        self._rows = {}
+        self.strided = _strided(self.weights, self.biases)
+
+    def params(self, P):
+        """(W, b) read from the parameter vector P: views when the layer's parameters lie in
+        P as a Neuron lists them (each neuron's weights, then its bias), else copies."""
+        if self.strided is not None:
+            start, stop, row, n = self.strided
+            block = P[start:stop].reshape(-1, row)
+            return block[:, :n], (block[:, n] if self.biases is not None else None)
+        return P[self.weights], (P[self.biases] if self.biases is not None else None)
+
+    def rows(self, replay, entries):
+        """The buffer rows of entries: a slice when they are consecutive (no copy)."""
+        key = (id(replay), entries[0], len(entries))
+        if self._rows.get(key) is None:
+            idx = [replay.row[e] for e in entries]
+            if idx == list(range(idx[0], idx[0] + len(idx))):
+                self._rows[key] = slice(idx[0], idx[0] + len(idx))
+            else:
+                self._rows[key] = np.array(idx)
+        return self._rows[key]
+
+    def forward(self, replay, values):
+        W, b = self.params(replay.params)
+        X = values[self.rows(replay, self.inputs)]
+        lin = self.rows(replay, self.tops)
+        if isinstance(lin, slice):                  # straight into the buffer: no copy
+            out = np.matmul(W, X, out=values[lin])
+        else:
+            out = W @ X
+        if b is not None:
+            out += b[:, None]
+        values[lin] = out
+        self.W, self.X = W, X
+        if self.act is not None:
+            e = replay.tape.entries[self.act[0]]
+            forward, _, with_arg = replay.calls[self.act[0]]
+            view = _view(e.op)
+            args = [view(values[lin])] + ([e.arg] if with_arg else [])
+            result = run_block(replay, (self.act[0], "forward"), forward, args,
+                               values[lin].shape)
+            values[self.rows(replay, self.act)] = result
+
+    def _sets(self, r):
+        """The buffer rows of the activations, sums and inputs as sets (found once)."""
+        if getattr(self, "_of", None) is not r:
+            self._of = r
+            self._act_rows = {r.row[a] for a in self.act or ()}
+            self._top_rows = {r.row[t] for t in self.tops if r.row[t] is not None}
+            self._in_rows = {r.row[x] for x in self.inputs}
+            self._needs_in = any(r.needs_grad[x] for x in self.inputs)
+        return self._act_rows, self._top_rows, self._in_rows
+
+    def backward(self, state):
+        r = state.replay
+        values = r.values[:, :r.n]
+        lin = self.rows(r, self.tops)
+        act_rows, top_rows, in_rows = self._sets(r)
+        fresh = state.fresh
+        if self.act is not None:
+            act = self.rows(r, self.act)
+            if act_rows <= fresh:
+                return
+            for row in act_rows & fresh:             # an activation nothing reached: 0
+                state.grads[row] = 0.0
+            fresh -= act_rows
+            e = r.tape.entries[self.act[0]]
+            local = e.op.local
+            if not isinstance(local, tuple):
+                view = _view(e.op)
+                args = [view(values[act]), view(values[lin]), None, e.arg]
+                local = run_block(r, (self.act[0], "local"), r.calls[self.act[0]][1], args,
+                                  values[lin].shape)
+            G = local[0] * state.grads[act]
+        else:
+            for row in top_rows & fresh:
+                state.grads[row] = 0.0
+            fresh -= top_rows
+            G = state.grads[lin]
+        dW = G @ self.X.T
+        if self.strided is not None:               # views into dparams: add in place
+            dW_view, db_view = self.params(state.dparams)
+            dW_view += dW
+            if db_view is not None:
+                db_view += G.sum(axis=1)
+        elif self.unique:
+            state.dparams[self.weights] += dW
+            if self.biases is not None:
+                state.dparams[self.biases] += G.sum(axis=1)
+        else:
+            np.add.at(state.dparams, self.weights, dW)
+            if self.biases is not None:
+                np.add.at(state.dparams, self.biases, G.sum(axis=1))
+        if self._needs_in:
+            into = self.rows(r, self.inputs)
+            if isinstance(into, slice) and in_rows <= fresh:
+                np.matmul(self.W.T, G, out=state.grads[into])   # no copy, nothing to add to
+                fresh -= in_rows
+                if modes.anomaly:
+                    check_finite(state.grads[into], "the gradient from a fused layer is",
+                                  r.base)
+                return
+            dX = self.W.T @ G
+            for k, x in enumerate(self.inputs):
+                if r.needs_grad[x]:
+                    state.send(x, dX[k], "a fused layer")
+
+
+def _strided(weights, biases):
+    """(start, stop, row, n) when weight[k, j] = start + k*row + j and bias[k] = start +
+    k*row + n (a Neuron's order: its n weights, then its bias), else None."""
+    N, n = weights.shape
+    row = n + (biases is not None)
+    start = int(weights[0, 0])
+    want = start + row * np.arange(N)[:, None] + np.arange(n)
+    if not np.array_equal(weights, want):
+        return None
+    if biases is not None and not np.array_equal(biases, start + row * np.arange(N) + n):
+        return None
+    return start, start + N * row, row, n
+
+
+class Dot:
+    """SPEED TRICK: a sum of products of parameters, p_1*q_1 + ... + p_n*q_n [+ b] (an L2
+    penalty sum(p*p)), as one dot product; backward d/dp_i = q_i * g, d/dq_i = p_i * g."""
+
+    act, tops = None, ()
+
+    def __init__(self, top, left, right, bias, absorbed):
+        self.top, self.absorbed = top, absorbed
+        self.left, self.right, self.bias = np.array(left), np.array(right), bias
+        self.tops = [top]
+
+    def forward(self, replay, values):
+        P = replay.params
+        total = float(np.dot(P[self.left], P[self.right]))
+        replay.uniform[self.top] = total + (P[self.bias] if self.bias is not None else 0.0)
+
+    def backward(self, state):
+        g = state.shared[self.top]
+        if g == 0.0:
+            return
+        P = state.replay.params
+        np.add.at(state.dparams, self.left, g * P[self.right])
+        np.add.at(state.dparams, self.right, g * P[self.left])
+        if self.bias is not None:
+            state.dparams[self.bias] += g
+
+
+class Sum:
+    """SPEED TRICK: a sum over parameters of one small expression each, f(p_1) + ... + f(p_n)
+    (an L2 penalty sum (p - 0)**2, an L1 penalty sum |p - 0|), every term written alike. f runs
+    once on the vector of parameters, each of its steps through its row's functions, then one
+    sum; backward multiplies the steps' local derivatives back to the parameters."""
+
+    act = None
+
+    def __init__(self, top, program, params, absorbed):
+        self.top, self.tops, self.absorbed = top, [top], absorbed
+        # program: one (entry of the first term, parents) per step of f, in order; a parent
+        # is ("p",) the parameter, ("c", number) a constant or ("s", k) step k
+        self.program, self.params = program, np.array(params)
+        self.unique = len(set(params)) == len(params)
+
+    def _args(self, replay, k, refs, P, vals):
+        e = replay.tape.entries[self.program[k][0]]
+        view = _view(e.op)
+        args = [view(P) if r[0] == "p" else r[1] if r[0] == "c" else view(vals[r[1]])
+                for r in refs]
+        return e, args
+
+    def forward(self, replay, values):
+        P = replay.params[self.params]
+        vals = []
+        for k, (entry, refs) in enumerate(self.program):
+            e, args = self._args(replay, k, refs, P, vals)
+            forward, _, with_arg = replay.calls[entry]
+            if len(args) == 1 and with_arg:
+                args.append(e.arg)
+            vals.append(np.broadcast_to(run_block(replay, (entry, "forward"), forward, args,
+                                                  P.shape), P.shape))
+        self.P, self.vals = P, vals
+        replay.uniform[self.top] = float(np.sum(vals[-1]))
+
+    def backward(self, state):
+        g = state.shared[self.top]
+        if g == 0.0:
+            return
+        r = state.replay
+        grads = [0.0] * len(self.program)
+        grads[-1] = np.full(self.P.shape, g)
+        dP = 0.0
+        for k in reversed(range(len(self.program))):
+            entry, refs = self.program[k]
+            e, args = self._args(r, k, refs, self.P, self.vals)
+            args = [_view(e.op)(self.vals[k])] + args + [None] * (2 - len(args)) + [e.arg]
+            local = e.op.local
+            if not isinstance(local, tuple):
+                local = run_block(r, (entry, "local"), r.calls[entry][1], args, self.P.shape)
+            for slot, ref in enumerate(refs):
+                if ref[0] == "p":
+                    dP = dP + local[slot] * grads[k]
+                elif ref[0] == "s":
+                    grads[ref[1]] = grads[ref[1]] + local[slot] * grads[k]
+        dP = np.broadcast_to(dP, self.P.shape)
+        if self.unique:
+            state.dparams[self.params] += dP
+        else:
+            np.add.at(state.dparams, self.params, dP)
+
+
+def _sum_of_terms(entries, uses, per_sample, top):
+    """A Sum if entry top is a left-folded chain of adds over terms that are each the same
+    expression of one parameter (and constants), else None."""
+    e = entries[top]
+    if e.kind != "op" or e.op.name != "add" or per_sample[top]:
+        return None
+    terms, chain, node = [], [], top
+    while entries[node].kind == "op" and entries[node].op.name == "add" and \
+            (node == top or uses[node] == 1):
+        chain.append(node)
+        terms.append(entries[node].parents[1])
+        node = entries[node].parents[0]
+    terms.append(node)
+    if len(terms) < 3:
+        return None
+    found = [_term_program(entries, uses, t) for t in reversed(terms)]
+    if any(f is None for f in found) or len({f[0] for f in found}) != 1:
+        return None
+    shape = found[0][0]
+    program = [(entry, refs) for entry, (_, _, refs) in zip(found[0][2], shape)]
+    absorbed = chain[1:] + [m for f in found for m in f[2]]
+    return Sum(top, program, [f[1] for f in found], absorbed)
+
+
+def _term_program(entries, uses, t):
+    """(shape, parameter, entries) of the expression at entry t if it reads exactly one
+    parameter (any number of times) and constants, each step used once; else None. shape
+    is ((op name, arg, parents), ...) with parents as in Sum."""
+    order, seen, stack = [], set(), [(t, False)]
+    while stack:                               # postorder, parents in order, no recursion
+        i, done = stack.pop()
+        if done:
+            order.append(i)
+            continue
+        if i in seen:
+            continue
+        seen.add(i)
+        e = entries[i]
+        if e.kind != "op":
+            continue
+        if uses[i] != 1 or len(order) > 8:
+            return None
+        stack.append((i, True))
+        stack.extend((p, False) for p in reversed(e.parents))
+    param, step, shape = None, {}, []
+    for i in order:
+        refs = []
+        for p in entries[i].parents:
+            pe = entries[p]
+            if pe.kind == "param" and param in (None, pe.where):
+                param = pe.where
+                refs.append(("p",))
+            elif pe.kind == "const":
+                refs.append(("c", pe.where))
+            elif pe.kind == "op":
+                refs.append(("s", step[p]))
+            else:
+                return None
+        step[i] = len(shape)
+        shape.append((entries[i].op.name, entries[i].arg, tuple(refs)))
+    if param is None or not shape:
+        return None
+    return tuple(shape), param, order
+
+
+def _consumers(entries):
+    count = [0] * len(entries)
+    for e in entries:
+        for p in e.parents:
+            count[p] += 1
+    count[-1] += 1                                 # the root is used by the caller
+    return count
+
+
+def _find_layers(entries, per_sample):
+    """Neurons (sum-of-products chains, see Layer) grouped into layers by their inputs."""
+    uses = _consumers(entries)
+    chains, taken, dots = {}, set(), []
+    for i in reversed(range(len(entries))):    # a chain's top comes after its prefixes,
+        if i in taken:                         # which are chains too: take the longest
+            continue
+        e = entries[i]
+        if e.kind != "op" or e.op.name != "add":
+            continue
+        chain = _chain(entries, uses, per_sample, i)
+        if chain is not None:
+            chains.setdefault(chain[2], []).append((i, chain))
+            taken.update(chain[3])
+            continue
+        chain = _chain(entries, uses, per_sample, i, _shared_term)
+        if chain is not None:
+            dots.append(Dot(i, chain[0], chain[2], chain[1], chain[3]))
+            taken.update(chain[3])
+            continue
+        block = _sum_of_terms(entries, uses, per_sample, i)
+        if block is not None:
+            dots.append(block)
+            taken.update(block.absorbed)
+    layers, users = dots, None
+    for inputs, members in chains.items():
+        members.sort()
+        with_bias = {c[1] is not None for _, c in members}
+        if not members or len(with_bias) != 1:
+            continue
+        tops = [i for i, _ in members]
+        if users is None:
+            users = _users(entries, {t for _, members in chains.items() for t, _ in members})
+        act = _activations(entries, uses, users, tops)
+        layer = Layer(tops, [c[0] for _, c in members],
+                      [c[1] for _, c in members] if with_bias == {True} else None,
+                      list(inputs), [m for _, c in members for m in c[3]], act)
+        layers.append(layer)
+    return layers
+
+
+def _chain(entries, uses, per_sample, top, term=None):
+    """(weights, bias, inputs, absorbed entries) if entry top is a left-folded sum of products
+    w*x (w a parameter, x per sample) with at most one parameter b added, first (micrograd's
+    sum(..., b)) or last (Neuron's ... + b); else None."""
+    if entries[top].kind != "op" or entries[top].op.name != "add":
+        return None
+    weights, inputs, absorbed, bias = [], [], [], None
+    node = top
+    while True:
+        e = entries[node]
+        if node != top:
+            if uses[node] != 1:
+                return None
+            absorbed.append(node)
+        is_add = e.kind == "op" and e.op.name == "add"
+        for part in (e.parents[::-1] if is_add else [node]):
+            if is_add and part == e.parents[0]:
+                break                              # the left operand: walk down to it
+            found = (term or _term)(entries, uses, per_sample, part)
+            if found is None and entries[part].kind == "const" and entries[part].where == 0:
+                if part in absorbed:               # sum()'s start, 0 + ...: nothing to add
+                    absorbed.remove(part)
+            elif found is None and entries[part].kind == "param" and bias is None:
+                bias = entries[part].where
+                if part in absorbed:
+                    absorbed.remove(part)
+            elif found is None:
+                return None
+            else:
+                weights.append(found[0])
+                inputs.append(found[1])
+                if part not in absorbed:
+                    absorbed.append(part)
+        if not is_add:
+            break
+        node = e.parents[0]
+    if not weights or (bias is None and len(weights) < 2):
+        return None
+    return weights[::-1], bias, tuple(inputs[::-1]), absorbed
+
+
+def _shared_term(entries, uses, per_sample, i):
+    """(parameter, parameter) if entry i is p * q of two parameters, used once, else None."""
+    e = entries[i]
+    if e.kind != "op" or e.op.name != "mul" or uses[i] != 1:
+        return None
+    a, b = e.parents
+    if entries[a].kind == "param" and entries[b].kind == "param":
+        return entries[a].where, entries[b].where
+    return None
+
+
+def _term(entries, uses, per_sample, i):
+    """(parameter number, input entry) if entry i is w * x or x * w, used once, else None."""
+    e = entries[i]
+    if e.kind != "op" or e.op.name != "mul" or uses[i] != 1:
+        return None
+    a, b = e.parents
+    if entries[b].kind == "param" and per_sample[a]:
+        a, b = b, a
+    if entries[a].kind == "param" and per_sample[b]:
+        return entries[a].where, b
+    return None
+
+
+def _users(entries, wanted):
+    """The consumers of the wanted entries: entry -> [the entries that read it]."""
+    consumer = {}
+    for i, e in enumerate(entries):
+        for p in e.parents:
+            if p in wanted:
+                consumer.setdefault(p, []).append(i)
+    return consumer
+
+
+def _activations(entries, uses, consumer, tops):
+    """The activation entries if every neuron's sum goes only into one unary op, the same
+    op (and argument) for all, else None."""
+    acts = []
+    for t in tops:
+        users = consumer.get(t, [])
+        if uses[t] != 1 or len(users) != 1 or len(entries[users[0]].parents) != 1:
+            return None
+        acts.append(users[0])
+    first = entries[acts[0]]
+    if any((entries[a].op, entries[a].arg) != (first.op, first.arg) for a in acts):
+        return None
+    return acts
+
+
