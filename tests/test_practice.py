@@ -20,7 +20,6 @@ from tracegrad.engine.teach.mistakes import backward_cells, diagnose, forward_ce
 from tracegrad.engine.teach.practice import questions
 from tracegrad.engine.teach.steps import backward_steps
 
-from test_stepper import browser  # noqa: F401  (the stepper tests' headless Chromium fixture)
 
 
 def diamond():

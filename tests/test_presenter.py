@@ -199,7 +199,13 @@ def test_lesson_02s_graphs_fit_a_notebook_cell():
     import re
     from pathlib import Path
     lesson = Path(__file__).resolve().parent.parent / "notebooks" / "02_backprop_step_by_step.ipynb"
-    widths = [float(w) * 4 / 3 for cell in json.loads(lesson.read_text())["cells"]
-              for out in cell.get("outputs", []) for svg in [out.get("data", {}).get("image/svg+xml")]
+    import base64
+    outputs = [out for cell in json.loads(lesson.read_text())["cells"]
+               for out in cell.get("outputs", [])]
+    widths = [float(w) * 4 / 3 for out in outputs for svg in [out.get("data", {}).get("image/svg+xml")]
               if svg for w in re.findall(r'<svg[^>]* width="([\d.]+)pt"', "".join(svg))]
+    # the frames are saved as PNGs (issue 18): their width in CSS pixels
+    widths += [int.from_bytes(base64.b64decode("".join(out["data"]["image/png"]))[16:20], "big")
+               for out in outputs if "image/png" in out.get("data", {})
+               and "image/svg+xml" not in out["data"] and "text/html" not in out["data"]]
     assert len(widths) >= 7 and max(widths) <= 1160, widths      # the graph and its frames

@@ -11,7 +11,6 @@ import tracegrad.engine
 from tracegrad.engine import Value, draw, draw_frames, set_renderer, stepper
 from tracegrad.engine.teach.render import ENV, RenderError, png_size, save, with_dpi
 
-from test_stepper import browser         # noqa: F401 (the headless Chromium fixture)
 
 
 def tiny_png(width, height):

@@ -17,7 +17,6 @@ from tracegrad.engine.teach.demo import lecture_neuron
 from tracegrad.engine.text import fmt
 from tracegrad.nn import MLP, losses
 
-from browser import Unavailable, chrome
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -209,16 +208,6 @@ def test_play_command_writes_the_page(tmp_path):
 
 
 # ---- in a real browser -------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        driver = chrome()
-    except Unavailable as reason:
-        pytest.skip(f"browser tests: {reason}")
-    yield driver
-    driver.quit()
-
 
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory):

@@ -308,25 +308,23 @@ def check_finite(x, what, base):
 # --- analysis of the tape (once, when the replay is made) ------------------------------
 def _per_sample(entries):
     """Whether each entry differs between samples (it depends on an input or a label)."""
-    out = []
-    for e in entries:
-        if e.kind == "op":
-            ps = e.parents
-            out.append(out[ps[0]] or (len(ps) > 1 and out[ps[1]]))
-        else:
-            out.append(e.kind == "input" or e.kind == "label")
-    return out
+    return _reached(entries, ("input", "label"))
 
 
 def _needs_grad(entries):
     """Whether a gradient must reach each entry: it is a parameter or depends on one."""
+    return _reached(entries, ("param",))
+
+
+def _reached(entries, kinds):
+    """Whether each entry is a leaf of one of kinds, or computed from one (tape order)."""
     out = []
     for e in entries:
         if e.kind == "op":
             ps = e.parents
             out.append(out[ps[0]] or (len(ps) > 1 and out[ps[1]]))
         else:
-            out.append(e.kind == "param")
+            out.append(e.kind in kinds)
     return out
 
 

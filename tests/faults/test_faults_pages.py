@@ -5,7 +5,6 @@ import pytest
 
 from tracegrad.engine.teach.render import NoRenderer, find_renderer
 
-from browser import Unavailable, chrome
 from . import pages
 
 pytestmark = pytest.mark.skipif(find_renderer() is None, reason="no Graphviz renderer")
@@ -24,16 +23,6 @@ def test_svg_ids_keep_safe_names_and_stay_unique():
     source = draw(a * b, svg_ids=True).source
     assert " id=a_x3c_b " in source and " id=a_x3e_b " in source     # one DOT token each
     assert "a<b" not in source.replace("\\<", "")       # the name is escaped in the label
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        driver = chrome()
-    except Unavailable as reason:
-        pytest.skip(f"browser tests: {reason}")
-    yield driver
-    driver.quit()
 
 
 @pytest.mark.parametrize("inline", [False, True], ids=["page", "jupyter"])
