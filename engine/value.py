@@ -275,8 +275,7 @@ def _node(data: Number, a: Value | None = None, b: Value | None = None,
 
     The hot path of every operation: data is already a number, so Value.__init__'s checks
     are skipped, and in the usual mode (recording, no anomaly checks) one test is made."""
-    if op is not None and _mode() is not PLAIN:
-        mode = _mode()
+    if op is not None and (mode := _mode()) is not PLAIN:
         if mode.anomaly and a is not None:
             _check_finite(data, op, (a,) if b is None else (a, b), arg)
         if not mode.grad_enabled:
