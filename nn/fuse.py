@@ -364,39 +364,37 @@ def _chain(entries, uses, per_sample, top, term=None):
     sum(..., b)) or last (Neuron's ... + b); else None."""
     if entries[top].kind != "op" or entries[top].op.name != "add":
         return None
-    weights, inputs, absorbed, bias = [], [], [], None
+    weights, inputs, bias = [], [], None
+    absorbed = {}                                  # an ordered set (a dict): found in O(1)
     node = top
     while True:
         e = entries[node]
         if node != top:
             if uses[node] != 1:
                 return None
-            absorbed.append(node)
+            absorbed[node] = None
         is_add = e.kind == "op" and e.op.name == "add"
         for part in (e.parents[::-1] if is_add else [node]):
             if is_add and part == e.parents[0]:
                 break                              # the left operand: walk down to it
             found = (term or _term)(entries, uses, per_sample, part)
             if found is None and entries[part].kind == "const" and entries[part].where == 0:
-                if part in absorbed:               # sum()'s start, 0 + ...: nothing to add
-                    absorbed.remove(part)
+                absorbed.pop(part, None)           # sum()'s start, 0 + ...: nothing to add
             elif found is None and entries[part].kind == "param" and bias is None:
                 bias = entries[part].where
-                if part in absorbed:
-                    absorbed.remove(part)
+                absorbed.pop(part, None)
             elif found is None:
                 return None
             else:
                 weights.append(found[0])
                 inputs.append(found[1])
-                if part not in absorbed:
-                    absorbed.append(part)
+                absorbed.setdefault(part)
         if not is_add:
             break
         node = e.parents[0]
     if not weights or (bias is None and len(weights) < 2):
         return None
-    return weights[::-1], bias, tuple(inputs[::-1]), absorbed
+    return weights[::-1], bias, tuple(inputs[::-1]), list(absorbed)
 
 
 def _shared_term(entries, uses, per_sample, i):

@@ -11,7 +11,7 @@ from tracegrad.engine import Value
 from tracegrad.engine.replay.tape import TapeError, record
 from tracegrad.engine.extras import require
 
-from . import guards, losses
+from . import collector, guards, losses
 
 
 class ReplayWarning(UserWarning):
@@ -67,7 +67,8 @@ class Replayer:
             # numbers (lse - z_t = -sum_k t_k (z_k - lse)), a placeholder per class
             self.one_hot = (self.loss is losses.cross_entropy and
                             all(type(y) is int for _, y in self.pairs))
-            self.tape = self._checked_tape(verify)
+            with collector.paused():    # recording builds 100,000s of nodes, no cycles
+                self.tape = self._checked_tape(verify)
             self.Y = self._labels(self.Y)
         except (TapeError, TypeError, ValueError) as why:
             self.tape, self.reason = None, str(why)
@@ -77,7 +78,8 @@ class Replayer:
                           'instead', ReplayWarning, stacklevel=3)
             return
         from .fuse import find_blocks             # numpy: imported only once replay is asked for
-        self.run = self.tape.replay(self.batch_size, find_blocks if fused else None)
+        with collector.paused():
+            self.run = self.tape.replay(self.batch_size, find_blocks if fused else None)
         self.last = None
 
     # --- recording ----------------------------------------------------------------------

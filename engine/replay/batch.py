@@ -37,8 +37,7 @@ class Replay:
             raise ValueError(f"replay: batch_size must be a positive int, got {batch_size!r}")
         self.tape, self.size = tape, batch_size
         entries = tape.entries
-        self.per_sample = _per_sample(entries)
-        self.needs_grad = _needs_grad(entries)
+        self.per_sample, self.needs_grad = _reached(entries)
         blocks = list(fuse(tape, self.per_sample)) if fuse is not None else []
         self.program, self.row = _layout(entries, self.per_sample, blocks)
         self.blocks = blocks
@@ -52,12 +51,12 @@ class Replay:
         self.uniform = [None] * len(entries)       # entries shared by every sample
         read = {p for item in self.program if isinstance(item, int)
                 for p in entries[item].parents}
-        self.leaves = {kind: [(i, e.where) for i, e in enumerate(entries) if e.kind == kind
-                              and (kind != "param" or i in read)]
-                       for kind in ("input", "label", "param")}
-        for i, e in enumerate(entries):
+        self.leaves = {"input": [], "label": [], "param": []}
+        for i, e in enumerate(entries):            # one pass over the leaves
             if e.kind == "const":
                 self.uniform[i] = e.where
+            elif e.kind != "op" and (e.kind != "param" or i in read):
+                self.leaves[e.kind].append((i, e.where))
         self.whole = {}                            # entry -> did its row run on whole arrays
         self.params = None
 
@@ -306,26 +305,25 @@ def check_finite(x, what, base):
 
 
 # --- analysis of the tape (once, when the replay is made) ------------------------------
-def _per_sample(entries):
-    """Whether each entry differs between samples (it depends on an input or a label)."""
-    return _reached(entries, ("input", "label"))
-
-
-def _needs_grad(entries):
-    """Whether a gradient must reach each entry: it is a parameter or depends on one."""
-    return _reached(entries, ("param",))
-
-
-def _reached(entries, kinds):
-    """Whether each entry is a leaf of one of kinds, or computed from one (tape order)."""
-    out = []
+def _reached(entries):
+    """Two flags per entry, found in one pass (tape order): per_sample, it differs between
+    samples (an input or a label, or computed from one); needs_grad, a gradient must reach
+    it (a parameter, or computed from one)."""
+    sample, grad = [], []
+    add_sample, add_grad = sample.append, grad.append
     for e in entries:
         if e.kind == "op":
             ps = e.parents
-            out.append(out[ps[0]] or (len(ps) > 1 and out[ps[1]]))
+            if len(ps) == 1:
+                add_sample(sample[ps[0]])
+                add_grad(grad[ps[0]])
+            else:
+                add_sample(sample[ps[0]] or sample[ps[1]])
+                add_grad(grad[ps[0]] or grad[ps[1]])
         else:
-            out.append(e.kind in kinds)
-    return out
+            add_sample(e.kind == "input" or e.kind == "label")
+            add_grad(e.kind == "param")
+    return sample, grad
 
 
 def _layout(entries, per_sample, blocks):
