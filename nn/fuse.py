@@ -35,7 +35,6 @@ class Layer:
         self.act = act                            # the activation entries, one per neuron
         every = list(self.weights.ravel()) + list(biases or [])
         self.unique = len(set(every)) == len(every)   # tied parameters need np.add.at
-        self._rows = {}
         self.strided = _strided(self.weights, self.biases)
 
     def params(self, P):
@@ -49,65 +48,74 @@ class Layer:
 
     def rows(self, replay, entries):
         """The buffer rows of entries: a slice when they are consecutive (no copy)."""
-        key = (id(replay), entries[0], len(entries))
-        if self._rows.get(key) is None:
-            idx = [replay.row[e] for e in entries]
-            if idx == list(range(idx[0], idx[0] + len(idx))):
-                self._rows[key] = slice(idx[0], idx[0] + len(idx))
-            else:
-                self._rows[key] = np.array(idx)
-        return self._rows[key]
+        idx = [replay.row[e] for e in entries]
+        if idx == list(range(idx[0], idx[0] + len(idx))):
+            return slice(idx[0], idx[0] + len(idx))
+        return np.array(idx)
+
+    def _bind(self, r):
+        """What forward and backward look up, found once per replay: the rows of the sums,
+        activations and inputs (slices where consecutive), as sets for the backward pass's
+        bookkeeping, and the activation row's functions."""
+        if getattr(self, "_bound", None) is r:
+            return
+        self._bound = r
+        self.lin, self.into = self.rows(r, self.tops), self.rows(r, self.inputs)
+        self.act_at = None if self.act is None else self.rows(r, self.act)
+        self._act_rows = {r.row[a] for a in self.act or ()}
+        self._top_rows = {r.row[t] for t in self.tops if r.row[t] is not None}
+        self._in_rows = {r.row[x] for x in self.inputs}
+        self._needs_in = any(r.needs_grad[x] for x in self.inputs)
+        if self.act is not None:
+            first = self.act[0]
+            e = r.tape.entries[first]
+            forward, local, with_arg = r.calls[first]
+            self._act = (e, forward, local, [e.arg] if with_arg else [], _view(e.op),
+                         (first, "forward"), (first, "local"), e.op.array is not None)
+
+    def _run(self, r, key, fn, args, shape):
+        # an array form that ran once has no `if` to split: called straight (run_block's
+        # own shortcut, without its lookups); else run_block
+        if self._act[7] and r.whole.get(key):
+            return fn(*args)
+        return run_block(r, key, fn, args, shape)
 
     def forward(self, replay, values):
+        self._bind(replay)
         W, b = self.params(replay.params)
-        X = values[self.rows(replay, self.inputs)]
-        lin = self.rows(replay, self.tops)
+        X = values[self.into]
+        lin = self.lin
         if isinstance(lin, slice):                  # straight into the buffer: no copy
             out = np.matmul(W, X, out=values[lin])
+            if b is not None:
+                out += b[:, None]
         else:
             out = W @ X
-        if b is not None:
-            out += b[:, None]
-        values[lin] = out
+            if b is not None:
+                out += b[:, None]
+            values[lin] = out
         self.W, self.X = W, X
         if self.act is not None:
-            e = replay.tape.entries[self.act[0]]
-            forward, _, with_arg = replay.calls[self.act[0]]
-            view = _view(e.op)
-            args = [view(values[lin])] + ([e.arg] if with_arg else [])
-            result = run_block(replay, (self.act[0], "forward"), forward, args,
-                               values[lin].shape)
-            values[self.rows(replay, self.act)] = result
-
-    def _sets(self, r):
-        """The buffer rows of the activations, sums and inputs as sets (found once)."""
-        if getattr(self, "_of", None) is not r:
-            self._of = r
-            self._act_rows = {r.row[a] for a in self.act or ()}
-            self._top_rows = {r.row[t] for t in self.tops if r.row[t] is not None}
-            self._in_rows = {r.row[x] for x in self.inputs}
-            self._needs_in = any(r.needs_grad[x] for x in self.inputs)
-        return self._act_rows, self._top_rows, self._in_rows
+            e, forward, _, arg, view, key, _, _ = self._act
+            values[self.act_at] = self._run(replay, key, forward, [view(out)] + arg, out.shape)
 
     def backward(self, state):
         r = state.replay
+        self._bind(r)
         values = r.values[:, :r.n]
-        lin = self.rows(r, self.tops)
-        act_rows, top_rows, in_rows = self._sets(r)
+        lin = self.lin
+        act_rows, top_rows, in_rows = self._act_rows, self._top_rows, self._in_rows
         fresh = state.fresh
         if self.act is not None:
-            act = self.rows(r, self.act)
+            act = self.act_at
             if act_rows <= fresh:
                 return
             for row in act_rows & fresh:             # an activation nothing reached: 0
                 state.grads[row] = 0.0
             fresh -= act_rows
-            e = r.tape.entries[self.act[0]]
-            view = _view(e.op)
+            e, _, local, _, view, _, key, _ = self._act
             args = [view(values[act]), view(values[lin]), None, e.arg]
-            local = run_block(r, (self.act[0], "local"), r.calls[self.act[0]][1], args,
-                              values[lin].shape)
-            G = local[0] * state.grads[act]
+            G = self._run(r, key, local, args, values[lin].shape)[0] * state.grads[act]
         else:
             for row in top_rows & fresh:
                 state.grads[row] = 0.0
@@ -128,7 +136,7 @@ class Layer:
             if self.biases is not None:
                 np.add.at(state.dparams, self.biases, G.sum(axis=1))
         if self._needs_in:
-            into = self.rows(r, self.inputs)
+            into = self.into
             if isinstance(into, slice) and in_rows <= fresh:
                 np.matmul(self.W.T, G, out=state.grads[into])   # no copy, nothing to add to
                 fresh -= in_rows

@@ -544,6 +544,28 @@ def test_fit_leaves_the_values_and_the_optimizer_state_as_the_scalar_engine_does
         assert a == pytest.approx(b, **TOL)
 
 
+def test_the_optimizer_state_carries_over_between_fits_and_into_a_scalar_step():
+    # fit hands its state arrays to the optimizer, which writes them per parameter only when
+    # .state is read: a second fit takes them as they are, and a scalar step, state_dict
+    # and explain read the same numbers the scalar engine has
+    runs = []
+    for engine in ("scalar", "replay"):
+        model = MLP(2, [3, 1], seed=2)
+        opt = optim.Adam(model.parameters(), lr=0.02)
+        ds = data.moons(16, seed=3)
+        fit(model, ds, "mse", opt, max_steps=3, batch_size=8, progress=False, engine=engine)
+        fit(model, ds, "mse", opt, max_steps=2, batch_size=8, progress=False, engine=engine)
+        explained = opt.explain(opt.params[0]).data
+        opt.step()                       # the scalar rule, from the state fit left behind
+        runs.append(([p.data for p in model.parameters()], opt.state_dict(), explained))
+    (values, saved, explained), (values2, saved2, explained2) = runs
+    assert saved2["t"] == saved["t"] == 6
+    assert values2 == pytest.approx(values, **TOL)
+    assert explained2 == pytest.approx(explained, **TOL)
+    for a, b in zip(saved2["state"], saved["state"]):
+        assert a == pytest.approx(b, **TOL) and a["v"] > 0
+
+
 def test_materialize_after_training_gives_each_sample_back():
     ds = data.blobs(30, centers=3, seed=1)
     model = MLP(2, [4, 3], seed=0)

@@ -7,6 +7,7 @@ A block has `tops` and `act` (the entries it writes, given rows in that order; a
 None), `absorbed` (entries it makes unnecessary) and forward(replay, values), backward(state).
 """
 import math
+from collections import defaultdict
 
 import numpy as np
 
@@ -190,7 +191,8 @@ class Replay:
         tape, n, row = self.tape, self.n, self.row
         grads = self.grads[:, :n]
         fresh = set(self.rows_used)               # rows not yet written in this pass
-        shared = [0.0] * len(tape.entries)       # gradients of the shared entries
+        shared = defaultdict(float)              # gradients of the shared entries (a list
+                                                 # would be as long as the tape, each pass)
         dparams = np.zeros(tape.n_params)
         last = len(tape.entries) - 1
         if self.per_sample[last]:
