@@ -63,9 +63,8 @@ def _kept_nan(d, a):
 
 def _array_step(a, below=0.0):
     # 1 where a > 0, `below` where a <= 0, NaN where a is NaN: _step on every lane at once
-    if below == 0:
-        return _numpy().heaviside(a, 0.0)       # one pass, NaN kept (relu's case)
-    return _kept_nan((a > 0) + (a <= 0) * below, a)
+    d = (a > 0) * 1.0 if below == 0 else (a > 0) + (a <= 0) * below
+    return _kept_nan(d, a)
 
 
 def _numpy():
@@ -291,8 +290,9 @@ FUNCTIONS = [
     Op(name="relu", symbol="relu({a})", forward=_relu,
        local=lambda out, a, b, arg: (_step(a),),
        rules=("1 if {a} > 0 else 0",), kinks=(0,),
+       # the step from the output in one pass: sign(max(a, 0)) is 1, 0, or NaN for NaN
        array=Arrays(lambda a, arg: _numpy().maximum(a, 0.0),
-                    lambda out, a, b, arg: (_array_step(a),))),
+                    lambda out, a, b, arg: (_numpy().sign(out),))),
     Op(name="leaky_relu", symbol="leaky_relu({a}, {arg})",
        forward=lambda a, s: a if a > 0 else s * a,
        local=lambda out, a, b, s: (_step(a, below=s),),

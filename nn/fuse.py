@@ -66,12 +66,25 @@ class Layer:
         self._top_rows = {r.row[t] for t in self.tops if r.row[t] is not None}
         self._in_rows = {r.row[x] for x in self.inputs}
         self._needs_in = any(r.needs_grad[x] for x in self.inputs)
+        # the only writer of its parameters' gradients (none tied, none read elsewhere in
+        # the tape): backward writes dW and db straight into them instead of adding
+        others = {where for _, where in r.leaves["param"]}
+        for block in r.blocks:
+            if block is not self:
+                others.update(block.reads())
+        self.sole = (self.unique and self.strided is not None and
+                     others.isdisjoint(self.reads()))
         if self.act is not None:
             first = self.act[0]
             e = r.tape.entries[first]
             forward, local, with_arg = r.calls[first]
             self._act = (e, forward, local, [e.arg] if with_arg else [], _view(e.op),
                          (first, "forward"), (first, "local"), e.op.array is not None)
+
+    def reads(self):
+        """The parameters (their numbers) this block reads."""
+        return self.weights.ravel().tolist() + ([] if self.biases is None else
+                                                 self.biases.tolist())
 
     def _run(self, r, key, fn, args, shape):
         # an array form that ran once has no `if` to split: called straight (run_block's
@@ -121,18 +134,22 @@ class Layer:
                 state.grads[row] = 0.0
             fresh -= top_rows
             G = state.grads[lin]
-        dW = G @ self.X.T
-        if self.strided is not None:               # views into dparams: add in place
+        if self.sole:                              # views into dparams, still all 0
             dW_view, db_view = self.params(state.dparams)
-            dW_view += dW
+            np.matmul(G, self.X.T, out=dW_view)
+            if db_view is not None:
+                np.add.reduce(G, axis=1, out=db_view)
+        elif self.strided is not None:             # views into dparams: add in place
+            dW_view, db_view = self.params(state.dparams)
+            dW_view += G @ self.X.T
             if db_view is not None:
                 db_view += G.sum(axis=1)
         elif self.unique:
-            state.dparams[self.weights] += dW
+            state.dparams[self.weights] += G @ self.X.T
             if self.biases is not None:
                 state.dparams[self.biases] += G.sum(axis=1)
         else:
-            np.add.at(state.dparams, self.weights, dW)
+            np.add.at(state.dparams, self.weights, G @ self.X.T)
             if self.biases is not None:
                 np.add.at(state.dparams, self.biases, G.sum(axis=1))
         if self._needs_in:
@@ -175,6 +192,10 @@ class Dot:
         self.left, self.right, self.bias = np.array(left), np.array(right), bias
         self.tops = [top]
 
+    def reads(self):
+        return self.left.tolist() + self.right.tolist() + ([] if self.bias is None else
+                                                           [self.bias])
+
     def forward(self, replay, values):
         P = replay.params
         total = float(np.dot(P[self.left], P[self.right]))
@@ -205,6 +226,9 @@ class Sum:
         # is ("p",) the parameter, ("c", number) a constant or ("s", k) step k
         self.program, self.params = program, np.array(params)
         self.unique = len(set(params)) == len(params)
+
+    def reads(self):
+        return self.params.tolist()
 
     def _args(self, replay, k, refs, P, vals):
         e = replay.tape.entries[self.program[k][0]]

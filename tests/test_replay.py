@@ -423,6 +423,27 @@ def test_tied_weights_in_a_fused_layer_add_up():
     assert fused.backward(1.0).tolist() == pytest.approx(want, **TOL)
 
 
+def test_a_layer_writes_its_gradients_straight_in_only_when_nothing_else_reads_them():
+    # a fused layer that is the only reader of its parameters writes dW and db into the
+    # gradient (no add); a weight the loss also reads directly must add up instead
+    model, X, Y = mlp_problem(2, [3, 1], "relu", 6, 3)
+    params = model.parameters()
+    w = model.layers[0].neurons[1].w[0]
+    xs, ys = [Value(0.0), Value(0.0)], [Value(0.0)]
+    out = model(xs)
+    tape = record(losses.mse(out, ys) + w * w, params, xs, ys, out)
+    plain, fused = tape.replay(6, fuse=None), tape.replay(6, fuse=find_blocks)
+    p = [q.data for q in params]
+    assert fused.forward(p, X, Y).tolist() == pytest.approx(plain.forward(p, X, Y).tolist(),
+                                                            **TOL)
+    assert {block.weights.shape: block.sole for block in fused.blocks} == {(3, 2): False,
+                                                                          (1, 3): True}
+    assert fused.backward(1.0).tolist() == pytest.approx(plain.backward(1.0).tolist(), **TOL)
+    _, want = scalar_batch(lambda s: losses.mse(model(s[0]), s[1]) + w * w, params,
+                           list(zip(X, Y)))
+    assert fused.backward(1.0).tolist() == pytest.approx(want, **TOL)
+
+
 def test_create_graph_is_refused_with_the_way_to_do_it():
     w, x = Value(2.0, label="w"), Value(3.0)
     run = record((w * x) ** 2, [w], [x]).replay(2)
