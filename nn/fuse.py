@@ -6,7 +6,7 @@ plain replay (tracegrad.engine.replay.batch) of the same entries.
 import numpy as np
 
 from tracegrad.engine import modes
-from tracegrad.engine.replay.batch import check_finite, run_block
+from tracegrad.engine.replay.batch import slice_or_array, check_finite, run_block
 from tracegrad.engine.replay.lanes import lanes
 
 
@@ -48,10 +48,7 @@ class Layer:
 
     def rows(self, replay, entries):
         """The buffer rows of entries: a slice when they are consecutive (no copy)."""
-        idx = [replay.row[e] for e in entries]
-        if idx == list(range(idx[0], idx[0] + len(idx))):
-            return slice(idx[0], idx[0] + len(idx))
-        return np.array(idx)
+        return slice_or_array([replay.row[e] for e in entries])
 
     def _bind(self, r):
         """What forward and backward look up, found once per replay: the rows of the sums,

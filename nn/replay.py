@@ -200,8 +200,13 @@ class Replayer:
             return (_array(self.np, [x for x, _ in batch], "input"),
                     self._labels(_array(self.np, [y for _, y in batch], "label")))
         if self._order is None or self._order[0] is not order:
-            self._order = (order, self.np.array(order, dtype=self.np.intp))
-        index = self._order[1][batch.start:batch.stop]
+            index = self.np.array(order, dtype=self.np.intp)
+            in_order = bool((index == self.np.arange(len(index))).all())
+            self._order = (order, None if in_order else index)
+        rows = self._order[1]
+        if rows is None:                        # not shuffled: the rows as they are, no copy
+            return self.X[batch.start:batch.stop], self.Y[batch.start:batch.stop]
+        index = rows[batch.start:batch.stop]
         return self.X[index], self.Y[index]
 
     def _penalty(self, penalty, params):

@@ -58,6 +58,10 @@ class Replay:
                 self.uniform[i] = e.where
             elif e.kind != "op" and (e.kind != "param" or i in read):
                 self.leaves[e.kind].append((i, e.where))
+        # where forward copies the inputs and labels to: (buffer rows, their columns)
+        self._copy = {kind: _rows_and_columns([(self.row[i], where)
+                                               for i, where in self.leaves[kind]])
+                      for kind in ("input", "label")}
         self.whole = {}                            # entry -> did its row run on whole arrays
         self.params = None
 
@@ -75,10 +79,10 @@ class Replay:
         self.params = np.asarray(params, dtype=float)
         tape, values, row = self.tape, self.values[:, :n], self.row
         labels = None if labels is None else np.asarray(labels, dtype=float).reshape(n, -1)
-        for i, where in self.leaves["input"]:
-            values[row[i]] = inputs[:, where]
-        for i, where in self.leaves["label"]:
-            values[row[i]] = labels[:, where]
+        for kind, given in (("input", inputs), ("label", labels)):
+            rows, columns = self._copy[kind]       # every input in one copy (a slice, usually)
+            if rows is not None:
+                values[rows] = given[:, columns].T
         if self.leaves["param"]:                   # those read one by one (not fused)
             numbers = self.params.tolist()
             for i, where in self.leaves["param"]:
@@ -289,6 +293,21 @@ def run_block(replay, key, fn, args, shape):
                         f"{replay.base + sample} of the batch: {err}") from None
     replay.whole.setdefault(key, whole)
     return out
+
+
+def _rows_and_columns(pairs):
+    """(buffer rows, data columns) for a list of (row, column): slices when both run in
+    steps of 1, else index arrays; (None, None) for none."""
+    if not pairs:
+        return None, None
+    return tuple(slice_or_array([pair[k] for pair in pairs]) for k in (0, 1))
+
+
+def slice_or_array(numbers):
+    """numbers as a slice when they run in steps of 1 (indexing with it copies nothing)."""
+    if numbers == list(range(numbers[0], numbers[0] + len(numbers))):
+        return slice(numbers[0], numbers[0] + len(numbers))
+    return np.array(numbers, dtype=np.intp)
 
 
 def _row(entry, call):
