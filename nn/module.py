@@ -60,6 +60,12 @@ class Module:
             if isinstance(item, Value):
                 out.append((name, item))
                 continue
+            if not named and type(item) is list and all(type(c) is Value for c in item):
+                for c in item:        # a neuron's weights: in order, as the stack would
+                    if id(c) not in seen:
+                        seen.add(id(c))
+                        out.append(("", c))
+                continue
             children = (vars(item).items() if isinstance(item, Module)
                         else ((str(i), child) for i, child in enumerate(item)))
             found = [((f"{name}.{key}" if name else key) if named else "", child)
