@@ -267,6 +267,18 @@ def test_a_label_frozen_as_a_constant_is_caught_by_comparing_tapes():
     assert placeholder[0].difference(placeholder[1]) is None
 
 
+def test_tapes_that_differ_only_in_a_constants_type_are_different():
+    # 1 == 1.0, so equal entries are not enough: an int constant is not a float one
+    from tracegrad.engine.replay.tape import Entry, Tape
+    x = Entry("input", where=0)
+    one = [x, Entry("const", where=1), Entry("op", OPS["mul"], (0, 1))]
+    other = [x, Entry("const", where=1.0), Entry("op", OPS["mul"], (0, 1))]
+    assert Tape(one, [2], 0, 1, 0).difference(Tape(list(one), [2], 0, 1, 0)) is None
+    assert "entry 1" in Tape(one, [2], 0, 1, 0).difference(Tape(other, [2], 0, 1, 0))
+    assert Tape(one, [2], 0, 1, 0).difference(Tape(one, [1], 0, 1, 0)) == \
+        "the outputs are other entries"
+
+
 @pytest.mark.parametrize("why, make", [
     ("step: a branch on .data", lambda: dict(activation="step", loss="mse")),
 ])
