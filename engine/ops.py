@@ -323,7 +323,7 @@ FUNCTIONS = [
     # terms, the same graph whether a probability is 0 or not (so a batch of labels replays)
     Op(name="xlogy", symbol="xlogy({a}, {b})", forward=_xlogy_forward,
        local=_xlogy_local,
-       rules=("log({b})", "{a}/{b}"),
+       rules=("log({b}) if {b} > 0 else 0", "{a}/{b} if {a} != 0 else 0"),
        # b <= 0 where a != 0 gives NaN or -inf here; the replay then reruns the row to raise
        array=Arrays(_array_xlogy, _array_xlogy_local)),
     Op(name="sqrt", symbol="sqrt({a})",
