@@ -336,6 +336,9 @@ def test_xlogy_by_hand():
     out = p.xlogy(q)
     assert out.data == 0.5 * math.log(0.25)
     assert grad(out, [p, q]) == [math.log(0.25), 2.0]        # log q and p / q
+    dp, dq = grad(p.xlogy(q), [p, q], create_graph=True)     # the rules as Values, again
+    assert grad(dq, [p, q]) == [4.0, -8.0]                   # d(p/q) = 1/q, -p/q^2
+    assert grad(dp, [p, q]) == [0, 4.0]                      # d(log q) = 0, 1/q
     zero = Value(0.0)
     for b in (0.25, 0.0, -1.0):                              # 0 log b = 0, whatever b is
         b = Value(b)
