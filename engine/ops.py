@@ -339,7 +339,9 @@ FUNCTIONS = [
     Op(name="relu", symbol="relu({a})", forward=_relu,
        local=lambda out, a, b, arg: (_step(a),),
        rules=("1 if {a} > 0 else 0",), kinks=(0,),
-       array=Arrays(lambda a, arg: a.clip(0), lambda out, a, b, arg: (_array_step(a),))),
+       # the step from the output in one pass: sign(max(a, 0)) is 1, 0, or NaN for NaN
+       array=Arrays(lambda a, arg: _numpy().maximum(a, 0.0),
+                    lambda out, a, b, arg: (_numpy().sign(out),))),
     # the binary step: no gradient flows back through it (why perceptrons were not trained
     # by gradient descent); a row, so its 1 or 0 is a step of the graph, not a frozen number
     Op(name="step", symbol="step({a})", forward=_step_forward,

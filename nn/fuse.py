@@ -6,7 +6,7 @@ plain replay (tracegrad.engine.replay.batch) of the same entries.
 import numpy as np
 
 from tracegrad.engine import modes
-from tracegrad.engine.replay.batch import check_finite, run_block
+from tracegrad.engine.replay.batch import slice_or_array, check_finite, run_block
 from tracegrad.engine.replay.lanes import lanes
 
 
@@ -35,7 +35,6 @@ class Layer:
         self.act = act                            # the activation entries, one per neuron
         every = list(self.weights.ravel()) + list(biases or [])
         self.unique = len(set(every)) == len(every)   # tied parameters need np.add.at
-        self._rows = {}
         self.strided = _strided(self.weights, self.biases)
 
     def params(self, P):
@@ -49,86 +48,109 @@ class Layer:
 
     def rows(self, replay, entries):
         """The buffer rows of entries: a slice when they are consecutive (no copy)."""
-        key = (id(replay), entries[0], len(entries))
-        if self._rows.get(key) is None:
-            idx = [replay.row[e] for e in entries]
-            if idx == list(range(idx[0], idx[0] + len(idx))):
-                self._rows[key] = slice(idx[0], idx[0] + len(idx))
-            else:
-                self._rows[key] = np.array(idx)
-        return self._rows[key]
+        return slice_or_array([replay.row[e] for e in entries])
+
+    def _bind(self, r):
+        """What forward and backward look up, found once per replay: the rows of the sums,
+        activations and inputs (slices where consecutive), as sets for the backward pass's
+        bookkeeping, and the activation row's functions."""
+        if getattr(self, "_bound", None) is r:
+            return
+        self._bound = r
+        self.lin, self.into = self.rows(r, self.tops), self.rows(r, self.inputs)
+        self.act_at = None if self.act is None else self.rows(r, self.act)
+        self._act_rows = {r.row[a] for a in self.act or ()}
+        self._top_rows = {r.row[t] for t in self.tops if r.row[t] is not None}
+        self._in_rows = {r.row[x] for x in self.inputs}
+        self._needs_in = any(r.needs_grad[x] for x in self.inputs)
+        # the only writer of its parameters' gradients (none tied, none read elsewhere in
+        # the tape): backward writes dW and db straight into them instead of adding
+        others = {where for _, where in r.leaves["param"]}
+        for block in r.blocks:
+            if block is not self:
+                others.update(block.reads())
+        self.sole = (self.unique and self.strided is not None and
+                     others.isdisjoint(self.reads()))
+        if self.act is not None:
+            first = self.act[0]
+            e = r.tape.entries[first]
+            forward, local, with_arg = r.calls[first]
+            self._act = (e, forward, local, [e.arg] if with_arg else [], _view(e.op),
+                         (first, "forward"), (first, "local"), e.op.array is not None)
+
+    def reads(self):
+        """The parameters (their numbers) this block reads."""
+        return self.weights.ravel().tolist() + ([] if self.biases is None else
+                                                 self.biases.tolist())
+
+    def _run(self, r, key, fn, args, shape):
+        # an array form that ran once has no `if` to split: called straight (run_block's
+        # own shortcut, without its lookups); else run_block
+        if self._act[7] and r.whole.get(key):
+            return fn(*args)
+        return run_block(r, key, fn, args, shape)
 
     def forward(self, replay, values):
+        self._bind(replay)
         W, b = self.params(replay.params)
-        X = values[self.rows(replay, self.inputs)]
-        lin = self.rows(replay, self.tops)
+        X = values[self.into]
+        lin = self.lin
         if isinstance(lin, slice):                  # straight into the buffer: no copy
             out = np.matmul(W, X, out=values[lin])
+            if b is not None:
+                out += b[:, None]
         else:
             out = W @ X
-        if b is not None:
-            out += b[:, None]
-        values[lin] = out
+            if b is not None:
+                out += b[:, None]
+            values[lin] = out
         self.W, self.X = W, X
         if self.act is not None:
-            e = replay.tape.entries[self.act[0]]
-            forward, _, with_arg = replay.calls[self.act[0]]
-            view = _view(e.op)
-            args = [view(values[lin])] + ([e.arg] if with_arg else [])
-            result = run_block(replay, (self.act[0], "forward"), forward, args,
-                               values[lin].shape)
-            values[self.rows(replay, self.act)] = result
-
-    def _sets(self, r):
-        """The buffer rows of the activations, sums and inputs as sets (found once)."""
-        if getattr(self, "_of", None) is not r:
-            self._of = r
-            self._act_rows = {r.row[a] for a in self.act or ()}
-            self._top_rows = {r.row[t] for t in self.tops if r.row[t] is not None}
-            self._in_rows = {r.row[x] for x in self.inputs}
-            self._needs_in = any(r.needs_grad[x] for x in self.inputs)
-        return self._act_rows, self._top_rows, self._in_rows
+            e, forward, _, arg, view, key, _, _ = self._act
+            values[self.act_at] = self._run(replay, key, forward, [view(out)] + arg, out.shape)
 
     def backward(self, state):
         r = state.replay
+        self._bind(r)
         values = r.values[:, :r.n]
-        lin = self.rows(r, self.tops)
-        act_rows, top_rows, in_rows = self._sets(r)
+        lin = self.lin
+        act_rows, top_rows, in_rows = self._act_rows, self._top_rows, self._in_rows
         fresh = state.fresh
         if self.act is not None:
-            act = self.rows(r, self.act)
+            act = self.act_at
             if act_rows <= fresh:
                 return
             for row in act_rows & fresh:             # an activation nothing reached: 0
                 state.grads[row] = 0.0
             fresh -= act_rows
-            e = r.tape.entries[self.act[0]]
-            view = _view(e.op)
+            e, _, local, _, view, _, key, _ = self._act
             args = [view(values[act]), view(values[lin]), None, e.arg]
-            local = run_block(r, (self.act[0], "local"), r.calls[self.act[0]][1], args,
-                              values[lin].shape)
-            G = local[0] * state.grads[act]
+            G = self._run(r, key, local, args, values[lin].shape)[0] * state.grads[act]
         else:
             for row in top_rows & fresh:
                 state.grads[row] = 0.0
             fresh -= top_rows
             G = state.grads[lin]
-        dW = G @ self.X.T
-        if self.strided is not None:               # views into dparams: add in place
+        if self.sole:                              # views into dparams, still all 0
             dW_view, db_view = self.params(state.dparams)
-            dW_view += dW
+            np.matmul(G, self.X.T, out=dW_view)
+            if db_view is not None:
+                np.add.reduce(G, axis=1, out=db_view)
+        elif self.strided is not None:             # views into dparams: add in place
+            dW_view, db_view = self.params(state.dparams)
+            dW_view += G @ self.X.T
             if db_view is not None:
                 db_view += G.sum(axis=1)
         elif self.unique:
-            state.dparams[self.weights] += dW
+            state.dparams[self.weights] += G @ self.X.T
             if self.biases is not None:
                 state.dparams[self.biases] += G.sum(axis=1)
         else:
-            np.add.at(state.dparams, self.weights, dW)
+            np.add.at(state.dparams, self.weights, G @ self.X.T)
             if self.biases is not None:
                 np.add.at(state.dparams, self.biases, G.sum(axis=1))
         if self._needs_in:
-            into = self.rows(r, self.inputs)
+            into = self.into
             if isinstance(into, slice) and in_rows <= fresh:
                 np.matmul(self.W.T, G, out=state.grads[into])   # no copy, nothing to add to
                 fresh -= in_rows
@@ -167,6 +189,10 @@ class Dot:
         self.left, self.right, self.bias = np.array(left), np.array(right), bias
         self.tops = [top]
 
+    def reads(self):
+        return self.left.tolist() + self.right.tolist() + ([] if self.bias is None else
+                                                           [self.bias])
+
     def forward(self, replay, values):
         P = replay.params
         total = float(np.dot(P[self.left], P[self.right]))
@@ -197,6 +223,9 @@ class Sum:
         # is ("p",) the parameter, ("c", number) a constant or ("s", k) step k
         self.program, self.params = program, np.array(params)
         self.unique = len(set(params)) == len(params)
+
+    def reads(self):
+        return self.params.tolist()
 
     def _args(self, replay, k, refs, P, vals):
         e = replay.tape.entries[self.program[k][0]]
@@ -364,39 +393,37 @@ def _chain(entries, uses, per_sample, top, term=None):
     sum(..., b)) or last (Neuron's ... + b); else None."""
     if entries[top].kind != "op" or entries[top].op.name != "add":
         return None
-    weights, inputs, absorbed, bias = [], [], [], None
+    weights, inputs, bias = [], [], None
+    absorbed = {}                                  # an ordered set (a dict): found in O(1)
     node = top
     while True:
         e = entries[node]
         if node != top:
             if uses[node] != 1:
                 return None
-            absorbed.append(node)
+            absorbed[node] = None
         is_add = e.kind == "op" and e.op.name == "add"
         for part in (e.parents[::-1] if is_add else [node]):
             if is_add and part == e.parents[0]:
                 break                              # the left operand: walk down to it
             found = (term or _term)(entries, uses, per_sample, part)
             if found is None and entries[part].kind == "const" and entries[part].where == 0:
-                if part in absorbed:               # sum()'s start, 0 + ...: nothing to add
-                    absorbed.remove(part)
+                absorbed.pop(part, None)           # sum()'s start, 0 + ...: nothing to add
             elif found is None and entries[part].kind == "param" and bias is None:
                 bias = entries[part].where
-                if part in absorbed:
-                    absorbed.remove(part)
+                absorbed.pop(part, None)
             elif found is None:
                 return None
             else:
                 weights.append(found[0])
                 inputs.append(found[1])
-                if part not in absorbed:
-                    absorbed.append(part)
+                absorbed.setdefault(part)
         if not is_add:
             break
         node = e.parents[0]
     if not weights or (bias is None and len(weights) < 2):
         return None
-    return weights[::-1], bias, tuple(inputs[::-1]), absorbed
+    return weights[::-1], bias, tuple(inputs[::-1]), list(absorbed)
 
 
 def _shared_term(entries, uses, per_sample, i):

@@ -44,6 +44,11 @@ class Module:
         """(dotted name, Value) pairs, in the same order as parameters(). A Value or Module
         reachable twice (tied weights, a child's back-reference to its parent, a cycle) is
         visited once, under the first name it is found by, as in PyTorch."""
+        return self._walk(prefix, named=True)
+
+    def _walk(self, prefix: str, named: bool) -> list[tuple[str, Value]]:
+        """named_parameters' walk; with named=False every name is "" (parameters() needs
+        none, and formatting 66,817 names for a width-256 MLP costs 0.1 s)."""
         stack: list[tuple[str, Any]] = [(prefix, self)]   # Any: a Module, Value or list
         seen = set()                  # ids of what has been visited: no loops, no repeats
         out: list[tuple[str, Value]] = []
@@ -57,14 +62,15 @@ class Module:
                 continue
             children = (vars(item).items() if isinstance(item, Module)
                         else ((str(i), child) for i, child in enumerate(item)))
-            found = [(f"{name}.{key}" if name else key, child) for key, child in children
+            found = [((f"{name}.{key}" if name else key) if named else "", child)
+                     for key, child in children
                      if isinstance(child, (Value, Module, list, tuple))]
             stack.extend(reversed(found))
         return out
 
     def parameters(self) -> list[Value]:
         """Every trainable Value: layer by layer, neuron by neuron, weights then bias."""
-        return [p for _, p in self.named_parameters()]
+        return [p for _, p in self._walk("", named=False)]
 
     def zero_grad(self) -> None:
         """Set every parameter's .grad to 0 (gradients accumulate until you do)."""

@@ -4,14 +4,17 @@ gradients as the scalar engine (to float rounding). Where that cannot be exact i
 trains with the scalar engine; materialize(i) gives any sample's graph back as Values.
 """
 import math
+import operator
 import warnings
+from collections import deque
 from fractions import Fraction
+from itertools import repeat
 
 from tracegrad.engine import Value
 from tracegrad.engine.replay.tape import TapeError, record
 from tracegrad.engine.extras import require
 
-from . import guards, losses
+from . import collector, guards, losses
 
 
 class ReplayWarning(UserWarning):
@@ -67,7 +70,8 @@ class Replayer:
             # numbers (lse - z_t = -sum_k t_k (z_k - lse)), a placeholder per class
             self.one_hot = (self.loss is losses.cross_entropy and
                             all(type(y) is int for _, y in self.pairs))
-            self.tape = self._checked_tape(verify)
+            with collector.paused():    # recording builds 100,000s of nodes, no cycles
+                self.tape = self._checked_tape(verify)
             self.Y = self._labels(self.Y)
         except (TapeError, TypeError, ValueError) as why:
             self.tape, self.reason = None, str(why)
@@ -77,7 +81,8 @@ class Replayer:
                           'instead', ReplayWarning, stacklevel=3)
             return
         from .fuse import find_blocks             # numpy: imported only once replay is asked for
-        self.run = self.tape.replay(self.batch_size, find_blocks if fused else None)
+        with collector.paused():
+            self.run = self.tape.replay(self.batch_size, find_blocks if fused else None)
         self.last = None
 
     # --- recording ----------------------------------------------------------------------
@@ -145,8 +150,8 @@ class Replayer:
         np = self.np
         X, Y = self._arrays(batch)
         size = math.ceil(len(X) / accumulate)
-        weight = float(Fraction(1, len(X))) if reduction == "mean" else 1.0
-        total, scores, grads = 0, [], np.zeros(len(params))
+        weight = 1.0 / len(X) if reduction == "mean" else 1.0   # float(Fraction(1, n))
+        total, scores, grads = 0, [], None
         try:
             for start in range(0, len(X), size):
                 micro = slice(start, start + size)
@@ -156,7 +161,10 @@ class Replayer:
                 value = float(np.cumsum(roots)[-1])
                 value = value * weight if reduction == "mean" else value
                 if math.isfinite(value):
-                    grads += self.run.backward(weight)
+                    more = self.run.backward(weight)
+                    grads = more if grads is None else grads + more
+                if grads is None:
+                    grads = np.zeros(len(params))
                 if metric is not None:
                     scores += self._scores(metric, batch[micro])
                 if penalty is not None and start + size >= len(X):
@@ -192,8 +200,13 @@ class Replayer:
             return (_array(self.np, [x for x, _ in batch], "input"),
                     self._labels(_array(self.np, [y for _, y in batch], "label")))
         if self._order is None or self._order[0] is not order:
-            self._order = (order, self.np.array(order, dtype=self.np.intp))
-        index = self._order[1][batch.start:batch.stop]
+            index = self.np.array(order, dtype=self.np.intp)
+            in_order = bool((index == self.np.arange(len(index))).all())
+            self._order = (order, None if in_order else index)
+        rows = self._order[1]
+        if rows is None:                        # not shuffled: the rows as they are, no copy
+            return self.X[batch.start:batch.stop], self.Y[batch.start:batch.stop]
+        index = rows[batch.start:batch.stop]
         return self.X[index], self.Y[index]
 
     def _penalty(self, penalty, params):
@@ -239,6 +252,14 @@ class Replayer:
             root.label = "loss"
         root.backward(weight)
         return root
+
+
+_DATA = operator.attrgetter("data")
+
+
+def _each(fn, *columns):
+    """fn(*row) for each row of columns, for its effect: a loop run by map, not by Python."""
+    deque(map(fn, *columns), maxlen=0)
 
 
 def _is_list(y):
@@ -302,7 +323,7 @@ class ArrayTraining:
         self._where = None
         if not self.every:
             self.chosen = np.array([self.where[id(p)] for p in optimizer.params], dtype=np.intp)
-        self.P = np.fromiter((p.data for p in replayer.params), float, len(replayer.params))
+        self.P = np.fromiter(map(_DATA, replayer.params), float, len(replayer.params))
         self.G = np.zeros(len(self.P))
         self.state = {k: np.array(v, dtype=float) for k, v in optimizer.arrays().items()}
         self.moved = 0.0
@@ -338,13 +359,17 @@ class ArrayTraining:
         else:
             old, grads = self.P[self.chosen], grads[self.chosen]
         np, params, model = self.np, self.optimizer.params, self.replayer.model
-        if not np.isfinite(grads).all():                   # the scalar path's guards,
-            guards.check_gradients(params, model, grads.tolist())   # the same messages
+        # the scalar path's guards with the same messages, looked for only when a quick test
+        # fails: a sum of squares or a largest change is finite when every number is (it
+        # can also overflow with every number finite: then the guard finds nothing)
+        if not math.isfinite(grads @ grads):
+            guards.check_gradients(params, model, grads.tolist())
         new, state = self.optimizer.step_arrays(old, grads, self.state)
-        if not np.isfinite(new).all():
+        moved = float(np.max(np.abs(new - old)))
+        if not math.isfinite(moved):
             guards.check_parameters(params, model, new.tolist(), grads.tolist())
         self.state = state
-        self.moved = float(self.np.max(self.np.abs(new - old)))
+        self.moved = moved
         if self.every:
             self.P = new               # new arrays each step, never written in place: a
         else:                          # snapshot keeps the old ones without copying
@@ -367,6 +392,7 @@ class ArrayTraining:
             for p in params:
                 p.data = float(self.P[self.where[id(p)]])
             return
-        for p, x, g in zip(self.replayer.params, self.P.tolist(), self.G.tolist()):
-            p.data, p.grad = x, g
-        self.optimizer.sync_arrays({k: v.tolist() for k, v in self.state.items()})
+        params = self.replayer.params
+        _each(setattr, params, repeat("data"), self.P.tolist())   # loops at C speed: 66,817
+        _each(setattr, params, repeat("grad"), self.G.tolist())   # parameters take 3 ms
+        self.optimizer.sync_arrays(self.state)

@@ -426,6 +426,27 @@ def test_tied_weights_in_a_fused_layer_add_up():
     assert fused.backward(1.0).tolist() == pytest.approx(want, **TOL)
 
 
+def test_a_layer_writes_its_gradients_straight_in_only_when_nothing_else_reads_them():
+    # a fused layer that is the only reader of its parameters writes dW and db into the
+    # gradient (no add); a weight the loss also reads directly must add up instead
+    model, X, Y = mlp_problem(2, [3, 1], "relu", 6, 3)
+    params = model.parameters()
+    w = model.layers[0].neurons[1].w[0]
+    xs, ys = [Value(0.0), Value(0.0)], [Value(0.0)]
+    out = model(xs)
+    tape = record(losses.mse(out, ys) + w * w, params, xs, ys, out)
+    plain, fused = tape.replay(6, fuse=None), tape.replay(6, fuse=find_blocks)
+    p = [q.data for q in params]
+    assert fused.forward(p, X, Y).tolist() == pytest.approx(plain.forward(p, X, Y).tolist(),
+                                                            **TOL)
+    assert {block.weights.shape: block.sole for block in fused.blocks} == {(3, 2): False,
+                                                                          (1, 3): True}
+    assert fused.backward(1.0).tolist() == pytest.approx(plain.backward(1.0).tolist(), **TOL)
+    _, want = scalar_batch(lambda s: losses.mse(model(s[0]), s[1]) + w * w, params,
+                           list(zip(X, Y)))
+    assert fused.backward(1.0).tolist() == pytest.approx(want, **TOL)
+
+
 def test_create_graph_is_refused_with_the_way_to_do_it():
     w, x = Value(2.0, label="w"), Value(3.0)
     run = record((w * x) ** 2, [w], [x]).replay(2)
@@ -565,6 +586,28 @@ def test_fit_leaves_the_values_and_the_optimizer_state_as_the_scalar_engine_does
     assert h[1][1]["t"] == h[0][1]["t"] == 4
     for a, b in zip(h[1][1]["state"], h[0][1]["state"]):
         assert a == pytest.approx(b, **TOL)
+
+
+def test_the_optimizer_state_carries_over_between_fits_and_into_a_scalar_step():
+    # fit hands its state arrays to the optimizer, which writes them per parameter only when
+    # .state is read: a second fit takes them as they are, and a scalar step, state_dict
+    # and explain read the same numbers the scalar engine has
+    runs = []
+    for engine in ("scalar", "replay"):
+        model = MLP(2, [3, 1], seed=2)
+        opt = optim.Adam(model.parameters(), lr=0.02)
+        ds = data.moons(16, seed=3)
+        fit(model, ds, "mse", opt, max_steps=3, batch_size=8, progress=False, engine=engine)
+        fit(model, ds, "mse", opt, max_steps=2, batch_size=8, progress=False, engine=engine)
+        explained = opt.explain(opt.params[0]).data
+        opt.step()                       # the scalar rule, from the state fit left behind
+        runs.append(([p.data for p in model.parameters()], opt.state_dict(), explained))
+    (values, saved, explained), (values2, saved2, explained2) = runs
+    assert saved2["t"] == saved["t"] == 6
+    assert values2 == pytest.approx(values, **TOL)
+    assert explained2 == pytest.approx(explained, **TOL)
+    for a, b in zip(saved2["state"], saved["state"]):
+        assert a == pytest.approx(b, **TOL) and a["v"] > 0
 
 
 def test_materialize_after_training_gives_each_sample_back():

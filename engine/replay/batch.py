@@ -7,6 +7,7 @@ A block has `tops` and `act` (the entries it writes, given rows in that order; a
 None), `absorbed` (entries it makes unnecessary) and forward(replay, values), backward(state).
 """
 import math
+from collections import defaultdict
 
 import numpy as np
 
@@ -37,8 +38,7 @@ class Replay:
             raise ValueError(f"replay: batch_size must be a positive int, got {batch_size!r}")
         self.tape, self.size = tape, batch_size
         entries = tape.entries
-        self.per_sample = _per_sample(entries)
-        self.needs_grad = _needs_grad(entries)
+        self.per_sample, self.needs_grad = _reached(entries)
         blocks = list(fuse(tape, self.per_sample)) if fuse is not None else []
         self.program, self.row = _layout(entries, self.per_sample, blocks)
         self.blocks = blocks
@@ -52,12 +52,16 @@ class Replay:
         self.uniform = [None] * len(entries)       # entries shared by every sample
         read = {p for item in self.program if isinstance(item, int)
                 for p in entries[item].parents}
-        self.leaves = {kind: [(i, e.where) for i, e in enumerate(entries) if e.kind == kind
-                              and (kind != "param" or i in read)]
-                       for kind in ("input", "label", "param")}
-        for i, e in enumerate(entries):
+        self.leaves = {"input": [], "label": [], "param": []}
+        for i, e in enumerate(entries):            # one pass over the leaves
             if e.kind == "const":
                 self.uniform[i] = e.where
+            elif e.kind != "op" and (e.kind != "param" or i in read):
+                self.leaves[e.kind].append((i, e.where))
+        # where forward copies the inputs and labels to: (buffer rows, their columns)
+        self._copy = {kind: _rows_and_columns([(self.row[i], where)
+                                               for i, where in self.leaves[kind]])
+                      for kind in ("input", "label")}
         self.whole = {}                            # entry -> did its row run on whole arrays
         self.params = None
 
@@ -75,10 +79,10 @@ class Replay:
         self.params = np.asarray(params, dtype=float)
         tape, values, row = self.tape, self.values[:, :n], self.row
         labels = None if labels is None else np.asarray(labels, dtype=float).reshape(n, -1)
-        for i, where in self.leaves["input"]:
-            values[row[i]] = inputs[:, where]
-        for i, where in self.leaves["label"]:
-            values[row[i]] = labels[:, where]
+        for kind, given in (("input", inputs), ("label", labels)):
+            rows, columns = self._copy[kind]       # every input in one copy (a slice, usually)
+            if rows is not None:
+                values[rows] = given[:, columns].T
         if self.leaves["param"]:                   # those read one by one (not fused)
             numbers = self.params.tolist()
             for i, where in self.leaves["param"]:
@@ -191,7 +195,8 @@ class Replay:
         tape, n, row = self.tape, self.n, self.row
         grads = self.grads[:, :n]
         fresh = set(self.rows_used)               # rows not yet written in this pass
-        shared = [0.0] * len(tape.entries)       # gradients of the shared entries
+        shared = defaultdict(float)              # gradients of the shared entries (a list
+                                                 # would be as long as the tape, each pass)
         dparams = np.zeros(tape.n_params)
         last = len(tape.entries) - 1
         if self.per_sample[last]:
@@ -290,6 +295,21 @@ def run_block(replay, key, fn, args, shape):
     return out
 
 
+def _rows_and_columns(pairs):
+    """(buffer rows, data columns) for a list of (row, column): slices when both run in
+    steps of 1, else index arrays; (None, None) for none."""
+    if not pairs:
+        return None, None
+    return tuple(slice_or_array([pair[k] for pair in pairs]) for k in (0, 1))
+
+
+def slice_or_array(numbers):
+    """numbers as a slice when they run in steps of 1 (indexing with it copies nothing)."""
+    if numbers == list(range(numbers[0], numbers[0] + len(numbers))):
+        return slice(numbers[0], numbers[0] + len(numbers))
+    return np.array(numbers, dtype=np.intp)
+
+
 def _row(entry, call):
     try:
         return call()
@@ -306,26 +326,25 @@ def check_finite(x, what, base):
 
 
 # --- analysis of the tape (once, when the replay is made) ------------------------------
-def _per_sample(entries):
-    """Whether each entry differs between samples (it depends on an input or a label)."""
-    return _reached(entries, ("input", "label"))
-
-
-def _needs_grad(entries):
-    """Whether a gradient must reach each entry: it is a parameter or depends on one."""
-    return _reached(entries, ("param",))
-
-
-def _reached(entries, kinds):
-    """Whether each entry is a leaf of one of kinds, or computed from one (tape order)."""
-    out = []
+def _reached(entries):
+    """Two flags per entry, found in one pass (tape order): per_sample, it differs between
+    samples (an input or a label, or computed from one); needs_grad, a gradient must reach
+    it (a parameter, or computed from one)."""
+    sample, grad = [], []
+    add_sample, add_grad = sample.append, grad.append
     for e in entries:
         if e.kind == "op":
             ps = e.parents
-            out.append(out[ps[0]] or (len(ps) > 1 and out[ps[1]]))
+            if len(ps) == 1:
+                add_sample(sample[ps[0]])
+                add_grad(grad[ps[0]])
+            else:
+                add_sample(sample[ps[0]] or sample[ps[1]])
+                add_grad(grad[ps[0]] or grad[ps[1]])
         else:
-            out.append(e.kind in kinds)
-    return out
+            add_sample(e.kind == "input" or e.kind == "label")
+            add_grad(e.kind == "param")
+    return sample, grad
 
 
 def _layout(entries, per_sample, blocks):

@@ -49,27 +49,32 @@ def record(root, params, inputs=(), labels=(), outputs=()):
     extra = [n for o in outputs if o not in seen for n in topological_order(o)
              if n not in seen and not seen.add(n)]
     order = order[:-1] + extra + order[-1:]
-    number = {node: i for i, node in enumerate(order)}
+    number = {node: i for i, node in enumerate(order)}.__getitem__
     entries = []
-    append, new = entries.append, tuple.__new__     # Entry(...) without its keyword parsing
+    # the loop every recording runs once per node (200,000 for a width-256 MLP): Entry(...)
+    # without its keyword parsing; _arg is read only on one-input nodes (_node sets it only
+    # there, and reading an unset slot raises inside getattr)
+    append, new = entries.append, tuple.__new__
     for node in order:
         data = node.data
         if type(data) is not float and isinstance(data, Fraction):
             raise TapeError(f"record: {node!r} holds the exact number {data}; replay "
                             "computes in float64, so exact (Fraction) graphs stay on the scalar "
                             "engine")
-        a = node._a
+        a, label = node._a, getattr(node, "_label", None)
         if a is None:                           # a leaf
             kind, where = roles.get(node, ("const", data))
-            append(new(Entry, (kind, None, (), None, where, node.label)))
+            append(new(Entry, (kind, None, (), None, where, label)))
+        elif node._b is None:
+            append(new(Entry, ("op", node._op, (number(a),), getattr(node, "_arg", None), None,
+                               label)))
         else:
-            b = node._b
-            parents = (number[a],) if b is None else (number[a], number[b])
-            append(new(Entry, ("op", node._op, parents, node.arg, None, node.label)))
+            append(new(Entry, ("op", node._op, (number(a), number(node._b)), None, None,
+                               label)))
     if not isinstance(root.data, float):
         raise TapeError(f"record: the root is the {type(root.data).__name__} {root.data!r}; "
                         "replay computes in float64, so only a float graph replays exactly")
-    return Tape(entries, [number[o] for o in outputs], len(params), len(inputs), len(labels))
+    return Tape(entries, [number(o) for o in outputs], len(params), len(inputs), len(labels))
 
 
 class Tape:
