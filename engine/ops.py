@@ -265,6 +265,48 @@ def _step(a, below=0):
     return 1 if a > 0 else below if a <= 0 else math.nan
 
 
+def _step_forward(a):
+    # the perceptron's unit: 1 or 0 in a's type, as relu keeps it (an int stays an int);
+    # `<= 0` then the rest: step(nan) is nan
+    return type(a)(1) if a > 0 else type(a)(0) if a <= 0 else a
+
+
+def _xlogy_forward(a, b):
+    # a log(b), and 0 where a == 0 whatever b is (0 log 0 = 0, the limit of x log x): an
+    # entropy's or a divergence's term for an outcome of probability 0 (NaN stays NaN)
+    if a == 0 and b == b:
+        return type(a)(0)
+    if a != a or b != b:
+        return math.nan
+    if b <= 0:
+        raise ValueError("xlogy(a, b) = a log(b) is defined for b > 0 (or a = 0) only")
+    return a * math.log(b)
+
+
+def _xlogy_local(out, a, b, arg):
+    # d xlogy(a, b)/da = log(b), d/db = a/b. Where a == 0 the row is 0 for every b, so d/db
+    # = 0 there (0/b, and 0 also at b == 0, where a/b is 0/0); d/da stays log(b) (a log b is
+    # a straight line in a), except where b <= 0 has no log: 0 there, as in PyTorch.
+    # (Past those, b <= 0 only comes with a NaN: NaN.)
+    a_num, b_num = value_of(a), value_of(b)
+    if a_num == 0 and b_num == b_num:
+        return (_log(b) if b_num > 0 else 0, 0)
+    return (_log(b) if b_num > 0 else math.nan, divide(a, b) if b_num != 0 else math.nan)
+
+
+def _array_xlogy(a, b):
+    zero = (a == 0) & (b == b)          # _xlogy_forward's 0, on the lanes where it applies
+    np = _numpy()
+    return np.where(zero, 0.0, a * np.log(b))
+
+
+def _array_xlogy_local(out, a, b, arg):
+    zero = (a == 0) & (b == b)          # _xlogy_local's branches, lane by lane
+    np = _numpy()
+    return (np.where(b > 0, np.log(b), np.where(zero, 0.0, math.nan)),
+            np.where(zero, 0.0, a / b))
+
+
 _sigmoid = _either("sigmoid", _sigmoid_forward)
 
 FUNCTIONS = [
@@ -277,6 +319,13 @@ FUNCTIONS = [
        rules=("1/{a}",),
        # log <= 0 gives NaN or -inf here; the replay then reruns the row to raise its error
        array=Arrays(lambda a, arg: _numpy().log(a), lambda out, a, b, arg: (1.0 / a,))),
+    # x log y with 0 log y = 0 (torch.xlogy, scipy.special.xlogy): kl_div's and entropy's
+    # terms, the same graph whether a probability is 0 or not (so a batch of labels replays)
+    Op(name="xlogy", symbol="xlogy({a}, {b})", forward=_xlogy_forward,
+       local=_xlogy_local,
+       rules=("log({b}) if {b} > 0 else 0", "{a}/{b} if {a} != 0 else 0"),
+       # b <= 0 where a != 0 gives NaN or -inf here; the replay then reruns the row to raise
+       array=Arrays(_array_xlogy, _array_xlogy_local)),
     Op(name="sqrt", symbol="sqrt({a})",
        forward=_defined("sqrt", lambda a: a < 0, "non-negative numbers", math.sqrt),
        local=_sqrt_local,
@@ -293,6 +342,13 @@ FUNCTIONS = [
        # the step from the output in one pass: sign(max(a, 0)) is 1, 0, or NaN for NaN
        array=Arrays(lambda a, arg: _numpy().maximum(a, 0.0),
                     lambda out, a, b, arg: (_numpy().sign(out),))),
+    # the binary step: no gradient flows back through it (why perceptrons were not trained
+    # by gradient descent); a row, so its 1 or 0 is a step of the graph, not a frozen number
+    Op(name="step", symbol="step({a})", forward=_step_forward,
+       local=lambda out, a, b, arg: (0,),      # 0 on both sides of the jump, and at it
+       rules=("0",), kinks=(0,),
+       array=Arrays(lambda a, arg: _array_step(a),
+                    lambda out, a, b, arg: ((a > 0) * 0.0,))),        # 0 in every lane
     Op(name="leaky_relu", symbol="leaky_relu({a}, {arg})",
        forward=lambda a, s: a if a > 0 else s * a,
        local=lambda out, a, b, s: (_step(a, below=s),),

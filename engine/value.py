@@ -211,6 +211,15 @@ class Value:
                             f"not {type(other).__name__} {other!r}")
         return _apply(OPS["maximum"], self, operand)
 
+    def xlogy(self, other: Value | Number) -> Value:
+        """self * log(other), and 0 where self == 0 (torch.xlogy): the term p log q of an
+        entropy or a divergence, 0 for an outcome of probability 0 whatever q is."""
+        operand = _operand(other, self.data)
+        if operand is None:
+            raise TypeError(f"xlogy: the other operand must be a Value or a real number, "
+                            f"not {type(other).__name__} {other!r}")
+        return _apply(OPS["xlogy"], self, operand)
+
     # --- functions: exp, log, tanh ... are made from the table below this class ------
     def leaky_relu(self, slope: Number = 0.01) -> Value:
         """x if x > 0 else slope * x (slope: a number)."""
@@ -230,6 +239,7 @@ class Value:
         def tanh(self) -> Value: ...
         def sigmoid(self) -> Value: ...
         def relu(self) -> Value: ...
+        def step(self) -> Value: ...
         def softplus(self) -> Value: ...
         def sin(self) -> Value: ...
         def cos(self) -> Value: ...
@@ -260,9 +270,10 @@ def _function(op: Op) -> Callable[[Value], Value]:
 
 
 # exp, log, sqrt, tanh, sigmoid, relu, softplus, sin, cos, tan, abs, asin, ...: one method
-# per row written as a call and taking no parameter, so a new row is a new method at once
+# per one-input row written as a call and taking no parameter, so a new row is a new method
+# at once (a two-input call, xlogy, is a method of its own above)
 for _op in OPS.values():
-    if _op.function and not _op.arg:
+    if _op.function and not _op.arg and len(_op.rules) == 1:
         setattr(Value, _op.name, _function(_op))
 
 _new = object.__new__

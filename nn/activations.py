@@ -59,10 +59,10 @@ def step(x: Scalar) -> Value:
 
     Its derivative is 0 everywhere (and undefined at 0), so no gradient flows back
     through it: this is why perceptrons could not be trained by gradient descent, and why
-    smooth units (sigmoid, tanh) replaced it. Built as 0 * x + [x > 0] so the graph still
-    connects x to the output, with a local derivative of exactly 0."""
-    x = as_value(x)
-    return x * 0 + (1 if x.data > 0 else 0)
+    smooth units (sigmoid, tanh) replaced it. It is the table's `step` row: the graph
+    connects x to the output with a local derivative of exactly 0, and is the same graph
+    for every sample (so a model using it replays)."""
+    return as_value(x).step()
 
 
 def softmax(values: Iterable[Scalar], shift: bool = True) -> list[Value]:

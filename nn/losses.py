@@ -169,15 +169,20 @@ def _log_probability(p: Value, t: Scalar) -> Value:
 
 def kl_div(p: Many, q: Many) -> Value:
     """KL(p || q) = sum p_i log(p_i / q_i), for probability lists p (the truth) and q (the
-    model). Terms with p_i = 0 contribute 0. Note PyTorch's kl_div takes log q first."""
+    model): the cross-entropy of q against p minus p's entropy. Each term is written
+    xlogy(p_i, p_i) - xlogy(p_i, q_i) (xlogy(a, b) = a log b, and 0 where a = 0), so a term
+    with p_i = 0 is 0 and passes no gradient to q_i, and the graph is the same whatever p
+    holds: one-hot and soft labels replay. Note PyTorch's kl_div takes log q first."""
     p, q = _pairs("kl_div", p, q)
     for i, (pi, qi) in enumerate(zip(p, q)):
         if _data(qi) <= 0 < _data(pi):
             raise ValueError(f"kl_div: q[{i}] = {_data(qi)!r} where p[{i}] = "
                              f"{_data(pi)!r} > 0: the divergence is infinite")
-    terms = [as_value(pi) * (as_value(pi).log() - as_value(qi).log())
-             for pi, qi in zip(p, q) if _data(pi) != 0]
-    return _reduce("kl_div", terms or [Value(0.0)], "sum")
+    terms = []
+    for pi, qi in zip(p, q):
+        pi = as_value(pi)
+        terms.append(pi.xlogy(pi) - pi.xlogy(qi))
+    return _reduce("kl_div", terms, "sum")
 
 
 def hinge(scores: Many, labels: Many, reduction: str = "mean") -> Value:

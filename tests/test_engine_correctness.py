@@ -114,7 +114,7 @@ def build(name, x, other=1.5):
         return x.leaky_relu(0.1)
     if len(op.rules) == 2:
         return {"add": x + other, "sub": x - other, "mul": x * other, "div": x / other,
-                "powv": x ** other, "maximum": x.maximum(other)}[name]
+                "powv": x ** other, "maximum": x.maximum(other), "xlogy": x.xlogy(other)}[name]
     return {"neg": -x, "abs": abs(x)}.get(name) or getattr(x, name)()
 
 
@@ -141,7 +141,7 @@ AT_INFINITY = {"neg": (-INF, INF), "pow": (INF, -INF), "exp": (INF, 0.0), "log":
                "asin": (ValueError, ValueError), "acos": (ValueError, ValueError),
                "atan": (math.pi / 2, -math.pi / 2), "sinh": (INF, -INF), "cosh": (INF, INF),
                "asinh": (INF, -INF), "acosh": (INF, ValueError), "atanh": (ValueError, ValueError),
-               "maximum": (INF, 1.5)}
+               "maximum": (INF, 1.5), "step": (1.0, 0.0), "xlogy": (INF, -INF)}
 
 
 @pytest.mark.parametrize("name", sorted(OPS))

@@ -48,13 +48,16 @@ CASES = {
     "acosh": (lambda a: a.acosh(), math.acosh, [(1.5,), (4.0,)], [(1.05, 10)]),
     "atanh": (lambda a: a.atanh(), math.atanh, [(0.3,), (-0.9,)], [(-0.95, 0.95)]),
     "maximum": (lambda a, b: a.maximum(b), max, [(1.5, -2.0), (-3.0, 0.7)], [(-5, 5), (-5, 5)]),
+    "step": (lambda a: a.step(), lambda a: 1.0 if a > 0 else 0.0, [(0.5,), (-2.0,)], [(-5, 5)]),
+    "xlogy": (lambda a, b: a.xlogy(b), lambda a, b: a * math.log(b), [(0.5, 0.3), (-2.0, 4.0)],
+              [(-5, 5), (0.05, 50)]),
 }
 
 KINKS = {name for name, op in OPS.items() if op.kinks}   # corners at 0: keep central differences away
 
 
 def test_kinks_are_the_ops_with_a_corner():
-    assert KINKS == {"relu", "leaky_relu", "abs"}
+    assert KINKS == {"relu", "leaky_relu", "abs", "step"}
 
 
 def test_every_op_in_the_table_is_tested():
@@ -311,3 +314,99 @@ def test_new_rows_pass_check_grad_second_derivatives_and_the_parser(name):
     d = lambda t: (first(t + h) - first(t - h)) / (2 * h)
     assert d2x == pytest.approx((d(at + h) - d(at - h)) / (2 * h), rel=1e-4)
     assert parse(f"{name}(x)").evaluate({"x": Value(at)}).data == first(at)
+
+
+# --- step and xlogy (issue 21), and every row's array form against the row ------------------
+def test_step_by_hand():
+    from tracegrad.engine import local_derivatives
+    assert [Value(x).step().data for x in (0.5, -2.0, 0.0, -0.0)] == [1.0, 0.0, 0.0, 0.0]
+    assert Value(3).step().data == 1 and type(Value(3).step().data) is int      # as relu keeps
+    assert math.isnan(Value(math.nan).step().data)
+    for x in (0.5, -2.0, 0.0, math.nan):
+        v = Value(x)
+        assert local_derivatives(v.step()) == (0,)
+        (v.step() * 3).backward()
+        assert v.grad == 0                                   # no gradient flows back
+    assert OPS["step"].math == "d step(a)/da = 0" and OPS["step"].kinks == (0,)
+
+
+def test_xlogy_by_hand():
+    from tracegrad.engine import grad
+    p, q = Value(0.5), Value(0.25)
+    out = p.xlogy(q)
+    assert out.data == 0.5 * math.log(0.25)
+    assert grad(out, [p, q]) == [math.log(0.25), 2.0]        # log q and p / q
+    dp, dq = grad(p.xlogy(q), [p, q], create_graph=True)     # the rules as Values, again
+    assert grad(dq, [p, q]) == [4.0, -8.0]                   # d(p/q) = 1/q, -p/q^2
+    assert grad(dp, [p, q]) == [0, 4.0]                      # d(log q) = 0, 1/q
+    zero = Value(0.0)
+    for b in (0.25, 0.0, -1.0):                              # 0 log b = 0, whatever b is
+        b = Value(b)
+        out = zero.xlogy(b)
+        assert out.data == 0.0
+        # d/db = 0 (the row is 0 for every b); d/da = log b where b > 0, else 0 (PyTorch's)
+        assert grad(out, [zero, b]) == [math.log(b.data) if b.data > 0 else 0, 0]
+    assert math.isnan(Value(0.0).xlogy(math.nan).data)
+    with pytest.raises(ValueError, match=r"^xlogy: xlogy\(p, q\) with p=0.5, q=0.0 failed: "
+                                         r"xlogy\(a, b\) = a log\(b\) is defined for b > 0"):
+        Value(0.5, label="p").xlogy(Value(0.0, label="q"))
+    with pytest.raises(TypeError, match="xlogy: the other operand must be a Value or a real"):
+        Value(0.5).xlogy("q")
+
+
+@pytest.mark.parity
+def test_xlogy_and_step_match_torch():
+    torch = pytest.importorskip("torch")
+    from tracegrad.engine import grad
+    from tracegrad.engine.teach.torch_check import torch_grad
+    for a, b in [(0.5, 0.3), (-2.0, 4.0), (0.0, 0.2), (0.0, 3.0)]:
+        ta, tb = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (a, b))
+        out = torch.xlogy(ta, tb)
+        out.backward()
+        va, vb = Value(a), Value(b)
+        ours = va.xlogy(vb)
+        assert ours.data == pytest.approx(out.item(), rel=1e-15)
+        assert grad(ours, [va, vb]) == pytest.approx([ta.grad.item(), tb.grad.item()], rel=1e-15)
+        assert torch_grad(ours, [va, vb]) == pytest.approx(grad(ours, [va, vb]), rel=1e-15)
+    x = Value(0.7)
+    y = x.step() * x + x.step()                              # step passes no gradient: d/dx = 1
+    assert torch_grad(y, [x]) == grad(y, [x]) == [1.0]
+
+
+NUMBERS = [0.0, -0.0, 0.5, -2.0, 3.0, 1e-300, -1e-300, 1e300, math.inf, -math.inf, math.nan]
+
+
+@pytest.mark.parametrize("name", sorted(n for n, op in OPS.items() if op.array is not None))
+def test_each_array_form_equals_its_row(name):
+    # the SPEED TRICK of the replay: the same numbers as the row, on every lane where the row
+    # gives a number (where it raises, the replay reruns the row to raise the same error)
+    np = pytest.importorskip("numpy")
+    op = OPS[name]
+    two = len(op.rules) == 2
+    args = {"pow": [3, -1, 0.5, 0], "leaky_relu": [0.1, 0]}.get(name, [None])
+    pairs = [(a, b) for a in NUMBERS for b in (NUMBERS if two else [None])]
+    for arg in args:
+        lanes = []
+        for a, b in pairs:
+            try:
+                out = op.forward(a, b) if two else op.forward(a, arg) if arg is not None \
+                    else op.forward(a)
+                local = op.local(out, a, b, arg)
+            except (ValueError, ZeroDivisionError, OverflowError):
+                continue
+            if any(isinstance(x, complex) for x in (out, *local)):
+                continue
+            if name == "pow" and a == -math.inf and arg != int(arg):
+                continue        # Python's (-inf) ** 0.5 is inf, numpy's NaN: left as it is
+            lanes.append((a, b, out, local))
+        A = np.array([a for a, _, _, _ in lanes])
+        B = np.array([b for _, b, _, _ in lanes]) if two else None
+        with np.errstate(all="ignore"):
+            out = op.array.forward(A, B) if two else op.array.forward(A, arg)
+            local = op.array.local(out, A, B, arg)
+        want = np.array([o for _, _, o, _ in lanes], dtype=float)
+        np.testing.assert_array_equal(np.broadcast_to(out, want.shape), want, err_msg=name)
+        for slot in range(len(op.rules)):
+            want = np.array([d[slot] for _, _, _, d in lanes], dtype=float)
+            np.testing.assert_array_equal(np.broadcast_to(local[slot], want.shape), want,
+                                          err_msg=f"{name} d/d{'ab'[slot]} at arg {arg}")

@@ -48,12 +48,22 @@ def test_float_mode_reads_floats():
     ("exp(0) + log(1) + sigmoid(0) + relu(-1) + softplus(0)", 0.5 + math.log(2) + 1),
     ("sqrt(4) + sin(0) + cos(0) + abs(-2)", 5.0),
     ("leaky_relu(-2, 0.1) + leaky_relu(3)", 2.8),
+    ("step(2) + step(-1) + step(0) + xlogy(2, 3) + xlogy(0, 0)", 1 + 2 * math.log(3)),
     ("2**3**2 - -1 + +1", 514.0),
     ("pi - e", math.pi - math.e),
 ])
 def test_functions_and_operators(text, value):
     result = parse(text).evaluate({})
     assert getattr(result, "data", result) == pytest.approx(value)
+
+
+def test_xlogy_takes_two_variables_and_gives_both_gradients():
+    e = parse("xlogy(p, q)")
+    at = leaves(e, p=0.5, q=0.25)
+    out = e.evaluate(at)
+    out.backward()
+    assert out.op == "xlogy" and out.parents == (at["p"], at["q"])
+    assert at["p"].grad == math.log(0.25) and at["q"].grad == 2.0
 
 
 def test_x_to_the_y_has_both_gradients():
@@ -86,6 +96,8 @@ def test_x_to_the_y_has_both_gradients():
     ("tanh", "tanh is a function"),
     ("tanh(x, 2)", "write tanh(x)"),
     ("tanh(x=1)", "no keyword arguments"),
+    ("xlogy(x)", "write xlogy(x, y)"),
+    ("xlogy(x, 1, 2)", "write xlogy(x, y)"),
     ("_secret", "do not start with _"),
     ("x +", "not a math expression"),
     ("-" * 300 + "x", "nested more than"),
@@ -105,6 +117,7 @@ def test_refused_with_a_one_line_message(text, says):
     ("x**y", {"x": Value(2), "y": Value(10**6)}, "too large"),
     ("leaky_relu(x, x)", {"x": Value(1.0)}, "must be a number"),
     ("log(x)", {"x": Value(-1.0)}, "log is defined for positive numbers only"),
+    ("xlogy(x, 0)", {"x": Value(1.0)}, "defined for b > 0 (or a = 0) only"),
     ("x/0", {"x": Value(1.0)}, "division by zero"),
     ("x + y", {"x": Value(1.0)}, "no value for y"),
 ])

@@ -27,9 +27,10 @@ def test_activation_values_and_slopes(name, x, value, slope):
 def test_step_is_connected_to_its_input_with_zero_gradient():
     x = Value(0.7)
     y = A.step(x)
-    assert x in y.parents[0].parents                  # 0 * x + 1: x is in the graph
+    assert y.op == "step" and y.parents == (x,) and y.data == 1.0     # one row of the table
     y.backward()
     assert x.grad == 0
+    assert A.step(-2.0).data == 0 and A.step(0.0).data == 0
     assert "derivative is 0 everywhere" in A.step.__doc__
 
 
@@ -117,6 +118,29 @@ def test_kl_divergence():
     assert L.kl_div(q, q).data == 0.0
 
 
+def test_kl_divergence_by_hand_with_a_zero_in_p():
+    # p = [0, 0.5, 0.5], q = [0.2, 0.3, 0.5]: 0 + 0.5 log(0.5/0.3) + 0.5 log(1) = 0.5 log(5/3);
+    # d/dq_i = -p_i / q_i = [0, -5/3, -1] (the p = 0 term passes nothing back)
+    q = [Value(0.2), Value(0.3), Value(0.5)]
+    loss = L.kl_div([0.0, 0.5, 0.5], q)
+    assert loss.data == pytest.approx(0.5 * math.log(5 / 3), rel=1e-15)
+    assert grad(loss, q) == pytest.approx([0.0, -5 / 3, -1.0], rel=1e-15)
+    assert [n.op for n in loss.parents[0].parents[0].parents] == ["xlogy", "xlogy"]
+
+
+@pytest.mark.parametrize("p", [[0.0, 0.5, 0.5], [0.0, 1.0, 0.0], [0.1, 0.6, 0.3]])
+def test_kl_divergence_gradient_by_central_differences(p):
+    qs = [0.2, 0.3, 0.5]
+    q = [Value(x) for x in qs]
+    got = grad(L.kl_div(p, q), q)
+    for i in range(3):
+        up, down = list(qs), list(qs)
+        up[i] += 1e-6
+        down[i] -= 1e-6
+        numeric = (L.kl_div(p, up).data - L.kl_div(p, down).data) / 2e-6
+        assert got[i] == pytest.approx(numeric, rel=1e-6, abs=1e-8)
+
+
 def test_hinge_is_micrograds_max_margin():
     assert L.hinge([2.0, 0.5, -1.0], [1, 1, 1]).data == pytest.approx((0 + 0.5 + 2.0) / 3)
     s = Value(0.5)
@@ -149,8 +173,13 @@ def test_losses_match_torch():
     assert L.binary_cross_entropy(p, [0.0, 1.0, 1.0], from_logits=True).data == pytest.approx(
         F.binary_cross_entropy_with_logits(tp, torch.tensor([0.0, 1.0, 1.0],
                                                             dtype=torch.float64)).item(), rel=1e-14)
-    P, Q = [0.1, 0.6, 0.3], [0.3, 0.3, 0.4]
-    assert L.kl_div(P, Q).data == pytest.approx(F.kl_div(
-        torch.tensor(Q, dtype=torch.float64).log(), torch.tensor(P, dtype=torch.float64),
-        reduction="sum").item(), rel=1e-14)
+    for P, Q in [([0.1, 0.6, 0.3], [0.3, 0.3, 0.4]), ([0.0, 0.5, 0.5], [0.2, 0.3, 0.5]),
+                 ([0.0, 1.0, 0.0], [0.2, 0.3, 0.5])]:
+        tq = torch.tensor(Q, dtype=torch.float64, requires_grad=True)
+        want = F.kl_div(tq.log(), torch.tensor(P, dtype=torch.float64), reduction="sum")
+        want.backward()
+        q = [Value(x) for x in Q]
+        ours = L.kl_div(P, q)
+        assert ours.data == pytest.approx(want.item(), rel=1e-14)
+        assert grad(ours, q) == pytest.approx(tq.grad.tolist(), rel=1e-14)
     assert [v.data for v in A.softmax(p)] == pytest.approx(F.softmax(tp, 0).tolist(), rel=1e-14)

@@ -279,32 +279,35 @@ def test_tapes_that_differ_only_in_a_constants_type_are_different():
         "the outputs are other entries"
 
 
-@pytest.mark.parametrize("why, make", [
-    ("step: a branch on .data", lambda: dict(activation="step", loss="mse")),
-])
-def test_data_dependent_graphs_fall_back_to_scalar_with_a_warning(why, make):
-    options = make()
+def frozen_step(x):
+    """The binary step as nn.activations wrote it before it was a row: a branch on .data,
+    its 1 or 0 a constant frozen into each sample's graph."""
+    return x * 0 + (1 if x.data > 0 else 0)
+
+
+def test_data_dependent_graphs_fall_back_to_scalar_with_a_warning():
     ds = data.blobs(30, centers=3, seed=1)
-    model = MLP(2, [4, 3], activation=options["activation"], seed=0)
-    pairs = [(x, [1.0 * (y == k) for k in range(3)] if options["loss"] == "mse" else y)
-             for x, y in ds]
-    with pytest.warns(ReplayWarning, match="scalar engine"):
-        replayed = fit(model, pairs, options["loss"], optim.SGD(model.parameters(), lr=0.1),
+    pairs = [(x, [1.0 * (y == k) for k in range(3)]) for x, y in ds]
+    model = MLP(2, [4, 3], activation=frozen_step, seed=0)
+    with pytest.warns(ReplayWarning, match="not the same for every sample"):
+        replayed = fit(model, pairs, "mse", optim.SGD(model.parameters(), lr=0.1),
                        max_steps=2, progress=False, engine="replay")
-    model2 = MLP(2, [4, 3], activation=options["activation"], seed=0)
-    scalar = fit(model2, pairs, options["loss"], optim.SGD(model2.parameters(), lr=0.1),
+    model2 = MLP(2, [4, 3], activation=frozen_step, seed=0)
+    scalar = fit(model2, pairs, "mse", optim.SGD(model2.parameters(), lr=0.1),
                  max_steps=2, progress=False)
     assert replayed.loss == scalar.loss                 # the scalar engine did the training
 
 
-def test_kl_div_zero_terms_change_the_graph_and_are_caught():
-    # kl_div(p, q) drops the terms where p is 0: with the label as p, the graph depends on it
-    model = MLP(2, [3, 2], output_activation="sigmoid", seed=0)
-    pairs = [([0.1, 0.2], [0.5, 0.5]), ([0.3, -0.1], [0.0, 1.0])]
-    with pytest.warns(ReplayWarning, match="not the same for every sample"):
-        fit(model, pairs, lambda out, y: losses.kl_div(y, out),
-            optim.SGD(model.parameters(), lr=0.1), max_steps=1, progress=False,
-            engine="replay")
+def test_a_model_with_step_units_replays_as_the_scalar_engine():
+    # step is a row: its 1 or 0 is computed per lane, so the tape is every sample's graph
+    # (no ReplayWarning); no gradient passes it, so only the last layer learns
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReplayWarning)
+        h1, _ = train_both("mse", activation="step", sizes=(5, 4, 1))
+    assert h1.loss[-1] < h1.loss[0]
+    model = MLP(2, [3, 1], activation="step", seed=0)
+    replayer = Replayer(model, "mse", list(data.moons(12, seed=1, labels=(-1, 1))))
+    assert sum(e.kind == "op" and e.op.name == "step" for e in replayer.tape.entries) == 3
 
 
 def test_exact_fractions_stay_on_the_scalar_engine():
@@ -495,8 +498,8 @@ def train_classes(loss, labels, opt=lambda ps: optim.SGD(ps, lr=0.3, momentum=0.
     results = []
     for engine in ("scalar", "replay"):
         ds = data.blobs(40, centers=3, seed=1)
-        pairs = [(x, y if labels == "index" else [1.0 * (y == k) for k in range(3)])
-                 for x, y in ds]
+        pairs = [(x, y if labels == "index" else _soft(y) if labels == "soft"
+                  else [1.0 * (y == k) for k in range(3)]) for x, y in ds]
         model = MLP(2, [5, 3], seed=3)
         with warnings.catch_warnings():
             warnings.simplefilter("error", ReplayWarning)
@@ -507,6 +510,11 @@ def train_classes(loss, labels, opt=lambda ps: optim.SGD(ps, lr=0.3, momentum=0.
     assert h2.loss == pytest.approx(h1.loss, **TOL)
     assert p2 == pytest.approx(p1, **TOL)
     return h2
+
+
+def _soft(y):
+    """A soft label with a zero: 0.7 on class y, 0.3 on the next, 0 on the third."""
+    return [0.7 if k == y else 0.3 if k == (y + 1) % 3 else 0.0 for k in range(3)]
 
 
 @pytest.mark.parametrize("labels", ["index", "one-hot"])
@@ -520,13 +528,28 @@ def nll_of_softmax(out, y):                 # softmax's own graph, then -log p_y
     return -losses.total([p.log() * t for p, t in zip(activations.softmax(out), y)])
 
 
-def kl_of_softmax(out, y):                  # labels with no zeros: kl_div keeps every term
+def kl_of_softmax(out, y):                  # labels with no zeros
     return losses.kl_div([0.8 * t + 0.2 / 3 for t in y], activations.softmax(out))
 
 
 @pytest.mark.parametrize("loss", [nll_of_softmax, kl_of_softmax])
 def test_softmax_log_softmax_and_kl_div_replay(loss):
     train_classes(loss, "one-hot")
+
+
+@pytest.mark.parametrize("labels", ["one-hot", "soft"])
+def test_kl_div_with_zeros_in_the_labels_replays(labels):
+    # each term is xlogy(p, p) - xlogy(p, q), 0 where p is 0: the same graph for every label
+    # (one-hot [0, 1, 0], or soft [0.7, 0, 0.3]), so replay trains with no fallback
+    def kl(out, y):
+        return losses.kl_div(y, activations.softmax(out))
+    history = train_classes(kl, labels)
+    assert history.loss[-1] < history.loss[0]
+    ds = data.blobs(40, centers=3, seed=1)
+    model = MLP(2, [5, 3], seed=3)
+    pairs = [(x, [1.0 * (y == k) for k in range(3)]) for x, y in ds]
+    tape = Replayer(model, kl, pairs, verify="all").tape          # every sample's graph
+    assert sum(e.kind == "op" and e.op.name == "xlogy" for e in tape.entries) == 6
 
 
 @pytest.mark.parametrize("make", [

@@ -295,6 +295,16 @@ def test_latex_writes_the_neuron_in_real_maths():
     assert tex.count("\\endhead") == 1               # a long table repeats its header
 
 
+def test_latex_writes_xlogys_rules_with_their_conditions():
+    # kl_div's terms: xlogy(p, q)'s rules read "p/q if p != 0 else 0", a true \neq in LaTeX
+    p, q = Value(0.0, label="p"), Value(0.25, label="q")
+    y = p.xlogy(q)
+    y.label = "y"
+    tex = backward_steps(y).to_latex()
+    assert r"$\frac{p}{q} \text{ if } p \neq 0 \text{ else } 0 = 0$" in tex
+    assert r"$\log(q) \text{ if } q > 0 \text{ else } 0 = -1.386$" in tex and "!" not in tex
+
+
 @pytest.mark.skipif(shutil.which("pdflatex") is None,
                     reason="pdflatex is not installed (apt-get install texlive-latex-recommended)")
 def test_the_standalone_latex_compiles_with_plain_pdflatex(tmp_path):

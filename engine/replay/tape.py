@@ -44,7 +44,7 @@ def record(root, params, inputs=(), labels=(), outputs=()):
                 raise TypeError(f"record: {kind} {k} must be a leaf Value, got {leaf!r}")
             roles.setdefault(leaf, (kind, k))
     order = topological_order(root)
-    # outputs the loss does not use (kl_div drops terms) are recorded too, before the root
+    # outputs the loss does not use are recorded too, before the root
     seen = set(order)
     extra = [n for o in outputs if o not in seen for n in topological_order(o)
              if n not in seen and not seen.add(n)]

@@ -138,9 +138,11 @@ class Expression:
         if node.keywords:
             raise ExprError(f"{name}() takes no keyword arguments: write {name}(x)")
         parameter = FUNCTIONS[name].arg             # leaky_relu's slope, which has a default
-        allowed = (1, 2) if parameter else (1,)
+        two = len(FUNCTIONS[name].rules) == 2       # xlogy(x, y): two inputs
+        allowed = (2,) if two else (1, 2) if parameter else (1,)
         if len(node.args) not in allowed:
-            usage = f"{name}(x) or {name}(x, {parameter})" if parameter else f"{name}(x)"
+            usage = (f"{name}(x, y)" if two else f"{name}(x) or {name}(x, {parameter})"
+                     if parameter else f"{name}(x)")
             raise ExprError(f"{name}() got {len(node.args)} arguments: write {usage}")
 
     def _check_name(self, name, names):
@@ -185,11 +187,13 @@ class Expression:
             operand = self._eval(node.operand, values, fold)
             return -operand if isinstance(node.op, ast.USub) else operand   # -3: a number
         if isinstance(node, ast.Call):
-            args = [self._eval(arg, values, fold) for arg in node.args[:1]]
-            args += [self._eval(arg, values, True) for arg in node.args[1:]]
+            name = node.func.id
+            two = len(FUNCTIONS[name].rules) == 2   # xlogy(x, y): the second is a node too
+            args = [self._eval(arg, values, fold) for arg in node.args[:1 + two]]
+            args += [self._eval(arg, values, True) for arg in node.args[1 + two:]]
             x = args[0] if isinstance(args[0], Value) else Value(args[0])
-            out = getattr(x, node.func.id)(*[_plain(a, node.func.id) for a in args[1:]])
-            return out.data if fold and not isinstance(args[0], Value) else out
+            out = getattr(x, name)(*args[1:] if two else [_plain(a, name) for a in args[1:]])
+            return out.data if fold and not any(isinstance(a, Value) for a in args) else out
         power = isinstance(node.op, ast.Pow)
         a = self._eval(node.left, values, fold)
         b = self._eval(node.right, values, fold or power)

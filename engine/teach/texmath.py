@@ -10,9 +10,9 @@ KNOWN = {"tanh", "exp", "log", "sin", "cos", "tan", "sinh", "cosh", "arcsin", "a
          "arctan", "max", "min"}
 NAME = r"[A-Za-z]\w*(?:\[\d+\]_[\d,]+)?"
 PARTIAL = re.compile(rf"(?<![\w.])d({NAME}|\(\w+\))/d({NAME}|\(\w+\))(\[\d+\])?")
-TOKEN = re.compile(rf"\s+|\d+(?:\.\d*)?(?:e[+-]?\d+)?|{NAME}|\*\*|->|\.grad\b|[-+*/^()=,<>\[\]]|\S")
+TOKEN = re.compile(rf"\s+|\d+(?:\.\d*)?(?:e[+-]?\d+)?|{NAME}|\*\*|->|!=|\.grad\b|[-+*/^()=,<>\[\]]|\S")
 WORDS = {"input", "constant"}                   # what the forward table says of a leaf
-FORMULA = re.compile(r"[\w\s.+\-*/^()=,<>\[\]Σ]*")   # what the tables' formulas are made of
+FORMULA = re.compile(r"[\w\s.+\-*/^()=!,<>\[\]Σ]*")  # what the tables' formulas are made of
 PROSE = re.compile(r"[A-Za-z]{3,} [A-Za-z]{2,}")       # two words: a sentence, not a formula
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
             "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}",
@@ -185,6 +185,8 @@ def _word(token):
         return r" \cdot "
     if token == "->":
         return r" \to "
+    if token == "!=":                           # xlogy's rule: a/b if a != 0 else 0
+        return r" \neq "
     if token == ".grad":
         return r"\text{.grad}"
     if token in ("if", "else"):

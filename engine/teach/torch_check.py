@@ -43,6 +43,11 @@ def _torch_ops(torch: Any) -> dict[str, Callable[[Tensor, Tensor, Any], Tensor]]
         "leaky_relu": lambda a, b, arg: F.leaky_relu(a, float(arg)),
         "softplus": lambda a, b, arg: F.softplus(a, threshold=SOFTPLUS_THRESHOLD),
         "maximum": lambda a, b, arg: torch.maximum(a, b),
+        "xlogy": lambda a, b, arg: torch.xlogy(a, b),
+        # torch.heaviside has no derivative: the step taken on a.detach() passes none back,
+        # as the row's 0 says; NaN stays NaN (heaviside gives 0 for it)
+        "step": lambda a, b, arg: torch.where(a.isnan(), a.detach(),
+                                              torch.heaviside(a.detach(), torch.zeros_like(a))),
     })
     return ops
 
