@@ -94,6 +94,30 @@ def _array_max_local(out, a, b, arg):
     return _kept_nan(da, out), _kept_nan(1.0 - da, out)
 
 
+def _add(a, b):
+    return a + b
+
+
+def _add_local(out, a, b, arg):
+    return (1, 1)
+
+
+def _sub(a, b):
+    return a - b
+
+
+def _sub_local(out, a, b, arg):
+    return (1, -1)
+
+
+def _mul(a, b):
+    return a * b
+
+
+def _mul_local(out, a, b, arg):
+    return (b, a)
+
+
 def value_of(x):
     """The number inside x, whether x is a Value or already a number. (A numpy scalar is a
     number: its .data is a memory buffer, so numbers are recognised by type, not by .data.)"""
@@ -144,15 +168,14 @@ def _div_forward(a, b):
 
 
 ARITHMETIC = [
-    Op(name="add", symbol="{a} + {b}", forward=lambda a, b: a + b,
-       local=lambda out, a, b, arg: (1, 1),
-       rules=("1", "1")),
-    Op(name="sub", symbol="{a} - {b}", forward=lambda a, b: a - b,
-       local=lambda out, a, b, arg: (1, -1),
-       rules=("1", "-1")),
-    Op(name="mul", symbol="{a} * {b}", forward=lambda a, b: a * b,
-       local=lambda out, a, b, arg: (b, a),
-       rules=("{b}", "{a}")),
+    # add, sub and mul never branch: their own functions are their array forms (the replay
+    # then hands them plain arrays, not the Lanes that watch for a branch)
+    Op(name="add", symbol="{a} + {b}", forward=_add, local=_add_local, rules=("1", "1"),
+       array=Arrays(_add, _add_local)),
+    Op(name="sub", symbol="{a} - {b}", forward=_sub, local=_sub_local, rules=("1", "-1"),
+       array=Arrays(_sub, _sub_local)),
+    Op(name="mul", symbol="{a} * {b}", forward=_mul, local=_mul_local, rules=("{b}", "{a}"),
+       array=Arrays(_mul, _mul_local)),
     # -(out / b) rather than -a / b**2: b**2 overflows for tiny b even when a/b is finite
     Op(name="div", symbol="{a} / {b}", forward=_div_forward,
        local=lambda out, a, b, arg: (divide(1, b), -(out / b)),

@@ -38,9 +38,25 @@ def pairs(data: Iterable[Pair] | Any, caller: str = "fit") -> list[Pair]:
     if not found:
         raise ValueError(f"{caller}: the data set is empty (no samples to train on)")
     for i, (x, y) in enumerate(found):
-        _check_label(caller, i, y)
-        _check_finite(caller, i, "input", x)
+        if not (_finite_floats(y) and _finite_floats(x)):     # the usual data, at once
+            _check_label(caller, i, y)
+            _check_finite(caller, i, "input", x)
     return found
+
+
+def _finite_floats(x: object) -> bool:
+    """True for a finite float or a list or tuple of them (every other case is checked
+    one by one, with the error message): math.fsum is inf or NaN, or raises, when one is."""
+    if type(x) is float:
+        return math.isfinite(x)
+    if type(x) is not list and type(x) is not tuple:
+        return False
+    if not all(type(v) is float for v in x):
+        return False
+    try:
+        return math.isfinite(math.fsum(x))
+    except (OverflowError, ValueError):
+        return False
 
 
 def _check_label(caller: str, i: int, y: object) -> None:
@@ -66,6 +82,8 @@ def _check_finite(caller: str, i: int, what: str, x: object) -> None:
 
 
 def _is_sequence(x: object) -> bool:
+    if type(x) is list or type(x) is tuple:     # the usual data, without the ABC's check
+        return True
     return isinstance(x, Sequence) and not isinstance(x, (str, bytes)) or \
         type(x).__name__ == "ndarray"
 

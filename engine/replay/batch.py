@@ -94,7 +94,7 @@ class Replay:
                 else:
                     self._forward_entry(item, values)
         root = self.value(len(tape.entries) - 1)
-        if not np.all(np.isfinite(root)):
+        if not np.isfinite(root).all():
             self._explain_nonfinite(root)
         return root
 
