@@ -13,6 +13,15 @@ import sys
 import time
 import warnings
 
+# glibc's malloc moves its thresholds for handing memory back to the system as big blocks are
+# freed, so torch's and JAX's allocations change how every engine's arrays are allocated
+# after them: measured at width 16, batch 1,000, fit took 0.54-0.82 ms a step interleaved and
+# 0.44 ms alone, numpy 0.27-0.39 and 0.24. Fixed thresholds (read at start-up, so the script
+# restarts itself with them; other C libraries ignore them) put every engine back to its
+# numbers alone, as in a program that trains with one of them.
+MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(16 << 20), "MALLOC_TRIM_THRESHOLD_": str(256 << 20)}
+if any(os.environ.get(k) != v for k, v in MALLOC.items()):
+    os.execve(sys.executable, [sys.executable] + sys.argv, {**os.environ, **MALLOC})
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"                  # one thread each, before numpy, torch, jax load
 os.environ["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
@@ -189,6 +198,18 @@ def recording(width):
     return c, w
 
 
+def fixed_cost(width, batch=100):
+    """CPU seconds a fit call costs beyond its steps (the data checked, the parameters read
+    into arrays and written back into the Values): a 1-step call less a step, a step being
+    the difference between a 21-step and a 1-step call (medians of 5)."""
+    X, y = problem(batch)
+    one, many = tracegrad_fit(width, X, y, 1), tracegrad_fit(width, X, y, 21)
+    one(), many()
+    a = statistics.median(cpu(one)[0] for _ in range(5))
+    b = statistics.median(cpu(many)[0] for _ in range(5))
+    return a - (b - a) / 20
+
+
 def digits_run():
     """Digits with cross_entropy: MLP(64, [16, 10]), SGD lr 0.3 momentum 0.9, batch 100, 30
     epochs; (test accuracy, training CPU seconds, wall seconds)."""
@@ -217,13 +238,14 @@ def main():
              (32, 1000), (64, 1000), (128, 1000), (256, 1000), (256, 100), (256, 10_000)])
     head = "## fit(engine=\"replay\") against torch, JAX and numpy (benchmarks/fit.py)"
     lines = [head, "", f"Machine: {machine()}; one thread each; CPU time (process_time), "
-             "medians of 3 interleaved rounds of 50 steps; wall/CPU above 1.3 is marked LOADED "
-             "(the process waited for a core, and its CPU times are less sure).", "",
+             "medians of 5 interleaved rounds of 50 steps; glibc's malloc thresholds fixed "
+             "(see the script); wall/CPU above 1.3 is marked LOADED (the process waited for "
+             "a core, and its CPU times are less sure).", "",
              "| MLP(2,[w,w,1]), batch | fit replay ms | torch ms | JAX jit ms | numpy ms | "
              "fit / torch | fit / JAX | fit / numpy | wall/CPU |", "|---" * 9 + "|"]
     for width, batch in grid:
         steps = 50                  # fit's fixed cost per call (arrays in, Values out) is
-        rounds = 3                  # spread over 50 steps, as over any real training run
+        rounds = 5                  # spread over 50 steps, as over any real training run
         ms, load = compare(width, batch, rounds, steps)
         flag = f"{load:.2f}" + (" LOADED" if load > 1.3 else "")
         lines.append(f"| {width}, {batch:,} | {ms['fit']:.3g} | {ms['torch']:.3g} | "
@@ -233,7 +255,8 @@ def main():
     for width in ([] if args.only else [64] if args.quick else [16, 64, 128, 256]):
         c, w = recording(width)
         lines.append(f"\nRecording, checking and compiling, width {width}: {c:.2f} s CPU "
-                     f"({w:.2f} s wall)")
+                     f"({w:.2f} s wall); a fit call's fixed cost beyond its steps: "
+                     f"{fixed_cost(width) * 1e3:.1f} ms")
         print(lines[-1], flush=True)
     if not args.quick:
         acc, c, w = digits_run()
