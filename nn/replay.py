@@ -86,9 +86,9 @@ class Replayer:
         self.last = None
 
     # --- recording ----------------------------------------------------------------------
-    def _record(self, x, y):
-        """The tape of one sample: its inputs and label as placeholder leaves, so that no
-        per-sample number is frozen into the tape as a constant."""
+    def _graph(self, x, y):
+        """One sample's graph, its inputs and label as placeholder leaves (so that no
+        per-sample number is frozen into the tape as a constant): record's arguments."""
         inputs = [Value(float(v), label=f"x{k}") for k, v in enumerate(_numbers(x, "input"))]
         out = self.model(inputs)
         outputs = list(out) if isinstance(out, (list, tuple)) else [out]
@@ -101,7 +101,7 @@ class Replayer:
         root = self.loss(out, target)
         if not isinstance(root, Value):
             raise TypeError(f"the loss returned {type(root).__name__}, not a Value")
-        return record(root, self.params, inputs, labels, outputs)
+        return root, self.params, inputs, labels, outputs
 
     def _checked_tape(self, verify):
         chosen = (_samples_to_check(self.X, self.pairs) if verify == "some"
@@ -113,16 +113,18 @@ class Replayer:
                 break                       # a big graph: the first and last samples only
             x, y = self.pairs[i]
             try:
-                other = self._record(x, y)
+                graph = self._graph(x, y)
+                if tape is None:
+                    tape, first = record(*graph), i
+                    continue
+                # the same tape? decided without recording it; recorded only to say where
+                difference = None if tape.same_graph(*graph) else \
+                    tape.difference(record(*graph))
             except OverflowError as err:     # the scalar engine calls it a diverged step
                 raise TapeError(f"sample {i} overflows a float ({err})") from None
             except (TypeError, ValueError) as err:
                 raise TapeError(f"the loss cannot take sample {i}'s label as a placeholder "
                                 f"Value ({err})") from None
-            if tape is None:
-                tape, first = other, i
-                continue
-            difference = tape.difference(other)
             if difference is not None:
                 raise TapeError(f"the graph is not the same for every sample (samples {first} "
                                 f"and {i} differ at {difference}): a number computed from the "

@@ -267,6 +267,37 @@ def test_a_label_frozen_as_a_constant_is_caught_by_comparing_tapes():
     assert placeholder[0].difference(placeholder[1]) is None
 
 
+def test_same_graph_agrees_with_recording_and_comparing():
+    # fit checks further samples with tape.same_graph (no tape built); it must say True
+    # exactly when recording the sample gives a tape with no difference
+    w, v = Value(0.5, label="w"), Value(-1.5, label="v")
+
+    def graph(build, c=2.0):
+        x, y = Value(0.0), Value(0.0)
+        out = build(x, c)
+        return out + y, [w, v], [x], [y], [out]
+    builds = [lambda x, c: (w * x + v).tanh(),
+              lambda x, c: (w * x + v).tanh() * c,
+              lambda x, c: (x * w + v).tanh(),              # parents the other way round
+              lambda x, c: (w * x + v).relu(),              # another op
+              lambda x, c: (w * x + v) ** 2,
+              lambda x, c: (w * x + v) ** 3,                # another argument
+              lambda x, c: (w * x + v) ** 2.0,              # the same argument, a float
+              lambda x, c: w * x + v * c,
+              lambda x, c: w * x + Value(c)]                # an int leaf stays an int
+    for build in builds:
+        for c in (2.0, 3.0, 2):                            # a constant's value and type
+            for first in (record(*graph(builds[1], 2.0)), record(*graph(build, 2.0))):
+                g = graph(build, c)
+                assert first.same_graph(*g) == (first.difference(record(*g)) is None)
+    first = record(*graph(builds[1]))
+    assert first.same_graph(*graph(builds[1]))
+    assert not first.same_graph(*graph(builds[1], 3.0))
+    root, params, inputs, labels, _ = graph(builds[1])
+    assert not first.same_graph(root, params, inputs, labels, [])    # other outputs
+    assert not first.same_graph(root, params[::-1], inputs, labels, [])
+
+
 def test_tapes_that_differ_only_in_a_constants_type_are_different():
     # 1 == 1.0, so equal entries are not enough: an int constant is not a float one
     from tracegrad.engine.replay.tape import Entry, Tape
