@@ -187,15 +187,18 @@ def compare(width, batch, rounds, steps):
     return {name: statistics.median(t) * 1e3 for name, t in times.items()}, load
 
 
-def recording(width):
-    """Seconds (CPU) from fit's call to its first step: recording, checking, compiling."""
+def recording(width, runs=5):
+    """Seconds (CPU, then wall) from fit's call to the end of its first step: recording,
+    checking, compiling; the median of `runs` fits, each of a new model."""
     X, y = problem(100)
     pairs = list(zip(X.tolist(), y.tolist()))
-    model = MLP(2, [width, width, 1], seed=0)
-    opt = optim.SGD(model.parameters(), lr=LR)
-    c, w = cpu(lambda: fit(model, pairs, "mse", opt, max_steps=1, engine="replay",
-                           progress=False))
-    return c, w
+    times = []
+    for _ in range(runs):
+        model = MLP(2, [width, width, 1], seed=0)
+        opt = optim.SGD(model.parameters(), lr=LR)
+        times.append(cpu(lambda: fit(model, pairs, "mse", opt, max_steps=1, engine="replay",
+                                     progress=False)))
+    return statistics.median(c for c, _ in times), statistics.median(w for _, w in times)
 
 
 def fixed_cost(width, batch=100):

@@ -5,6 +5,7 @@ whole batch with numpy: one array operation per entry, every derivative from its
     tape = record(loss, params, inputs, labels);  print(tape);  run = tape.replay(batch_size)
 """
 from fractions import Fraction
+from itertools import repeat
 from typing import NamedTuple
 
 from ..extras import require
@@ -37,10 +38,14 @@ def _walk(root, params, inputs, labels, outputs):
         raise TypeError(f"record: root must be a Value, got {type(root).__name__}")
     roles = {}
     for kind, leaves in (("param", params), ("input", inputs), ("label", labels)):
+        leaves = list(leaves)
         for k, leaf in enumerate(leaves):
-            if not isinstance(leaf, Value) or not leaf.is_leaf:
+            if not isinstance(leaf, Value) or leaf._a is not None:
                 raise TypeError(f"record: {kind} {k} must be a leaf Value, got {leaf!r}")
-            roles.setdefault(leaf, (kind, k))
+        # each leaf's first role: a dict made backwards keeps the first of repeats, and
+        # the roles found before (an earlier kind) win over these (66,817 weights at C speed)
+        found = dict(zip(reversed(leaves), zip(repeat(kind), reversed(range(len(leaves))))))
+        roles = {**found, **roles}
     order = topological_order(root)
     if outputs:
         seen = set(order)
