@@ -5,7 +5,6 @@ plain replay (tracegrad.engine.replay.batch) of the same entries.
 """
 import numpy as np
 
-from tracegrad.engine import modes
 from tracegrad.engine.replay.batch import slice_or_array, check_finite, run_block
 from tracegrad.engine.replay.lanes import lanes
 
@@ -50,13 +49,11 @@ class Layer:
         """The buffer rows of entries: a slice when they are consecutive (no copy)."""
         return slice_or_array([replay.row[e] for e in entries])
 
-    def _bind(self, r):
-        """What forward and backward look up, found once per replay: the rows of the sums,
-        activations and inputs (slices where consecutive), as sets for the backward pass's
-        bookkeeping, and the activation row's functions."""
-        if getattr(self, "_bound", None) is r:
-            return
-        self._bound = r
+    def bind(self, r):
+        """What forward and backward look up, found once (the replay calls this when it has
+        placed the rows): the rows of the sums, activations and inputs (slices where
+        consecutive), as sets for the backward pass's bookkeeping, and the activation
+        row's functions."""
         self.lin, self.into = self.rows(r, self.tops), self.rows(r, self.inputs)
         self.act_at = None if self.act is None else self.rows(r, self.act)
         self._act_rows = {r.row[a] for a in self.act or ()}
@@ -91,7 +88,6 @@ class Layer:
         return run_block(r, key, fn, args, shape)
 
     def forward(self, replay, values):
-        self._bind(replay)
         W, b = self.params(replay.params)
         X = values[self.into]
         lin = self.lin
@@ -111,7 +107,6 @@ class Layer:
 
     def backward(self, state):
         r = state.replay
-        self._bind(r)
         values = r.values[:, :r.n]
         lin = self.lin
         act_rows, top_rows, in_rows = self._act_rows, self._top_rows, self._in_rows
@@ -154,7 +149,7 @@ class Layer:
             if isinstance(into, slice) and in_rows <= fresh:
                 np.matmul(self.W.T, G, out=state.grads[into])   # no copy, nothing to add to
                 fresh -= in_rows
-                if modes.is_anomaly_enabled():
+                if state.anomaly:
                     check_finite(state.grads[into], "the gradient from a fused layer is",
                                   r.base)
                 return

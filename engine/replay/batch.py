@@ -4,7 +4,8 @@ one matrix product, say) that take the place of the entries they cover. Buffers 
 
     values[entry, sample];  d root_s / d param summed over the samples s, weighted by seed_s
 A block has `tops` and `act` (the entries it writes, given rows in that order; act may be
-None), `absorbed` (entries it makes unnecessary) and forward(replay, values), backward(state).
+None), `absorbed` (entries it makes unnecessary) and forward(replay, values), backward(state);
+bind(replay), if it has one, is called once the rows are placed.
 """
 import math
 from collections import defaultdict
@@ -64,6 +65,9 @@ class Replay:
                       for kind in ("input", "label")}
         self.whole = {}                            # entry -> did its row run on whole arrays
         self.params = None
+        for block in blocks:                       # rows placed: what blocks look up, once
+            if hasattr(block, "bind"):
+                block.bind(self)
 
     # --- forward ------------------------------------------------------------------------
     def forward(self, params, inputs, labels=None):
@@ -76,6 +80,7 @@ class Replay:
             raise ValueError(f"replay: a batch of {n} samples; this replay holds 1 to "
                              f"{self.size}")
         self.n = n
+        self._anomaly = modes.is_anomaly_enabled()     # read once a pass
         self.params = np.asarray(params, dtype=float)
         tape, values, row = self.tape, self.values[:, :n], self.row
         labels = None if labels is None else np.asarray(labels, dtype=float).reshape(n, -1)
@@ -104,11 +109,14 @@ class Replay:
             return self.values[self.row[i], :self.n]
         return self.uniform[i]
 
-    def _arg(self, i, values, plain=False):
-        # Lanes, so a row's `if` can be split; plain arrays for an array form (no `if`)
-        if not self.per_sample[i]:
-            return self.uniform[i]
-        return values[self.row[i]] if plain else lanes(values[self.row[i]])
+    def _args(self, entries, values, plain=False):
+        """The entries' values as a row's function takes them: a shared number, else the
+        lanes as Lanes (so a row's `if` can be split), or as plain arrays for an array
+        form (it has no `if`)."""
+        row, per_sample, uniform = self.row, self.per_sample, self.uniform
+        if plain:
+            return [values[row[i]] if per_sample[i] else uniform[i] for i in entries]
+        return [lanes(values[row[i]]) if per_sample[i] else uniform[i] for i in entries]
 
     def _forward_entry(self, i, values):
         e = self.tape.entries[i]
@@ -119,14 +127,14 @@ class Replay:
             self.uniform[i] = _row(e, lambda: e.op.forward(*args))
             return
         forward, _, with_arg = self.calls[i]
-        plain = e.op.array is not None
-        args = [self._arg(p, values, plain) for p in e.parents]
+        args = self._args(e.parents, values, e.op.array is not None)
         if len(args) == 1 and with_arg:
             args.append(e.arg)
-        values[self.row[i]] = self._fast((i, "forward"), forward, args)
-        if modes.is_anomaly_enabled():
-            check_finite(values[self.row[i]], f"{e.op.name} (entry {i}) produced", self.base)
+        out = values[self.row[i]] = self._fast((i, "forward"), forward, args)
+        if self._anomaly:
+            check_finite(out, f"{e.op.name} (entry {i}) produced", self.base)
 
+    _anomaly = False    # detect_anomaly, read as each forward pass starts
     base = 0        # the batch's first sample number in the data set, for error messages
 
     def _fast(self, key, fn, args):
@@ -226,9 +234,9 @@ class Replay:
             if upstream == 0.0:
                 return
         if self.per_sample[i]:
-            values, plain = self.values[:, :self.n], e.op.array is not None
-            inputs = [self._arg(p, values, plain) for p in e.parents] + [None]
-            args = [self._arg(i, values, plain), inputs[0], inputs[1], e.arg]
+            out_a_b = self._args((i,) + e.parents, self.values[:, :self.n],
+                                 e.op.array is not None) + [None]
+            args = [out_a_b[0], out_a_b[1], out_a_b[2], e.arg]
             local = self._fast((i, "local"), self.calls[i][1], args)    # local(out, a, b, arg)
         else:
             inputs = [self.uniform[p] for p in e.parents] + [None]
@@ -261,10 +269,11 @@ class _Pass:
     def __init__(self, replay, grads, fresh, shared, dparams):
         self.replay, self.grads, self.fresh = replay, grads, fresh
         self.shared, self.dparams = shared, dparams
+        self.anomaly = modes.is_anomaly_enabled()      # read once a pass
 
     def send(self, p, contribution, source):
         r = self.replay
-        if modes.is_anomaly_enabled():
+        if self.anomaly:
             check_finite(contribution, f"the gradient from {source} into entry {p} is", r.base)
         if r.per_sample[p]:
             row = r.row[p]
