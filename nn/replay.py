@@ -367,7 +367,7 @@ class ArrayTraining:
         if not math.isfinite(grads @ grads):
             guards.check_gradients(params, model, grads.tolist())
         new, state = self.optimizer.step_arrays(old, grads, self.state)
-        moved = float(np.max(np.abs(new - old)))
+        moved = float(np.maximum.reduce(np.abs(new - old)))
         if not math.isfinite(moved):
             guards.check_parameters(params, model, new.tolist(), grads.tolist())
         self.state = state

@@ -74,7 +74,7 @@ class Replay:
         """The root for every sample. params: one number per parameter; inputs: a
         (batch, n_inputs) array; labels: (batch, n_labels). A batch smaller than batch_size
         uses the first lanes."""
-        inputs = np.asarray(inputs, dtype=float).reshape(len(inputs), -1)
+        inputs = _rows(inputs, len(inputs))
         n = len(inputs)
         if not 0 < n <= self.size:
             raise ValueError(f"replay: a batch of {n} samples; this replay holds 1 to "
@@ -83,7 +83,7 @@ class Replay:
         self._anomaly = modes.is_anomaly_enabled()     # read once a pass
         self.params = np.asarray(params, dtype=float)
         tape, values, row = self.tape, self.values[:, :n], self.row
-        labels = None if labels is None else np.asarray(labels, dtype=float).reshape(n, -1)
+        labels = None if labels is None else _rows(labels, n)
         for kind, given in (("input", inputs), ("label", labels)):
             rows, columns = self._copy[kind]       # every input in one copy (a slice, usually)
             if rows is not None:
@@ -98,8 +98,11 @@ class Replay:
                     item.forward(self, values)
                 else:
                     self._forward_entry(item, values)
-        root = self.value(len(tape.entries) - 1)
-        if not np.isfinite(root).all():
+            root = self.value(len(tape.entries) - 1)
+            # a sum that is finite has finite terms (one C call; a sum that overflows is
+            # looked at term by term)
+            finite = math.isfinite(np.add.reduce(root, axis=None)) or np.isfinite(root).all()
+        if not finite:
             self._explain_nonfinite(root)
         return root
 
@@ -244,7 +247,9 @@ class Replay:
             local = _row(e, lambda: e.op.local(*args))
         for slot, p in enumerate(e.parents):
             if self.needs_grad[p]:
-                state.send(p, local[slot] * upstream, f"{e.op.name} (entry {i})")
+                d = local[slot]             # d is 1 for add and sub's a: upstream as it is
+                state.send(p, upstream if type(d) is int and d == 1 else d * upstream,
+                           f"{e.op.name} (entry {i})")
 
 
 class _Calls(dict):
@@ -310,6 +315,13 @@ def _rows_and_columns(pairs):
     if not pairs:
         return None, None
     return tuple(slice_or_array([pair[k] for pair in pairs]) for k in (0, 1))
+
+
+def _rows(x, n):
+    """x as n rows of float64 (a 2-D float array passes as it is)."""
+    if type(x) is np.ndarray and x.ndim == 2 and x.dtype == np.float64:
+        return x
+    return np.asarray(x, dtype=float).reshape(n, -1)
 
 
 def slice_or_array(numbers):
