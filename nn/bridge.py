@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tracegrad.engine.teach.torch_check import SOFTPLUS_THRESHOLD
 from tracegrad.engine.extras import require
 
 from . import activations
@@ -23,6 +22,8 @@ def _torch() -> Any:
 
 def _modules(torch: Any) -> dict[str, tuple[type, Callable[[], Module]]]:
     """Each activation that converts: its name -> (the torch.nn class, the equal module)."""
+    # here, not at the top: importing the teaching tools loads the stepper and graphviz
+    from tracegrad.engine.teach.torch_check import SOFTPLUS_THRESHOLD
     return {
         "relu": (torch.nn.ReLU, torch.nn.ReLU),
         "leaky_relu": (torch.nn.LeakyReLU, lambda: torch.nn.LeakyReLU(0.01)),  # our default

@@ -129,3 +129,14 @@ def test_importing_the_engine_loads_no_third_party_package():
     assert third_party == "[]", result.stderr
     assert eval(ours) == ["tracegrad", "tracegrad.engine",
                           *sorted(f"tracegrad.engine.{name}" for name in CORE)]
+
+
+def test_importing_nn_loads_neither_the_teaching_tools_nor_graphviz():
+    # training needs only the core: the teaching tools (and the stepper's graphviz) load
+    # when a drawing, a table or torch's bridge is asked for
+    code = ("import sys, tracegrad.nn as nn; nn.MLP(2, [3, 1], seed=0)([1.0, 2.0]); "
+            "print(sorted(m for m in ('graphviz', 'tqdm', 'torch') if m in sys.modules)); "
+            "print('tracegrad.engine.teach' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=ROOT, timeout=120)
+    assert result.stdout.splitlines() == ["[]", "False"], result.stderr
