@@ -87,45 +87,62 @@ class Layer:
             return fn(*args)
         return run_block(r, key, fn, args, shape)
 
+    def _rows_of(self, r):
+        """(inputs, sums, activations) rows of the values and (activations, sums) rows of
+        the gradients for the current batch size: views of the buffers, made once per batch
+        size (copies, made each time, for rows that are not consecutive)."""
+        if self._views_for == r.n:
+            return self._views
+        values, grads = r.values[:, :r.n], r.grads[:, :r.n]
+        pairs = ((values, self.into), (values, self.lin), (values, self.act_at),
+                 (grads, self.act_at), (grads, self.lin))
+        views = tuple(None if rows is None else buffer[rows] for buffer, rows in pairs)
+        if all(rows is None or isinstance(rows, slice) for _, rows in pairs):
+            self._views, self._views_for = views, r.n
+        return views
+
+    _views_for = None
+
     def forward(self, replay, values):
         W, b = self.params(replay.params)
-        X = values[self.into]
-        lin = self.lin
-        if isinstance(lin, slice):                  # straight into the buffer: no copy
-            out = np.matmul(W, X, out=values[lin])
+        X, lin, act, _, _ = self._rows_of(replay)
+        if isinstance(self.lin, slice):             # straight into the buffer: no copy
+            out = np.matmul(W, X, out=lin)
             if b is not None:
                 out += b[:, None]
         else:
             out = W @ X
             if b is not None:
                 out += b[:, None]
-            values[lin] = out
+            values[self.lin] = out
         self.W, self.X = W, X
         if self.act is not None:
             e, forward, _, arg, view, key, _, _ = self._act
-            values[self.act_at] = self._run(replay, key, forward, [view(out)] + arg, out.shape)
+            result = self._run(replay, key, forward, [view(out)] + arg, out.shape)
+            if isinstance(self.act_at, slice):
+                act[...] = result
+            else:
+                values[self.act_at] = result
 
     def backward(self, state):
         r = state.replay
-        values = r.values[:, :r.n]
-        lin = self.lin
+        _, lin, act, g_act, g_lin = self._rows_of(r)
         act_rows, top_rows, in_rows = self._act_rows, self._top_rows, self._in_rows
         fresh = state.fresh
         if self.act is not None:
-            act = self.act_at
             if act_rows <= fresh:
                 return
             for row in act_rows & fresh:             # an activation nothing reached: 0
                 state.grads[row] = 0.0
             fresh -= act_rows
             e, _, local, _, view, _, key, _ = self._act
-            args = [view(values[act]), view(values[lin]), None, e.arg]
-            G = self._run(r, key, local, args, values[lin].shape)[0] * state.grads[act]
+            args = [view(act), view(lin), None, e.arg]
+            G = self._run(r, key, local, args, lin.shape)[0] * g_act
         else:
             for row in top_rows & fresh:
                 state.grads[row] = 0.0
             fresh -= top_rows
-            G = state.grads[lin]
+            G = g_lin
         if self.sole:                              # views into dparams, still all 0
             dW_view, db_view = self.params(state.dparams)
             np.matmul(G, self.X.T, out=dW_view)

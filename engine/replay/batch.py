@@ -64,6 +64,7 @@ class Replay:
                                                for i, where in self.leaves[kind]])
                       for kind in ("input", "label")}
         self.whole = {}                            # entry -> did its row run on whole arrays
+        self._views = {}                           # (entries, batch size) -> their rows
         self.params = None
         for block in blocks:                       # rows placed: what blocks look up, once
             if hasattr(block, "bind"):
@@ -117,9 +118,16 @@ class Replay:
         lanes as Lanes (so a row's `if` can be split), or as plain arrays for an array
         form (it has no `if`)."""
         row, per_sample, uniform = self.row, self.per_sample, self.uniform
+        key = (entries, self.n, plain)
+        if key in self._views:              # rows of the buffers: the same views each pass
+            return list(self._views[key])
         if plain:
-            return [values[row[i]] if per_sample[i] else uniform[i] for i in entries]
-        return [lanes(values[row[i]]) if per_sample[i] else uniform[i] for i in entries]
+            args = [values[row[i]] if per_sample[i] else uniform[i] for i in entries]
+        else:
+            args = [lanes(values[row[i]]) if per_sample[i] else uniform[i] for i in entries]
+        if all(per_sample[i] for i in entries):
+            self._views[key] = tuple(args)
+        return args
 
     def _forward_entry(self, i, values):
         e = self.tape.entries[i]
