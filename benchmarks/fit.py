@@ -179,8 +179,10 @@ def compare(width, batch, rounds, steps):
                "jax": jax_steps(width, X, y, steps), "numpy": numpy_steps(width, X, y, steps)}
     times = {name: [] for name in engines}
     load = 1.0
-    for _ in range(rounds):
-        for name, run in engines.items():
+    names = list(engines)
+    for r in range(rounds):
+        for name in names[r % 4:] + names[:r % 4]:       # each round starts one engine later
+            run = engines[name]
             c, w = cpu(run)
             times[name].append(c / steps)
             load = max(load, w / max(c, 1e-9))
@@ -241,14 +243,17 @@ def main():
              (32, 1000), (64, 1000), (128, 1000), (256, 1000), (256, 100), (256, 10_000)])
     head = "## fit(engine=\"replay\") against torch, JAX and numpy (benchmarks/fit.py)"
     lines = [head, "", f"Machine: {machine()}; one thread each; CPU time (process_time), "
-             "medians of 5 interleaved rounds of 50 steps; glibc's malloc thresholds fixed "
+             "medians of 11 interleaved rounds of 50 steps (5 above 64,000 width x batch), the "
+             "engines' order rotating; glibc's malloc thresholds fixed "
              "(see the script); wall/CPU above 1.3 is marked LOADED (the process waited for "
              "a core, and its CPU times are less sure).", "",
              "| MLP(2,[w,w,1]), batch | fit replay ms | torch ms | JAX jit ms | numpy ms | "
              "fit / torch | fit / JAX | fit / numpy | wall/CPU |", "|---" * 9 + "|"]
     for width, batch in grid:
         steps = 50                  # fit's fixed cost per call (arrays in, Values out) is
-        rounds = 5                  # spread over 50 steps, as over any real training run
+        # spread over 50 steps, as over any real training run; short steps get more rounds
+        # (this VM's speed drifts: a median over more rounds drifts less)
+        rounds = 11 if width * batch <= 64_000 else 5
         ms, load = compare(width, batch, rounds, steps)
         flag = f"{load:.2f}" + (" LOADED" if load > 1.3 else "")
         lines.append(f"| {width}, {batch:,} | {ms['fit']:.3g} | {ms['torch']:.3g} | "
