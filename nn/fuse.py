@@ -60,6 +60,11 @@ class Layer:
         self._top_rows = {r.row[t] for t in self.tops if r.row[t] is not None}
         self._in_rows = {r.row[x] for x in self.inputs}
         self._needs_in = any(r.needs_grad[x] for x in self.inputs)
+        # its inputs' rows followed by a row of 1s, its parameters a block of P (each
+        # neuron's weights, then its bias): [W b] @ [X; 1] is the layer's sum in one product
+        self.aug = (None if self.strided is None or self.biases is None or
+                    not isinstance(self.into, slice) or self.into.stop not in r.ones
+                    else slice(self.into.start, self.into.stop + 1))
         # the only writer of its parameters' gradients (none tied, none read elsewhere in
         # the tape): backward writes dW and db straight into them instead of adding
         others = {where for _, where in r.leaves["param"]}
@@ -88,14 +93,15 @@ class Layer:
         return run_block(r, key, fn, args, shape)
 
     def _rows_of(self, r):
-        """(inputs, sums, activations) rows of the values and (activations, sums) rows of
-        the gradients for the current batch size: views of the buffers, made once per batch
-        size (copies, made each time, for rows that are not consecutive)."""
+        """(inputs, sums, activations) rows of the values, (activations, sums) rows of the
+        gradients and the inputs with their row of 1s (or None) for the current batch size:
+        views of the buffers, made once per batch size (copies, made each time, for rows that
+        are not consecutive)."""
         if self._views_for == r.n:
             return self._views
         values, grads = r.values[:, :r.n], r.grads[:, :r.n]
         pairs = ((values, self.into), (values, self.lin), (values, self.act_at),
-                 (grads, self.act_at), (grads, self.lin))
+                 (grads, self.act_at), (grads, self.lin), (values, self.aug))
         views = tuple(None if rows is None else buffer[rows] for buffer, rows in pairs)
         if all(rows is None or isinstance(rows, slice) for _, rows in pairs):
             self._views, self._views_for = views, r.n
@@ -104,13 +110,19 @@ class Layer:
     _views_for = None
 
     def forward(self, replay, values):
-        W, b = self.params(replay.params)
-        X, lin, act, _, _ = self._rows_of(replay)
-        if isinstance(self.lin, slice):             # straight into the buffer: no copy
+        X, lin, act, _, _, Xa = self._rows_of(replay)
+        if self.aug is not None and isinstance(self.lin, slice):   # [W b] @ [X; 1]
+            start, stop, width, n = self.strided
+            Wb = replay.params[start:stop].reshape(-1, width)
+            out = np.matmul(Wb, Xa, out=lin)
+            W = Wb[:, :n]
+        elif isinstance(self.lin, slice):           # straight into the buffer: no copy
+            W, b = self.params(replay.params)
             out = np.matmul(W, X, out=lin)
             if b is not None:
                 out += b[:, None]
         else:
+            W, b = self.params(replay.params)
             out = W @ X
             if b is not None:
                 out += b[:, None]
@@ -126,7 +138,7 @@ class Layer:
 
     def backward(self, state):
         r = state.replay
-        _, lin, act, g_act, g_lin = self._rows_of(r)
+        _, lin, act, g_act, g_lin, Xa = self._rows_of(r)
         act_rows, top_rows, in_rows = self._act_rows, self._top_rows, self._in_rows
         fresh = state.fresh
         if self.act is not None:
@@ -143,7 +155,10 @@ class Layer:
                 state.grads[row] = 0.0
             fresh -= top_rows
             G = g_lin
-        if self.sole:                              # views into dparams, still all 0
+        if self.sole and self.aug is not None:     # [dW db] = G @ [X; 1].T, into dparams
+            start, stop, width, _ = self.strided
+            np.matmul(G, Xa.T, out=state.dparams[start:stop].reshape(-1, width))
+        elif self.sole:                            # views into dparams, still all 0
             dW_view, db_view = self.params(state.dparams)
             np.matmul(G, self.X.T, out=dW_view)
             if db_view is not None:

@@ -484,6 +484,9 @@ def test_a_layer_writes_its_gradients_straight_in_only_when_nothing_else_reads_t
                                                             **TOL)
     assert {block.weights.shape: block.sole for block in fused.blocks} == {(3, 2): False,
                                                                           (1, 3): True}
+    # each layer's inputs are followed by a row of 1s: [W b] @ [X; 1] in one product
+    assert all(block.aug is not None for block in fused.blocks)
+    assert (fused.values[sorted(fused.ones)] == 1.0).all()
     assert fused.backward(1.0).tolist() == pytest.approx(plain.backward(1.0).tolist(), **TOL)
     _, want = scalar_batch(lambda s: losses.mse(model(s[0]), s[1]) + w * w, params,
                            list(zip(X, Y)))

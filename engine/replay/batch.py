@@ -41,15 +41,17 @@ class Replay:
         entries = tape.entries
         self.per_sample, self.needs_grad = _reached(entries)
         blocks = list(fuse(tape, self.per_sample)) if fuse is not None else []
-        self.program, self.row = _layout(entries, self.per_sample, blocks)
+        self.program, self.row, ones = _layout(entries, self.per_sample, blocks)
         self.blocks = blocks
         self.rows_used = frozenset(r for r in self.row.values() if r is not None)
         # each op's functions, looked up once: (forward, local, takes arg in forward)
         self.calls = _Calls(entries)
-        rows = 1 + max((r for r in self.row.values() if r is not None), default=-1)
+        rows = 1 + max([r for r in self.row.values() if r is not None] + ones, default=-1)
         # the buffers: one row of batch_size lanes per per-sample entry, values and gradients
         self.values = np.zeros((rows, batch_size))
         self.grads = np.zeros((rows, batch_size))
+        self.ones = frozenset(ones)                # rows of 1s (a bias's input, in a block)
+        self.values[ones] = 1.0
         self.uniform = [None] * len(entries)       # entries shared by every sample
         read = {p for item in self.program if isinstance(item, int)
                 for p in entries[item].parents}
@@ -377,8 +379,10 @@ def _reached(entries):
 
 
 def _layout(entries, per_sample, blocks):
-    """The forward program (entries and blocks in a valid order) and each per-sample
-    entry's row in the buffers; a block's tops, then its act entries, get consecutive rows."""
+    """The forward program (entries and blocks in a valid order), each per-sample entry's
+    row in the buffers, and the rows that hold 1s: a block's tops, then its act entries, get
+    consecutive rows, then a row of 1s (as the inputs do), so that a block reading them can
+    take a constant term (a bias) into its matrix product."""
     skip, at = set(), {}
     for block in blocks:
         skip.update(block.absorbed)
@@ -387,13 +391,17 @@ def _layout(entries, per_sample, blocks):
         # at its first neuron's sum: by then every input is computed (the neurons share them)
         # and nothing has used an output yet
         at[min(block.tops)] = block
-    row, program = {}, []
+    row, program, ones = {}, [], []
+    taken = iter(range(len(entries) + len(blocks) + 1)).__next__    # the next free row
 
     def place(i):
-        row[i] = len(row)
-    for i, e in enumerate(entries):               # inputs and labels first
-        if e.kind in ("input", "label"):
-            place(i)
+        row[i] = taken()
+    for kind in ("input", "label"):               # inputs, a row of 1s, labels first
+        for i, e in enumerate(entries):
+            if e.kind == kind:
+                place(i)
+        if kind == "input" and blocks:
+            ones.append(taken())
     for i, e in enumerate(entries):
         if i in at:
             block = at[i]
@@ -403,6 +411,7 @@ def _layout(entries, per_sample, blocks):
                     place(t)
             for a in block.act or ():
                 place(a)
+            ones.append(taken())
         if i in skip or e.kind != "op":
             continue
         program.append(i)
@@ -411,4 +420,4 @@ def _layout(entries, per_sample, blocks):
     for block in blocks:                          # absorbed entries have no row
         for m in block.absorbed:
             row.setdefault(m, None)
-    return program, row
+    return program, row, ones
