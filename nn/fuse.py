@@ -24,8 +24,10 @@ class Layer:
     """SPEED TRICK: a layer's neurons, each `act(w_1 x_1 + ... + w_n x_n + b)` as a left-folded
     chain of add and mul entries, computed as one matrix product over the batch:
         lin = W @ X + b[:, None],  out = act(lin)   (act from its table row, on the block)
-    and backward dW = G @ X.T, db = G.sum(1), dX = W.T @ G. It equals the plain replay of the
-    same entries up to rounding (the sum's order differs); tests check it against it."""
+    and backward dW = G @ X.T, db = G.sum(1), dX = W.T @ G; when its inputs' rows are followed
+    by one of the replay's rows of 1s, lin = [W b] @ [X; 1] and [dW db] = G @ [X; 1].T, one
+    product each. It equals the plain replay of the same entries up to rounding (the sum's
+    order differs); tests check it against it."""
 
     def __init__(self, tops, weights, biases, inputs, absorbed, act=None):
         self.tops, self.inputs, self.absorbed = tops, inputs, absorbed
