@@ -11,6 +11,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextvars import copy_context
 from typing import TYPE_CHECKING, Any, cast
 
 from tracegrad.engine import Value, no_grad
@@ -188,14 +189,17 @@ def fit(model: Model, data: Iterable[Pair] | Dataset, loss: str | Loss, optimize
             try:
                 # a step records itself in history before it counts as done
                 done = functools.partial(history.record, step, epoch, tracked=tracked)
+                # each step in a copy of the caller's context: a no_grad() or
+                # detect_anomaly() a Ctrl-C cut short inside the step (between setting the
+                # mode and entering its block) cannot outlive the step
                 if arrays is not None:     # the replay path: parameters held as arrays
-                    batch_loss, score = _array_step(arrays, batch, reduction, penalty,
-                                                    metric_fn, accumulate, history, tracked,
-                                                    done)
+                    batch_loss, score = copy_context().run(
+                        _array_step, arrays, batch, reduction, penalty, metric_fn, accumulate,
+                        history, tracked, done)
                 else:
-                    batch_loss, score = _value_step(model, batch, loss_fn, optimizer, reduction,
-                                                    penalty, metric_fn, accumulate, gradients,
-                                                    history, done)
+                    batch_loss, score = copy_context().run(
+                        _value_step, model, batch, loss_fn, optimizer, reduction, penalty,
+                        metric_fn, accumulate, gradients, history, done)
             except guards.Diverged as why:  # stopped before this step (it was undone)
                 history.stopped, history.reason = "diverged", f"step {step}: {why}"
                 print(f"fit stopped (diverged) at {history.reason}", file=sys.stderr)

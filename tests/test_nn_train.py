@@ -253,3 +253,32 @@ def test_split_and_standardize_a_test_set_with_training_statistics():
         [-2 / math.sqrt(8 / 3), 0.0, 2 / math.sqrt(8 / 3)])
     with pytest.raises(ValueError, match="split"):
         ds.split(4)
+
+
+@pytest.mark.parametrize("engine", ["scalar", "replay"])
+def test_a_mode_a_ctrl_c_leaves_set_inside_a_step_does_not_outlive_fit(engine, monkeypatch):
+    # a Ctrl-C that lands between no_grad() setting its mode and the block being entered
+    # (here: forced, in the optimizer's third update) must not leave graphs unrecorded after
+    # fit: each step runs in a copy of the caller's context
+    from tracegrad.engine import modes
+    calls = []
+
+    def leaky(self, *args):
+        calls.append(1)
+        if len(calls) == 3:
+            modes._mode.set(modes._MODES[False, False])     # the mode set, the block not entered
+            raise KeyboardInterrupt
+        return original(self, *args)
+    name = "step_arrays" if engine == "replay" else "step"
+    original = getattr(optim.SGD, name)
+    monkeypatch.setattr(optim.SGD, name, leaky)
+    model = MLP(2, [3, 1], seed=0)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    history = fit(model, data.moons(8, seed=0), "mse", opt, max_steps=5, progress=False,
+                  engine=engine)
+    assert history.stopped == "interrupted" and len(history) == 2
+    assert modes.is_grad_enabled()
+    x = Value(3.0)
+    y = x * x
+    y.backward()
+    assert x.grad == 6.0                                    # graphs are recorded again
