@@ -85,7 +85,7 @@ class Replay:
         self.n = n
         self._anomaly = modes.is_anomaly_enabled()     # read once a pass
         self.params = np.asarray(params, dtype=float)
-        tape, values, row = self.tape, self.values[:, :n], self.row
+        tape, values = self.tape, self.values[:, :n]
         labels = None if labels is None else _rows(labels, n)
         for kind, given in (("input", inputs), ("label", labels)):
             rows, columns = self._copy[kind]       # every input in one copy (a slice, usually)
