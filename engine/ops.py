@@ -31,6 +31,11 @@ class Op:
     array: "Arrays | None" = None
 
     @property
+    def inputs(self):
+        """How many inputs the op takes: 1 or 2 (one rule per input)."""
+        return len(self.rules)
+
+    @property
     def function(self):
         """True for an op written as a call, name(x): the functions of the command line."""
         return self.symbol.startswith(self.name + "(")

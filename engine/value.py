@@ -205,20 +205,20 @@ class Value:
     def maximum(self, other: Value | Number) -> Value:
         """max(self, other), a node of the graph (torch.maximum): the gradient goes to the
         larger (to self on a tie)."""
-        operand = _operand(other, self.data)          # a Value (or a subclass's), or a number
-        if operand is None:
-            raise TypeError(f"maximum: the other operand must be a Value or a real number, "
-                            f"not {type(other).__name__} {other!r}")
-        return _apply(OPS["maximum"], self, operand)
+        return self._with("maximum", other)
 
     def xlogy(self, other: Value | Number) -> Value:
         """self * log(other), and 0 where self == 0 (torch.xlogy): the term p log q of an
         entropy or a divergence, 0 for an outcome of probability 0 whatever q is."""
+        return self._with("xlogy", other)
+
+    def _with(self, name: str, other: Value | Number) -> Value:
+        """The two-input row `name` on self and other (a Value, a subclass's, or a number)."""
         operand = _operand(other, self.data)
         if operand is None:
-            raise TypeError(f"xlogy: the other operand must be a Value or a real number, "
+            raise TypeError(f"{name}: the other operand must be a Value or a real number, "
                             f"not {type(other).__name__} {other!r}")
-        return _apply(OPS["xlogy"], self, operand)
+        return _apply(OPS[name], self, operand)
 
     # --- functions: exp, log, tanh ... are made from the table below this class ------
     def leaky_relu(self, slope: Number = 0.01) -> Value:
@@ -273,7 +273,7 @@ def _function(op: Op) -> Callable[[Value], Value]:
 # per one-input row written as a call and taking no parameter, so a new row is a new method
 # at once (a two-input call, xlogy, is a method of its own above)
 for _op in OPS.values():
-    if _op.function and not _op.arg and len(_op.rules) == 1:
+    if _op.function and not _op.arg and _op.inputs == 1:
         setattr(Value, _op.name, _function(_op))
 
 _new = object.__new__

@@ -396,10 +396,13 @@ def _layout(entries, per_sample, blocks):
 
     def place(i):
         row[i] = taken()
-    for kind in ("input", "label"):               # inputs, a row of 1s, labels first
-        for i, e in enumerate(entries):
-            if e.kind == kind:
-                place(i)
+    leaves = {"input": [], "label": []}
+    for i, e in enumerate(entries):
+        if e.kind in leaves:
+            leaves[e.kind].append(i)
+    for kind, found in leaves.items():            # inputs, a row of 1s, labels first
+        for i in found:
+            place(i)
         if kind == "input" and blocks:
             ones.append(taken())
     for i, e in enumerate(entries):

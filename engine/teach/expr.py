@@ -138,7 +138,7 @@ class Expression:
         if node.keywords:
             raise ExprError(f"{name}() takes no keyword arguments: write {name}(x)")
         parameter = FUNCTIONS[name].arg             # leaky_relu's slope, which has a default
-        two = len(FUNCTIONS[name].rules) == 2       # xlogy(x, y): two inputs
+        two = FUNCTIONS[name].inputs == 2           # xlogy(x, y): two inputs
         allowed = (2,) if two else (1, 2) if parameter else (1,)
         if len(node.args) not in allowed:
             usage = (f"{name}(x, y)" if two else f"{name}(x) or {name}(x, {parameter})"
@@ -188,7 +188,7 @@ class Expression:
             return -operand if isinstance(node.op, ast.USub) else operand   # -3: a number
         if isinstance(node, ast.Call):
             name = node.func.id
-            two = len(FUNCTIONS[name].rules) == 2   # xlogy(x, y): the second is a node too
+            two = FUNCTIONS[name].inputs == 2       # xlogy(x, y): the second is a node too
             args = [self._eval(arg, values, fold) for arg in node.args[:1 + two]]
             args += [self._eval(arg, values, True) for arg in node.args[1 + two:]]
             x = args[0] if isinstance(args[0], Value) else Value(args[0])
