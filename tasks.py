@@ -6,6 +6,8 @@
     python3 tasks.py notebooks   open the lessons in JupyterLab
     python3 tasks.py parity      add PyTorch (torch==2.13.0, CPU) for the parity tests
     python3 tasks.py bench       the benchmarks (writes benchmarks/results.md)
+    python3 tasks.py bench-fit   fit(engine="replay") against torch, JAX and numpy (a few
+                                 minutes on a quiet machine; its section of results.md)
     python3 tasks.py site        the static site in out/site/ (tracegrad in the browser; needs npm)
     python3 tasks.py versions    the suite under every Python 3.10+ found (pyenv's, python3.X on
                                  PATH), each in its own .venv-3.X; args go to pytest
@@ -32,6 +34,7 @@ TASKS = {
     "notebooks": ("notebook", ["-m", "jupyterlab", "notebooks"]),     # + --allow-root as root
     "parity": ("test,torch", None),
     "bench": ("bench,plot", ["benchmarks/run.py"]),
+    "bench-fit": ("bench", ["benchmarks/fit.py"]),
     "site": ("", ["-m", "tracegrad.site", "-o", "out/site"]),
     "versions": ("test", ["-m", "pytest", "-n", "2"]),              # once per interpreter
 }
