@@ -94,103 +94,146 @@ class Layer:
             return fn(*args)
         return run_block(r, key, fn, args, shape)
 
-    def _rows_of(self, r):
-        """(inputs, sums, activations) rows of the values, (activations, sums) rows of the
-        gradients and the inputs with their row of 1s (or None) for the current batch size:
-        views of the buffers, made once per batch size (copies, made each time, for rows that
-        are not consecutive)."""
-        if self._views_for == r.n:
-            return self._views
-        values, grads = r.values[:, :r.n], r.grads[:, :r.n]
-        pairs = ((values, self.into), (values, self.lin), (values, self.act_at),
-                 (grads, self.act_at), (grads, self.lin), (values, self.aug))
-        views = tuple(None if rows is None else buffer[rows] for buffer, rows in pairs)
-        if all(rows is None or isinstance(rows, slice) for _, rows in pairs):
-            self._views, self._views_for = views, r.n
-        return views
+    def forward_step(self, r):
+        """The layer's forward for the current batch size: lin = W @ X + b into the sums'
+        rows, then the activation into its rows."""
+        values = r.values[:, :r.n]
+        X, into_lin = _reader(values, self.into), isinstance(self.lin, slice)
+        if self.aug is not None and into_lin:            # [W b] @ [X; 1]
+            start, stop, width, _ = self.strided
+            Xa, lin = values[self.aug], values[self.lin]
 
-    _views_for = None
-
-    def forward(self, replay, values):
-        X, lin, act, _, _, Xa = self._rows_of(replay)
-        if self.aug is not None and isinstance(self.lin, slice):   # [W b] @ [X; 1]
-            start, stop, width, n = self.strided
-            Wb = replay.params[start:stop].reshape(-1, width)
-            out = np.matmul(Wb, Xa, out=lin)
-            W = Wb[:, :n]
-        elif isinstance(self.lin, slice):           # straight into the buffer: no copy
-            W, b = self.params(replay.params)
-            out = np.matmul(W, X, out=lin)
-            if b is not None:
-                out += b[:, None]
+            def linear():
+                return np.matmul(r.params[start:stop].reshape(-1, width), Xa, out=lin)
         else:
-            W, b = self.params(replay.params)
-            out = W @ X
-            if b is not None:
-                out += b[:, None]
-            values[self.lin] = out
-        self.W, self.X = W, X
-        if self.act is not None:
-            e, forward, _, arg, view, key, _, _ = self._act
-            result = self._run(replay, key, forward, [view(out)] + arg, out.shape)
-            if isinstance(self.act_at, slice):
+            lin = values[self.lin] if into_lin else None
+
+            def linear():
+                W, b = self.params(r.params)
+                out = np.matmul(W, X(), out=lin)         # straight into the buffer, if a view
+                if b is not None:
+                    out += b[:, None]
+                if not into_lin:
+                    values[self.lin] = out
+                return out
+        if self.act is None:
+            return linear
+        e, forward, _, arg, view, key, _, _ = self._act
+        act = values[self.act_at] if isinstance(self.act_at, slice) else None
+
+        def step():
+            out = linear()
+            result = self._run(r, key, forward, [view(out)] + arg, out.shape)
+            if act is not None:
                 act[...] = result
             else:
                 values[self.act_at] = result
+        return step
 
-    def backward(self, state):
-        r = state.replay
-        _, lin, act, g_act, g_lin, Xa = self._rows_of(r)
-        act_rows, top_rows, in_rows = self._act_rows, self._top_rows, self._in_rows
-        fresh = state.fresh
+    def backward_step(self, r, fresh):
+        """The layer's backward for the current batch size, None when no gradient reaches it:
+        G = dact/dlin * (gradient of the activations), the parameters' gradient G @ X.T (and
+        G summed over the samples for the biases), the inputs' gradient W.T @ G."""
+        values, grads = r.values[:, :r.n], r.grads[:, :r.n]
         if self.act is not None:
-            if act_rows <= fresh:
-                return
-            for row in act_rows & fresh:             # an activation nothing reached: 0
-                state.grads[row] = 0.0
-            fresh -= act_rows
+            if self._act_rows <= fresh:
+                return None                       # nothing reached the layer
+            unreached = sorted(self._act_rows & fresh)   # activations nothing reached: 0
+            fresh -= self._act_rows
             e, _, local, _, view, _, key, _ = self._act
-            args = [view(act), view(lin), None, e.arg]
-            G = self._run(r, key, local, args, lin.shape)[0] * g_act
+            act, lin = _reader(values, self.act_at), _reader(values, self.lin)
+            g_act = _reader(grads, self.act_at)
+
+            def gradient():
+                out = lin()
+                args = [view(act()), view(out), None, e.arg]
+                return self._run(r, key, local, args, out.shape)[0] * g_act()
         else:
-            for row in top_rows & fresh:
-                state.grads[row] = 0.0
-            fresh -= top_rows
-            G = g_lin
-        if self.sole and self.aug is not None:     # [dW db] = G @ [X; 1].T, into dparams
+            unreached = sorted(self._top_rows & fresh)
+            fresh -= self._top_rows
+            gradient = _reader(grads, self.lin)
+        to_params = self._to_params(_reader(values, self.into),
+                                    None if self.aug is None else values[self.aug])
+        to_inputs = self._to_inputs(r, fresh, grads)
+
+        def step(state):
+            if unreached:
+                grads[unreached] = 0.0
+            G = gradient()
+            to_params(state.dparams, G)
+            if to_inputs is not None:
+                to_inputs(state, G, self.params(r.params)[0])
+        return step
+
+    def _to_params(self, X, Xa):
+        """(dparams, G) -> adds (or, as their only writer, writes) the layer's parameters'
+        gradients into dparams."""
+        weights, biases = self.weights, self.biases
+        if self.strided is not None:
             start, stop, width, _ = self.strided
-            np.matmul(G, Xa.T, out=state.dparams[start:stop].reshape(-1, width))
-        elif self.sole:                            # views into dparams, still all 0
-            dW_view, db_view = self.params(state.dparams)
-            np.matmul(G, self.X.T, out=dW_view)
-            if db_view is not None:
-                np.add.reduce(G, axis=1, out=db_view)
-        elif self.strided is not None:             # views into dparams: add in place
-            dW_view, db_view = self.params(state.dparams)
-            dW_view += G @ self.X.T
-            if db_view is not None:
-                db_view += G.sum(axis=1)
-        elif self.unique:
-            state.dparams[self.weights] += G @ self.X.T
-            if self.biases is not None:
-                state.dparams[self.biases] += G.sum(axis=1)
-        else:
-            np.add.at(state.dparams, self.weights, G @ self.X.T)
-            if self.biases is not None:
-                np.add.at(state.dparams, self.biases, G.sum(axis=1))
-        if self._needs_in:
-            into = self.into
-            if isinstance(into, slice) and in_rows <= fresh:
-                np.matmul(self.W.T, G, out=state.grads[into])   # no copy, nothing to add to
-                fresh -= in_rows
+        if self.sole and Xa is not None:           # [dW db] = G @ [X; 1].T, into dparams
+            def sole_augmented(dparams, G):
+                np.matmul(G, Xa.T, out=dparams[start:stop].reshape(-1, width))
+            return sole_augmented
+        if self.sole:                              # views into dparams, still all 0
+            def sole(dparams, G):
+                dW_view, db_view = self.params(dparams)
+                np.matmul(G, X().T, out=dW_view)
+                if db_view is not None:
+                    np.add.reduce(G, axis=1, out=db_view)
+            return sole
+        if self.strided is not None:               # views into dparams: add in place
+            def strided(dparams, G):
+                dW_view, db_view = self.params(dparams)
+                dW_view += G @ X().T
+                if db_view is not None:
+                    db_view += G.sum(axis=1)
+            return strided
+        add = np.add.at if not self.unique else _add_unique
+
+        def scattered(dparams, G):
+            add(dparams, weights, G @ X().T)
+            if biases is not None:
+                add(dparams, biases, G.sum(axis=1))
+        return scattered
+
+    def _to_inputs(self, r, fresh, grads):
+        """(state, G, W) -> W.T @ G sent into the inputs' gradients (None when no input needs
+        one): straight into their rows when they are consecutive and nothing has reached
+        them yet, else input by input (written or added, see Replay.sender)."""
+        if not self._needs_in:
+            return None
+        if isinstance(self.into, slice) and self._in_rows <= fresh:
+            fresh -= self._in_rows
+            gX = grads[self.into]
+
+            def into_rows(state, G, W):
+                np.matmul(W.T, G, out=gX)          # no copy, nothing to add to
                 if state.anomaly:
-                    check_finite(state.grads[into], "the gradient from a fused layer is",
-                                  r.base)
-                return
-            dX = self.W.T @ G
-            for k, x in enumerate(self.inputs):
-                if r.needs_grad[x]:
-                    state.send(x, dX[k], "a fused layer")
+                    check_finite(gX, "the gradient from a fused layer is", r.base)
+            return into_rows
+        senders = [(k, r.sender(x, fresh, "a fused layer"))
+                   for k, x in enumerate(self.inputs) if r.needs_grad[x]]
+
+        def input_by_input(state, G, W):
+            dX = W.T @ G
+            for k, send in senders:
+                send(state, dX[k])
+        return input_by_input
+
+
+def _add_unique(target, where, x):
+    """target[where] += x for positions without repeats (np.add.at adds repeats too)."""
+    target[where] += x
+
+
+def _reader(buffer, rows):
+    """A function giving buffer[rows]: one view made now when rows is a slice, else the rows
+    copied out as it is called (index arrays copy; the buffer changes between passes)."""
+    if isinstance(rows, slice):
+        view = buffer[rows]
+        return lambda: view
+    return lambda: buffer[rows]
 
 
 def _strided(weights, biases):
@@ -222,16 +265,22 @@ class Dot:
         return self.left.tolist() + self.right.tolist() + ([] if self.bias is None else
                                                            [self.bias])
 
-    def forward(self, replay, values):
+    def forward_step(self, r):
+        return lambda: self.forward(r)
+
+    def backward_step(self, r, fresh):
+        return lambda state: self.backward(r, state)    # its top is shared: nothing to decide
+
+    def forward(self, replay):
         P = replay.params
         total = float(np.dot(P[self.left], P[self.right]))
         replay.uniform[self.top] = total + (P[self.bias] if self.bias is not None else 0.0)
 
-    def backward(self, state):
+    def backward(self, replay, state):
         g = state.shared[self.top]
         if g == 0.0:
             return
-        P = state.replay.params
+        P = replay.params
         np.add.at(state.dparams, self.left, g * P[self.right])
         np.add.at(state.dparams, self.right, g * P[self.left])
         if self.bias is not None:
@@ -263,7 +312,13 @@ class Sum:
                 for r in refs]
         return e, args
 
-    def forward(self, replay, values):
+    def forward_step(self, r):
+        return lambda: self.forward(r)
+
+    def backward_step(self, r, fresh):
+        return lambda state: self.backward(r, state)    # its top is shared: nothing to decide
+
+    def forward(self, replay):
         P = replay.params[self.params]
         vals = []
         for k, (entry, refs) in enumerate(self.program):
@@ -276,11 +331,10 @@ class Sum:
         self.P, self.vals = P, vals
         replay.uniform[self.top] = float(np.sum(vals[-1]))
 
-    def backward(self, state):
+    def backward(self, r, state):
         g = state.shared[self.top]
         if g == 0.0:
             return
-        r = state.replay
         grads = [0.0] * len(self.program)
         grads[-1] = np.full(self.P.shape, g)
         dP = 0.0

@@ -1,6 +1,7 @@
 """Replay (engine/replay/tape.py, engine/replay/batch.py, nn/replay.py) against the scalar engine: every row
 of the table, the fused layers against the plain replay, fit with every loss, optimizer,
 activation, accumulation and penalty, random MLP shapes, materialize, and each hazard."""
+import contextlib
 import math
 import random
 import warnings
@@ -121,6 +122,24 @@ def test_random_mlps_replay_fused_and_plain_as_the_scalar_engine(nin, sizes, n, 
         roots = run.forward([p.data for p in params], X, Y)
         assert roots.tolist() == pytest.approx(want_roots, **TOL)
         assert run.backward(1.0).tolist() == pytest.approx(want_grads, **TOL)
+
+
+def test_one_replay_at_several_batch_sizes_and_anomaly_settings_stays_exact():
+    # each pass is made once per batch size (its bookkeeping decided then): going back and
+    # forth between sizes, and switching detect_anomaly on, must not mix them up
+    model, X, Y = mlp_problem(2, [4, 3, 2], "relu", 7, 3)
+    params = model.parameters()
+    tape = mlp_tape(model, 2, 2)
+    for fused in (False, True):
+        run = tape.replay(7, fuse=find_blocks if fused else None)
+        for n, anomaly in [(7, False), (3, False), (7, True), (1, False), (3, True), (7, False)]:
+            want_roots, want_grads = scalar_batch(lambda s: losses.mse(model(s[0]), s[1]),
+                                                  params, list(zip(X[:n], Y[:n])))
+            with detect_anomaly() if anomaly else contextlib.nullcontext():
+                roots = run.forward([p.data for p in params], X[:n], Y[:n])
+                grads = run.backward(1.0)
+            assert roots.tolist() == pytest.approx(want_roots, **TOL)
+            assert grads.tolist() == pytest.approx(want_grads, **TOL)
 
 
 def test_the_fused_layers_are_found_and_equal_the_plain_replay():

@@ -4,8 +4,14 @@ one matrix product, say) that take the place of the entries they cover. Buffers 
 
     values[entry, sample];  d root_s / d param summed over the samples s, weighted by seed_s
 A block has `tops` and `act` (the entries it writes, given rows in that order; act may be
-None), `absorbed` (entries it makes unnecessary) and forward(replay, values), backward(state);
-bind(replay), if it has one, is called once the rows are placed.
+None), `absorbed` (entries it makes unnecessary), forward_step(replay) and
+backward_step(replay, fresh) (see Replay._steps); bind(replay), if it has one, is called once
+the rows are placed.
+
+Each pass is made once per batch size into a list of steps, one per entry or block, with its
+rows, views and functions looked up; the backward pass's bookkeeping (which gradient row an
+input's gradient is written into first and which it is added to, which entries nothing
+reaches) depends only on the program, so it is decided then too, not on every pass.
 """
 import math
 from collections import defaultdict
@@ -67,6 +73,7 @@ class Replay:
                       for kind in ("input", "label")}
         self.whole = {}                            # entry -> did its row run on whole arrays
         self._views = {}                           # (entries, batch size) -> their rows
+        self._compiled = {}                        # (pass, batch size) -> its steps
         self.params = None
         for block in blocks:                       # rows placed: what blocks look up, once
             if hasattr(block, "bind"):
@@ -96,11 +103,8 @@ class Replay:
             for i, where in self.leaves["param"]:
                 self.uniform[i] = numbers[where]
         with np.errstate(all="ignore"):
-            for item in self.program:
-                if not isinstance(item, int):
-                    item.forward(self, values)
-                else:
-                    self._forward_entry(item, values)
+            for step in self._steps("forward"):
+                step()
             root = self.value(len(tape.entries) - 1)
             # a sum that is finite has finite terms (one C call; a sum that overflows is
             # looked at term by term)
@@ -131,21 +135,50 @@ class Replay:
             self._views[key] = tuple(args)
         return args
 
+    def _steps(self, which):
+        """The forward or backward pass for the current batch size as a list of steps (see
+        the module's docstring), made on its first use at that size."""
+        key = (which, self.n)
+        if key not in self._compiled:
+            self._compiled[key] = (self._forward_steps() if which == "forward"
+                                   else self._backward_steps())
+        return self._compiled[key]
+
+    def _forward_steps(self):
+        values = self.values[:, :self.n]
+        return [self._forward_entry(item, values) if isinstance(item, int)
+                else item.forward_step(self) for item in self.program]
+
+    def _inputs_of(self, entries, values, plain):
+        """A function giving the entries' values as _args does: the same list each time when
+        every entry is per sample (its rows' views), else read as it is called."""
+        if all(self.per_sample[i] for i in entries):
+            args = self._args(entries, values, plain)
+            return lambda: args
+        return lambda: self._args(entries, values, plain)
+
     def _forward_entry(self, i, values):
+        """Entry i's forward step: its row's function on its parents' values, into its row
+        (or, for an entry shared by every sample, on floats)."""
         e = self.tape.entries[i]
         if not self.per_sample[i]:          # shared by every sample: the row on floats
-            args = [self.uniform[p] for p in e.parents]
-            if len(args) == 1 and e.arg is not None:
-                args.append(e.arg)
-            self.uniform[i] = _row(e, lambda: e.op.forward(*args))
-            return
+            uniform = self.uniform
+            extra = [e.arg] if len(e.parents) == 1 and e.arg is not None else []
+
+            def shared():
+                args = [uniform[p] for p in e.parents] + extra
+                uniform[i] = _row(e, lambda: e.op.forward(*args))
+            return shared
         forward, _, with_arg = self.calls[i]
-        args = self._args(e.parents, values, e.op.array is not None)
-        if len(args) == 1 and with_arg:
-            args.append(e.arg)
-        out = values[self.row[i]] = self._fast((i, "forward"), forward, args)
-        if self._anomaly:
-            check_finite(out, f"{e.op.name} (entry {i}) produced", self.base)
+        extra = [e.arg] if len(e.parents) == 1 and with_arg else []
+        inputs = self._inputs_of(e.parents, values, e.op.array is not None)
+        out, key, fast = values[self.row[i]], (i, "forward"), self._fast
+
+        def step():
+            result = out[...] = fast(key, forward, inputs() + extra)
+            if self._anomaly:
+                check_finite(result, f"{e.op.name} (entry {i}) produced", self.base)
+        return step
 
     _anomaly = False    # detect_anomaly, read as each forward pass starts
     base = 0        # the batch's first sample number in the data set, for error messages
@@ -214,52 +247,99 @@ class Replay:
                             "grad(root, inputs, create_graph=True) on it, or use the scalar "
                             "engine")
         tape, n, row = self.tape, self.n, self.row
-        grads = self.grads[:, :n]
-        fresh = set(self.rows_used)               # rows not yet written in this pass
         shared = defaultdict(float)              # gradients of the shared entries (a list
                                                  # would be as long as the tape, each pass)
         dparams = np.zeros(tape.n_params)
         last = len(tape.entries) - 1
         if self.per_sample[last]:
-            grads[row[last]] = seed
-            fresh.discard(row[last])
+            self.grads[row[last], :n] = seed
         else:
             shared[last] = float(np.sum(np.broadcast_to(seed, (n,))))
-        state = _Pass(self, grads, fresh, shared, dparams)
+        state = _Pass(shared, dparams)
         with np.errstate(all="ignore"):
-            for item in reversed(self.program):
-                if not isinstance(item, int):
-                    item.backward(state)
-                else:
-                    self._backward_entry(item, state)
+            for step in self._steps("backward"):
+                step(state)
         for i, where in self.leaves["param"]:     # parameters read one by one, not fused
             dparams[where] += shared[i]
         return dparams
 
-    def _backward_entry(self, i, state):
+    def _backward_steps(self):
+        """The backward pass's steps, entries and blocks in reverse. `fresh` holds the rows no
+        gradient has reached yet at each point of the pass: the first to reach a row writes
+        it, later ones add to it, and an entry whose row nothing reaches has no step."""
+        fresh = set(self.rows_used)
+        last = len(self.tape.entries) - 1
+        if self.per_sample[last]:
+            fresh.discard(self.row[last])          # the seed is written there
+        steps = (self._backward_entry(item, fresh) if isinstance(item, int)
+                 else item.backward_step(self, fresh) for item in reversed(self.program))
+        return [step for step in steps if step is not None]
+
+    def sender(self, p, fresh, source):
+        """send(state, gradient): what a step calls to pass a gradient into entry p. Into p's
+        row, written if this is the first gradient to reach it in the pass (decided now, and
+        the row taken out of `fresh`), else added; into a shared entry, as a sum."""
+        if not self.per_sample[p]:
+            def to_shared(state, contribution):
+                if state.anomaly:
+                    check_finite(contribution, f"the gradient from {source} into entry {p} "
+                                 "is", self.base)
+                # from a shared entry it is already a total; from the samples, their sum
+                state.shared[p] += float(contribution if np.ndim(contribution) == 0
+                                         else np.sum(contribution))
+            return to_shared
+        row = self.grads[self.row[p], :self.n]
+        first = self.row[p] in fresh
+        fresh.discard(self.row[p])
+
+        def to_row(state, contribution):
+            if state.anomaly:
+                check_finite(contribution, f"the gradient from {source} into entry {p} is",
+                             self.base)
+            if first:
+                row[...] = contribution
+            else:
+                np.add(row, contribution, out=row)
+        return to_row
+
+    def _backward_entry(self, i, fresh):
+        """Entry i's backward step: upstream times its row's local derivatives, sent to the
+        parents that need a gradient (the textbook's chain rule, one entry); None when no
+        gradient reaches entry i."""
         e = self.tape.entries[i]
-        if self.per_sample[i]:
-            if self.row[i] in state.fresh:       # nothing flowed into it
-                return
-            upstream = state.grads[self.row[i]]
-        else:
-            upstream = state.shared[i]
-            if upstream == 0.0:
-                return
-        if self.per_sample[i]:
-            out_a_b = self._args((i,) + e.parents, self.values[:, :self.n],
-                                 e.op.array is not None) + [None]
-            args = [out_a_b[0], out_a_b[1], out_a_b[2], e.arg]
-            local = self._fast((i, "local"), self.calls[i][1], args)    # local(out, a, b, arg)
-        else:
-            inputs = [self.uniform[p] for p in e.parents] + [None]
-            args = [self.uniform[i], inputs[0], inputs[1], e.arg]
-            local = _row(e, lambda: e.op.local(*args))
-        for slot, p in enumerate(e.parents):
-            if self.needs_grad[p]:
+        if self.per_sample[i] and self.row[i] in fresh:
+            return None                         # nothing flows into it
+        source = f"{e.op.name} (entry {i})"
+        sends = [(slot, self.sender(p, fresh, source)) for slot, p in enumerate(e.parents)
+                 if self.needs_grad[p]]
+        if not sends:
+            return None
+
+        def chain(state, upstream, local):
+            for slot, send in sends:
                 d = local[slot]             # d is 1 for add and sub's a: upstream as it is
-                state.send(p, upstream if type(d) is int and d == 1 else d * upstream,
-                           f"{e.op.name} (entry {i})")
+                send(state, upstream if type(d) is int and d == 1 else d * upstream)
+
+        if not self.per_sample[i]:              # shared by every sample: the row on floats
+            uniform = self.uniform
+
+            def shared(state):
+                upstream = state.shared[i]
+                if upstream == 0.0:
+                    return
+                a_b = [uniform[p] for p in e.parents] + [None]
+                chain(state, upstream,
+                      _row(e, lambda: e.op.local(uniform[i], a_b[0], a_b[1], e.arg)))
+            return shared
+        values, upstream = self.values[:, :self.n], self.grads[self.row[i], :self.n]
+        inputs = self._inputs_of((i,) + e.parents, values, e.op.array is not None)
+        local, key, fast = self.calls[i][1], (i, "local"), self._fast
+
+        def step(state):
+            out_a_b = inputs() + [None]
+            chain(state, upstream,
+                  fast(key, local, [out_a_b[0], out_a_b[1], out_a_b[2], e.arg]))
+        return step
 
 
 class _Calls(dict):
@@ -279,28 +359,12 @@ class _Calls(dict):
 
 
 class _Pass:
-    """One backward pass: where gradients go (a row of lanes, a shared number, a parameter)."""
+    """One backward pass: the shared entries' gradients, the parameters' gradients, and
+    whether detect_anomaly is on (read once a pass)."""
 
-    def __init__(self, replay, grads, fresh, shared, dparams):
-        self.replay, self.grads, self.fresh = replay, grads, fresh
+    def __init__(self, shared, dparams):
         self.shared, self.dparams = shared, dparams
-        self.anomaly = modes.is_anomaly_enabled()      # read once a pass
-
-    def send(self, p, contribution, source):
-        r = self.replay
-        if self.anomaly:
-            check_finite(contribution, f"the gradient from {source} into entry {p} is", r.base)
-        if r.per_sample[p]:
-            row = r.row[p]
-            if row in self.fresh:
-                self.grads[row] = contribution
-                self.fresh.discard(row)
-            else:
-                self.grads[row] += contribution
-        elif np.ndim(contribution) == 0:           # from a shared entry: already a total
-            self.shared[p] += float(contribution)
-        else:                                      # shared by the samples: their sum
-            self.shared[p] += float(np.sum(contribution))
+        self.anomaly = modes.is_anomaly_enabled()
 
 
 def run_block(replay, key, fn, args, shape):
