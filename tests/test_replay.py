@@ -309,6 +309,13 @@ def test_same_graph_agrees_with_recording_and_comparing():
             for first in (record(*graph(builds[1], 2.0)), record(*graph(build, 2.0))):
                 g = graph(build, c)
                 assert first.same_graph(*g) == (first.difference(record(*g)) is None)
+    # one node used twice against two equal nodes: every entry has a matching node, but
+    # one node would stand for two entries
+    twice, shared = (lambda x, c: (w * x) + (w * x)), (lambda x, c: (lambda h: h + h)(w * x))
+    for a, b in [(twice, shared), (shared, twice)]:
+        assert record(*graph(a)).difference(record(*graph(b))) is not None
+        assert not record(*graph(a)).same_graph(*graph(b))
+        assert record(*graph(a)).same_graph(*graph(a))
     first = record(*graph(builds[1]))
     assert first.same_graph(*graph(builds[1]))
     assert not first.same_graph(*graph(builds[1], 3.0))

@@ -36,6 +36,18 @@ def _walk(root, params, inputs, labels, outputs):
     use recorded before the root, and each given leaf's (kind, position)."""
     if not isinstance(root, Value):
         raise TypeError(f"record: root must be a Value, got {type(root).__name__}")
+    order = topological_order(root)
+    if outputs:
+        seen = set(order)
+        extra = [n for o in outputs if o not in seen for n in topological_order(o)
+                 if n not in seen and not seen.add(n)]
+        order = order[:-1] + extra + order[-1:]
+    return order, _roles(params, inputs, labels)
+
+
+def _roles(params, inputs, labels):
+    """Each given leaf's (kind, position): its first role, params before inputs before
+    labels."""
     roles = {}
     for kind, leaves in (("param", params), ("input", inputs), ("label", labels)):
         leaves = list(leaves)
@@ -46,13 +58,7 @@ def _walk(root, params, inputs, labels, outputs):
         # the roles found before (an earlier kind) win over these (66,817 weights at C speed)
         found = dict(zip(reversed(leaves), zip(repeat(kind), reversed(range(len(leaves))))))
         roles = {**found, **roles}
-    order = topological_order(root)
-    if outputs:
-        seen = set(order)
-        extra = [n for o in outputs if o not in seen for n in topological_order(o)
-                 if n not in seen and not seen.add(n)]
-        order = order[:-1] + extra + order[-1:]
-    return order, roles
+    return roles
 
 
 def record(root, params, inputs=(), labels=(), outputs=()):
@@ -152,27 +158,56 @@ class Tape:
 
     def same_graph(self, root, params, inputs=(), labels=(), outputs=()):
         """True when root's graph records as this tape (difference(record(...)) is None),
-        decided without building that tape: a check fit makes for each further sample,
-        at half the cost of recording it."""
-        order, roles = _walk(root, params, inputs, labels, outputs)
+        decided without building that tape: a check fit makes for each further sample.
+
+        No topological sort: the tape's entries, last to first, are matched to nodes, the
+        root to the last entry (and each output to its entry), and each matched op node's
+        parents to its entry's parents, in order. Every node is then matched to one entry
+        (checked: as many distinct nodes as entries) with the same op, argument, parents,
+        leaf kind and number, so the graphs are the same up to renaming and the walk that
+        record() makes puts them in the same order."""
+        roles = _roles(params, inputs, labels)
+        if not isinstance(root, Value):
+            raise TypeError(f"record: root must be a Value, got {type(root).__name__}")
         entries = self.entries
-        if len(order) != len(entries):
+        if len(outputs) != len(self.outputs):
             return False
-        number = {node: i for i, node in enumerate(order)}.__getitem__
-        for node, e in zip(order, entries):
+        nodes = [None] * len(entries)
+        nodes[-1] = root
+        for k, o in zip(self.outputs, outputs):
+            if nodes[k] is not None and nodes[k] is not o:
+                return False
+            nodes[k] = o
+        for k in range(len(entries) - 1, -1, -1):
+            node, e = nodes[k], entries[k]
+            if node is None:                       # no node of this graph is entry k
+                return False
             a = node._a
             if a is None:                          # a leaf: its kind and where, as record
                 kind, where = roles.get(node, ("const", node.data))
                 if kind != e.kind or where != e.where or type(where) is not type(e.where):
                     return False
-            elif node._op is not e.op:
+                continue
+            if node._op is not e.op:
                 return False
-            elif node._b is None:
-                if e.parents != (number(a),) or getattr(node, "_arg", None) != e.arg:
+            parents, b = e.parents, node._b
+            if b is None:
+                if len(parents) != 1 or getattr(node, "_arg", None) != e.arg:
                     return False
-            elif e.parents != (number(a), number(node._b)):
+            elif len(parents) != 2:
                 return False
-        return [number(o) for o in outputs] == list(self.outputs)
+            else:
+                found = nodes[parents[1]]
+                if found is None:
+                    nodes[parents[1]] = b
+                elif found is not b:
+                    return False
+            found = nodes[parents[0]]
+            if found is None:
+                nodes[parents[0]] = a
+            elif found is not a:
+                return False
+        return len(set(nodes)) == len(entries)     # no node stands for two entries
 
     def replay(self, batch_size, fuse=None):
         """A Replay of this tape over batch_size samples, its buffers allocated once; fuse
