@@ -421,17 +421,20 @@ def _term_program(entries, uses, t):
 
 
 def _consumers(entries):
-    count = [0] * len(entries)
-    for e in entries:
+    """(uses, last): how many entries read each entry (the root counts as read by the
+    caller), and the last entry that reads it (None for none): one pass."""
+    uses, last = [0] * len(entries), [None] * len(entries)
+    for i, e in enumerate(entries):
         for p in e.parents:
-            count[p] += 1
-    count[-1] += 1                                 # the root is used by the caller
-    return count
+            uses[p] += 1
+            last[p] = i
+    uses[-1] += 1
+    return uses, last
 
 
 def _find_layers(entries, per_sample):
     """Neurons (sum-of-products chains, see Layer) grouped into layers by their inputs."""
-    uses = _consumers(entries)
+    uses, last = _consumers(entries)
     chains, taken, dots = {}, set(), []
     for i in reversed(range(len(entries))):    # a chain's top comes after its prefixes,
         if i in taken:                         # which are chains too: take the longest
@@ -453,16 +456,14 @@ def _find_layers(entries, per_sample):
         if block is not None:
             dots.append(block)
             taken.update(block.absorbed)
-    layers, users = dots, None
+    layers = dots
     for inputs, members in chains.items():
         members.sort()
         with_bias = {c[1] is not None for _, c in members}
         if not members or len(with_bias) != 1:
             continue
         tops = [i for i, _ in members]
-        if users is None:
-            users = _users(entries, {t for _, members in chains.items() for t, _ in members})
-        act = _activations(entries, uses, users, tops)
+        act = _activations(entries, uses, last, tops)
         layer = Layer(tops, [c[0] for _, c in members],
                       [c[1] for _, c in members] if with_bias == {True} else None,
                       list(inputs), [m for _, c in members for m in c[3]], act)
@@ -474,39 +475,37 @@ def _chain(entries, uses, per_sample, top, term=None):
     """(weights, bias, inputs, absorbed entries) if entry top is a left-folded sum of products
     w*x (w a parameter, x per sample) with at most one parameter b added, first (micrograd's
     sum(..., b)) or last (Neuron's ... + b); else None."""
-    if entries[top].kind != "op" or entries[top].op.name != "add":
+    term = term or _term
+    e = entries[top]
+    if e.kind != "op" or e.op.name != "add":
         return None
-    weights, inputs, bias = [], [], None
-    absorbed = {}                                  # an ordered set (a dict): found in O(1)
-    node = top
-    while True:
+    parts, adds = [], []                 # the right operands, top down; the adds below top
+    while e.kind == "op" and e.op.name == "add":
+        node, right = e.parents
+        if uses[node] != 1:
+            return None
+        parts.append(right)
+        adds.append(node)
         e = entries[node]
-        if node != top:
-            if uses[node] != 1:
-                return None
-            absorbed[node] = None
-        is_add = e.kind == "op" and e.op.name == "add"
-        for part in (e.parents[::-1] if is_add else [node]):
-            if is_add and part == e.parents[0]:
-                break                              # the left operand: walk down to it
-            found = (term or _term)(entries, uses, per_sample, part)
-            if found is None and entries[part].kind == "const" and entries[part].where == 0:
-                absorbed.pop(part, None)           # sum()'s start, 0 + ...: nothing to add
-            elif found is None and entries[part].kind == "param" and bias is None:
-                bias = entries[part].where
-                absorbed.pop(part, None)
-            elif found is None:
-                return None
-            else:
-                weights.append(found[0])
-                inputs.append(found[1])
-                absorbed.setdefault(part)
-        if not is_add:
-            break
-        node = e.parents[0]
+    parts.append(adds.pop())             # the bottom of the chain: its first operand
+    weights, inputs, bias, terms = [], [], None, []
+    for part in parts:
+        found = term(entries, uses, per_sample, part)
+        if found is not None:
+            weights.append(found[0])
+            inputs.append(found[1])
+            terms.append(part)
+            continue
+        leaf = entries[part]
+        if leaf.kind == "const" and leaf.where == 0:
+            continue                     # sum()'s start, 0 + ...: nothing to add
+        if leaf.kind == "param" and bias is None:
+            bias = leaf.where
+            continue
+        return None
     if not weights or (bias is None and len(weights) < 2):
         return None
-    return weights[::-1], bias, tuple(inputs[::-1]), list(absorbed)
+    return weights[::-1], bias, tuple(inputs[::-1]), adds + terms
 
 
 def _shared_term(entries, uses, per_sample, i):
@@ -533,28 +532,15 @@ def _term(entries, uses, per_sample, i):
     return None
 
 
-def _users(entries, wanted):
-    """The consumers of the wanted entries: entry -> [the entries that read it]."""
-    consumer = {}
-    for i, e in enumerate(entries):
-        for p in e.parents:
-            if p in wanted:
-                consumer.setdefault(p, []).append(i)
-    return consumer
-
-
-def _activations(entries, uses, consumer, tops):
+def _activations(entries, uses, last, tops):
     """The activation entries if every neuron's sum goes only into one unary op, the same
-    op (and argument) for all, else None."""
+    op (and argument) for all, else None. last: each entry's last reader."""
     acts = []
     for t in tops:
-        users = consumer.get(t, [])
-        if uses[t] != 1 or len(users) != 1 or len(entries[users[0]].parents) != 1:
+        if uses[t] != 1 or last[t] is None or len(entries[last[t]].parents) != 1:
             return None
-        acts.append(users[0])
+        acts.append(last[t])
     first = entries[acts[0]]
     if any((entries[a].op, entries[a].arg) != (first.op, first.arg) for a in acts):
         return None
     return acts
-
-

@@ -157,6 +157,19 @@ def test_the_fused_layers_are_found_and_equal_the_plain_replay():
         p = [v * 0.9 for v in p]
 
 
+def test_record_names_a_parameter_that_is_not_a_leaf_value():
+    w, x = Value(0.5), Value(2.0)
+    root = w * x
+    for params, bad in [([w, w * 2.0], "param 1 must be a leaf Value"),
+                        ([w, 0.5], "param 1 must be a leaf Value, got 0.5")]:
+        with pytest.raises(TypeError, match=bad):
+            record(root, params, [x])
+        with pytest.raises(TypeError, match=bad):
+            record(root, [w], [x]).same_graph(root, params, [x])
+    with pytest.raises(TypeError, match="input 0 must be a leaf Value"):
+        record(root, [w], [x * 1.0])
+
+
 def test_the_tape_prints_one_entry_a_line():
     w, x = Value(2.0, label="w"), Value(0.0)
     tape = record((w * x).tanh(), [w], [x])
