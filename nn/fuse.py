@@ -5,7 +5,7 @@ plain replay (tracegrad.engine.replay.batch) of the same entries.
 """
 import numpy as np
 
-from tracegrad.engine.replay.batch import slice_or_array, check_finite, run_block
+from tracegrad.engine.replay.batch import check_finite, run_block, sender, slice_or_array
 from tracegrad.engine.replay.lanes import lanes
 
 
@@ -200,7 +200,7 @@ class Layer:
     def _to_inputs(self, r, fresh, grads):
         """(state, G, W) -> W.T @ G sent into the inputs' gradients (None when no input needs
         one): straight into their rows when they are consecutive and nothing has reached
-        them yet, else input by input (written or added, see Replay.sender)."""
+        them yet, else input by input (written or added, see replay's sender)."""
         if not self._needs_in:
             return None
         if isinstance(self.into, slice) and self._in_rows <= fresh:
@@ -212,7 +212,7 @@ class Layer:
                 if state.anomaly:
                     check_finite(gX, "the gradient from a fused layer is", r.base)
             return into_rows
-        senders = [(k, r.sender(x, fresh, "a fused layer"))
+        senders = [(k, sender(r, x, fresh, "a fused layer"))
                    for k, x in enumerate(self.inputs) if r.needs_grad[x]]
 
         def input_by_input(state, G, W):

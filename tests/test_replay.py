@@ -142,6 +142,28 @@ def test_one_replay_at_several_batch_sizes_and_anomaly_settings_stays_exact():
             assert grads.tolist() == pytest.approx(want_grads, **TOL)
 
 
+def test_a_replay_that_has_run_is_freed_without_the_cyclic_collector():
+    # its passes' steps are kept in it: a strong reference back would be a cycle, and its
+    # buffers (hundreds of MB at width 256, batch 10,000) would wait for a full collection
+    import gc
+    import weakref
+    model, X, Y = mlp_problem(2, [4, 3, 2], "tanh", 5, 1)
+    tape = mlp_tape(model, 2, 2)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for fuse in (None, find_blocks):
+            run = tape.replay(5, fuse=fuse)
+            run.forward([p.data for p in model.parameters()], X, Y)
+            run.backward(1.0)
+            gone = weakref.ref(run)
+            del run
+            assert gone() is None
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def test_the_fused_layers_are_found_and_equal_the_plain_replay():
     model, X, Y = mlp_problem(3, [6, 5, 2], "tanh", 20, 4)
     tape = mlp_tape(model, 3, 2)

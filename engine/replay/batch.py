@@ -5,8 +5,9 @@ one matrix product, say) that take the place of the entries they cover. Buffers 
     values[entry, sample];  d root_s / d param summed over the samples s, weighted by seed_s
 A block has `tops` and `act` (the entries it writes, given rows in that order; act may be
 None), `absorbed` (entries it makes unnecessary), forward_step(replay) and
-backward_step(replay, fresh) (see Replay._steps); bind(replay), if it has one, is called once
-the rows are placed.
+backward_step(replay, fresh) (see Replay._steps: the replay they are given is a weak proxy,
+and the steps they return must hold no strong reference to it); bind(replay), if it has one,
+is called once the rows are placed.
 
 Each pass is made once per batch size into a list of steps, one per entry or block, with its
 rows, views and functions looked up; the backward pass's bookkeeping (which gradient row an
@@ -14,6 +15,7 @@ input's gradient is written into first and which it is added to, which entries n
 reaches) depends only on the program, so it is decided then too, not on every pass.
 """
 import math
+import weakref
 from collections import defaultdict
 
 import numpy as np
@@ -140,45 +142,12 @@ class Replay:
         the module's docstring), made on its first use at that size."""
         key = (which, self.n)
         if key not in self._compiled:
-            self._compiled[key] = (self._forward_steps() if which == "forward"
-                                   else self._backward_steps())
+            # the steps refer to the replay through a weak proxy: kept in it, they would
+            # otherwise make a cycle that only the cyclic collector frees (a replay's
+            # buffers can take hundreds of MB)
+            make = _forward_steps if which == "forward" else _backward_steps
+            self._compiled[key] = make(weakref.proxy(self))
         return self._compiled[key]
-
-    def _forward_steps(self):
-        values = self.values[:, :self.n]
-        return [self._forward_entry(item, values) if isinstance(item, int)
-                else item.forward_step(self) for item in self.program]
-
-    def _inputs_of(self, entries, values, plain):
-        """A function giving the entries' values as _args does: the same list each time when
-        every entry is per sample (its rows' views), else read as it is called."""
-        if all(self.per_sample[i] for i in entries):
-            args = self._args(entries, values, plain)
-            return lambda: args
-        return lambda: self._args(entries, values, plain)
-
-    def _forward_entry(self, i, values):
-        """Entry i's forward step: its row's function on its parents' values, into its row
-        (or, for an entry shared by every sample, on floats)."""
-        e = self.tape.entries[i]
-        if not self.per_sample[i]:          # shared by every sample: the row on floats
-            uniform = self.uniform
-            extra = [e.arg] if len(e.parents) == 1 and e.arg is not None else []
-
-            def shared():
-                args = [uniform[p] for p in e.parents] + extra
-                uniform[i] = _row(e, lambda: e.op.forward(*args))
-            return shared
-        forward, _, with_arg = self.calls[i]
-        extra = [e.arg] if len(e.parents) == 1 and with_arg else []
-        inputs = self._inputs_of(e.parents, values, e.op.array is not None)
-        out, key, fast = values[self.row[i]], (i, "forward"), self._fast
-
-        def step():
-            result = out[...] = fast(key, forward, inputs() + extra)
-            if self._anomaly:
-                check_finite(result, f"{e.op.name} (entry {i}) produced", self.base)
-        return step
 
     _anomaly = False    # detect_anomaly, read as each forward pass starts
     base = 0        # the batch's first sample number in the data set, for error messages
@@ -263,83 +232,122 @@ class Replay:
             dparams[where] += shared[i]
         return dparams
 
-    def _backward_steps(self):
-        """The backward pass's steps, entries and blocks in reverse. `fresh` holds the rows no
-        gradient has reached yet at each point of the pass: the first to reach a row writes
-        it, later ones add to it, and an entry whose row nothing reaches has no step."""
-        fresh = set(self.rows_used)
-        last = len(self.tape.entries) - 1
-        if self.per_sample[last]:
-            fresh.discard(self.row[last])          # the seed is written there
-        steps = (self._backward_entry(item, fresh) if isinstance(item, int)
-                 else item.backward_step(self, fresh) for item in reversed(self.program))
-        return [step for step in steps if step is not None]
+# --- the passes' steps, made once per batch size (Replay._steps) -------------------------
+# r is a weak proxy of the Replay: every step refers to it through r only.
+def _forward_steps(r):
+    values = r.values[:, :r.n]
+    return [_forward_entry(r, item, values) if isinstance(item, int)
+            else item.forward_step(r) for item in r.program]
 
-    def sender(self, p, fresh, source):
-        """send(state, gradient): what a step calls to pass a gradient into entry p. Into p's
-        row, written if this is the first gradient to reach it in the pass (decided now, and
-        the row taken out of `fresh`), else added; into a shared entry, as a sum."""
-        if not self.per_sample[p]:
-            def to_shared(state, contribution):
-                if state.anomaly:
-                    check_finite(contribution, f"the gradient from {source} into entry {p} "
-                                 "is", self.base)
-                # from a shared entry it is already a total; from the samples, their sum
-                state.shared[p] += float(contribution if np.ndim(contribution) == 0
-                                         else np.sum(contribution))
-            return to_shared
-        row = self.grads[self.row[p], :self.n]
-        first = self.row[p] in fresh
-        fresh.discard(self.row[p])
+def _inputs_of(r, entries, values, plain):
+    """A function giving the entries' values as _args does: the same list each time when
+    every entry is per sample (its rows' views), else read as it is called."""
+    if all(r.per_sample[i] for i in entries):
+        args = r._args(entries, values, plain)
+        return lambda: args
+    return lambda: r._args(entries, values, plain)
 
-        def to_row(state, contribution):
+def _forward_entry(r, i, values):
+    """Entry i's forward step: its row's function on its parents' values, into its row
+    (or, for an entry shared by every sample, on floats)."""
+    e = r.tape.entries[i]
+    if not r.per_sample[i]:          # shared by every sample: the row on floats
+        uniform = r.uniform
+        extra = [e.arg] if len(e.parents) == 1 and e.arg is not None else []
+
+        def shared():
+            args = [uniform[p] for p in e.parents] + extra
+            uniform[i] = _row(e, lambda: e.op.forward(*args))
+        return shared
+    forward, _, with_arg = r.calls[i]
+    extra = [e.arg] if len(e.parents) == 1 and with_arg else []
+    inputs = _inputs_of(r, e.parents, values, e.op.array is not None)
+    out, key = values[r.row[i]], (i, "forward")
+
+    def step():
+        result = out[...] = r._fast(key, forward, inputs() + extra)
+        if r._anomaly:
+            check_finite(result, f"{e.op.name} (entry {i}) produced", r.base)
+    return step
+
+
+def _backward_steps(r):
+    """The backward pass's steps, entries and blocks in reverse. `fresh` holds the rows no
+    gradient has reached yet at each point of the pass: the first to reach a row writes
+    it, later ones add to it, and an entry whose row nothing reaches has no step."""
+    fresh = set(r.rows_used)
+    last = len(r.tape.entries) - 1
+    if r.per_sample[last]:
+        fresh.discard(r.row[last])          # the seed is written there
+    steps = (_backward_entry(r, item, fresh) if isinstance(item, int)
+             else item.backward_step(r, fresh) for item in reversed(r.program))
+    return [step for step in steps if step is not None]
+
+def sender(r, p, fresh, source):
+    """send(state, gradient): what a step calls to pass a gradient into entry p. Into p's
+    row, written if this is the first gradient to reach it in the pass (decided now, and
+    the row taken out of `fresh`), else added; into a shared entry, as a sum."""
+    if not r.per_sample[p]:
+        def to_shared(state, contribution):
             if state.anomaly:
-                check_finite(contribution, f"the gradient from {source} into entry {p} is",
-                             self.base)
-            if first:
-                row[...] = contribution
-            else:
-                np.add(row, contribution, out=row)
-        return to_row
+                check_finite(contribution, f"the gradient from {source} into entry {p} "
+                             "is", r.base)
+            # from a shared entry it is already a total; from the samples, their sum
+            state.shared[p] += float(contribution if np.ndim(contribution) == 0
+                                     else np.sum(contribution))
+        return to_shared
+    row = r.grads[r.row[p], :r.n]
+    first = r.row[p] in fresh
+    fresh.discard(r.row[p])
 
-    def _backward_entry(self, i, fresh):
-        """Entry i's backward step: upstream times its row's local derivatives, sent to the
-        parents that need a gradient (the textbook's chain rule, one entry); None when no
-        gradient reaches entry i."""
-        e = self.tape.entries[i]
-        if self.per_sample[i] and self.row[i] in fresh:
-            return None                         # nothing flows into it
-        source = f"{e.op.name} (entry {i})"
-        sends = [(slot, self.sender(p, fresh, source)) for slot, p in enumerate(e.parents)
-                 if self.needs_grad[p]]
-        if not sends:
-            return None
+    def to_row(state, contribution):
+        if state.anomaly:
+            check_finite(contribution, f"the gradient from {source} into entry {p} is",
+                         r.base)
+        if first:
+            row[...] = contribution
+        else:
+            np.add(row, contribution, out=row)
+    return to_row
 
-        def chain(state, upstream, local):
-            for slot, send in sends:
-                d = local[slot]             # d is 1 for add and sub's a: upstream as it is
-                send(state, upstream if type(d) is int and d == 1 else d * upstream)
+def _backward_entry(r, i, fresh):
+    """Entry i's backward step: upstream times its row's local derivatives, sent to the
+    parents that need a gradient (the textbook's chain rule, one entry); None when no
+    gradient reaches entry i."""
+    e = r.tape.entries[i]
+    if r.per_sample[i] and r.row[i] in fresh:
+        return None                         # nothing flows into it
+    source = f"{e.op.name} (entry {i})"
+    sends = [(slot, sender(r, p, fresh, source)) for slot, p in enumerate(e.parents)
+             if r.needs_grad[p]]
+    if not sends:
+        return None
 
-        if not self.per_sample[i]:              # shared by every sample: the row on floats
-            uniform = self.uniform
+    def chain(state, upstream, local):
+        for slot, send in sends:
+            d = local[slot]             # d is 1 for add and sub's a: upstream as it is
+            send(state, upstream if type(d) is int and d == 1 else d * upstream)
 
-            def shared(state):
-                upstream = state.shared[i]
-                if upstream == 0.0:
-                    return
-                a_b = [uniform[p] for p in e.parents] + [None]
-                chain(state, upstream,
-                      _row(e, lambda: e.op.local(uniform[i], a_b[0], a_b[1], e.arg)))
-            return shared
-        values, upstream = self.values[:, :self.n], self.grads[self.row[i], :self.n]
-        inputs = self._inputs_of((i,) + e.parents, values, e.op.array is not None)
-        local, key, fast = self.calls[i][1], (i, "local"), self._fast
+    if not r.per_sample[i]:              # shared by every sample: the row on floats
+        uniform = r.uniform
 
-        def step(state):
-            out_a_b = inputs() + [None]
+        def shared(state):
+            upstream = state.shared[i]
+            if upstream == 0.0:
+                return
+            a_b = [uniform[p] for p in e.parents] + [None]
             chain(state, upstream,
-                  fast(key, local, [out_a_b[0], out_a_b[1], out_a_b[2], e.arg]))
-        return step
+                  _row(e, lambda: e.op.local(uniform[i], a_b[0], a_b[1], e.arg)))
+        return shared
+    values, upstream = r.values[:, :r.n], r.grads[r.row[i], :r.n]
+    inputs = _inputs_of(r, (i,) + e.parents, values, e.op.array is not None)
+    local, key = r.calls[i][1], (i, "local")
+
+    def step(state):
+        out_a_b = inputs() + [None]
+        chain(state, upstream,
+              r._fast(key, local, [out_a_b[0], out_a_b[1], out_a_b[2], e.arg]))
+    return step
 
 
 class _Calls(dict):
