@@ -34,7 +34,7 @@ class Layer:
         self.weights = np.array(weights)          # (neurons, inputs) parameter numbers
         self.biases = None if biases is None else np.array(biases)
         self.act = act                            # the activation entries, one per neuron
-        every = list(self.weights.ravel()) + list(biases or [])
+        every = self.reads()
         self.unique = len(set(every)) == len(every)   # tied parameters need np.add.at
         self.strided = _strided(self.weights, self.biases)
 

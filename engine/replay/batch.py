@@ -232,12 +232,15 @@ class Replay:
             dparams[where] += shared[i]
         return dparams
 
+
 # --- the passes' steps, made once per batch size (Replay._steps) -------------------------
 # r is a weak proxy of the Replay: every step refers to it through r only.
 def _forward_steps(r):
+    """The forward pass's steps, entries and blocks in the program's order."""
     values = r.values[:, :r.n]
     return [_forward_entry(r, item, values) if isinstance(item, int)
             else item.forward_step(r) for item in r.program]
+
 
 def _inputs_of(r, entries, values, plain):
     """A function giving the entries' values as _args does: the same list each time when
@@ -246,6 +249,7 @@ def _inputs_of(r, entries, values, plain):
         args = r._args(entries, values, plain)
         return lambda: args
     return lambda: r._args(entries, values, plain)
+
 
 def _forward_entry(r, i, values):
     """Entry i's forward step: its row's function on its parents' values, into its row
@@ -283,6 +287,7 @@ def _backward_steps(r):
              else item.backward_step(r, fresh) for item in reversed(r.program))
     return [step for step in steps if step is not None]
 
+
 def sender(r, p, fresh, source):
     """send(state, gradient): what a step calls to pass a gradient into entry p. Into p's
     row, written if this is the first gradient to reach it in the pass (decided now, and
@@ -309,6 +314,7 @@ def sender(r, p, fresh, source):
         else:
             np.add(row, contribution, out=row)
     return to_row
+
 
 def _backward_entry(r, i, fresh):
     """Entry i's backward step: upstream times its row's local derivatives, sent to the
