@@ -144,7 +144,7 @@ def test_one_replay_at_several_batch_sizes_and_anomaly_settings_stays_exact():
 
 def test_a_replay_that_has_run_is_freed_without_the_cyclic_collector():
     # its passes' steps are kept in it: a strong reference back would be a cycle, and its
-    # buffers (hundreds of MB at width 256, batch 10,000) would wait for a full collection
+    # buffers (165 MB at width 256, batch 10,000) would wait for a full collection
     import gc
     import weakref
     model, X, Y = mlp_problem(2, [4, 3, 2], "tanh", 5, 1)
