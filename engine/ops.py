@@ -295,8 +295,8 @@ def _step(a, below=0):
 
 def _step_forward(a):
     # the perceptron's unit: 1 or 0 in a's type, as relu keeps it (an int stays an int);
-    # `<= 0` then the rest: step(nan) is nan
-    return type(a)(1) if a > 0 else type(a)(0) if a <= 0 else a
+    # step(nan) is nan (relu's derivative, _step, is the same function)
+    return type(a)(_step(a))
 
 
 def _xlogy_forward(a, b):
@@ -376,7 +376,7 @@ FUNCTIONS = [
        local=lambda out, a, b, arg: (0,),      # 0 on both sides of the jump, and at it
        rules=("0",), kinks=(0,),
        array=Arrays(lambda a, arg: _array_step(a),
-                    lambda out, a, b, arg: ((a > 0) * 0.0,))),        # 0 in every lane
+                    lambda out, a, b, arg: (_numpy().zeros_like(a),))),   # 0 in every lane
     Op(name="leaky_relu", symbol="leaky_relu({a}, {arg})",
        forward=lambda a, s: a if a > 0 else s * a,
        local=lambda out, a, b, s: (_step(a, below=s),),

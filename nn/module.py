@@ -62,7 +62,8 @@ class Module:
                 continue
             seen.add(id(item))
             if isinstance(item, Value):
-                names.append(name)
+                if named:
+                    names.append(name)
                 values.append(item)
                 continue
             if not named and type(item) is list and all(type(c) is Value for c in item):

@@ -54,7 +54,7 @@ class Replay:
         self.rows_used = frozenset(r for r in self.row.values() if r is not None)
         # each op's functions, looked up once: (forward, local, takes arg in forward)
         self.calls = _Calls(entries)
-        rows = 1 + max([r for r in self.row.values() if r is not None] + ones, default=-1)
+        rows = 1 + max([*self.rows_used, *ones], default=-1)
         # the buffers: one row of batch_size lanes per per-sample entry, values and gradients
         self.values = np.zeros((rows, batch_size))
         self.grads = np.zeros((rows, batch_size))
@@ -74,7 +74,6 @@ class Replay:
                                                for i, where in self.leaves[kind]])
                       for kind in ("input", "label")}
         self.whole = {}                            # entry -> did its row run on whole arrays
-        self._views = {}                           # (entries, batch size) -> their rows
         self._compiled = {}                        # (pass, batch size) -> its steps
         self.params = None
         for block in blocks:                       # rows placed: what blocks look up, once
@@ -126,16 +125,8 @@ class Replay:
         lanes as Lanes (so a row's `if` can be split), or as plain arrays for an array
         form (it has no `if`)."""
         row, per_sample, uniform = self.row, self.per_sample, self.uniform
-        key = (entries, self.n, plain)
-        if key in self._views:              # rows of the buffers: the same views each pass
-            return list(self._views[key])
-        if plain:
-            args = [values[row[i]] if per_sample[i] else uniform[i] for i in entries]
-        else:
-            args = [lanes(values[row[i]]) if per_sample[i] else uniform[i] for i in entries]
-        if all(per_sample[i] for i in entries):
-            self._views[key] = tuple(args)
-        return args
+        view = (lambda rows: rows) if plain else lanes
+        return [view(values[row[i]]) if per_sample[i] else uniform[i] for i in entries]
 
     def _steps(self, which):
         """The forward or backward pass for the current batch size as a list of steps (see
@@ -243,8 +234,9 @@ def _forward_steps(r):
 
 
 def _inputs_of(r, entries, values, plain):
-    """A function giving the entries' values as _args does: the same list each time when
-    every entry is per sample (its rows' views), else read as it is called."""
+    """A function giving the entries' values as _args does: a list made now when every
+    entry is per sample (views of their rows, the same each pass), else read as it is
+    called (a shared entry's number changes between passes)."""
     if all(r.per_sample[i] for i in entries):
         args = r._args(entries, values, plain)
         return lambda: args

@@ -36,20 +36,21 @@ class Entry(NamedTuple):
 def _walk(root, params, inputs, labels, outputs):
     """(order, roles): root's nodes in topological order, with the outputs the loss does not
     use recorded before the root, and each given leaf's (kind, position)."""
-    if not isinstance(root, Value):
-        raise TypeError(f"record: root must be a Value, got {type(root).__name__}")
+    roles = _roles(root, params, inputs, labels)
     order = topological_order(root)
     if outputs:
         seen = set(order)
         extra = [n for o in outputs if o not in seen for n in topological_order(o)
                  if n not in seen and not seen.add(n)]
         order = order[:-1] + extra + order[-1:]
-    return order, _roles(params, inputs, labels)
+    return order, roles
 
 
-def _roles(params, inputs, labels):
+def _roles(root, params, inputs, labels):
     """Each given leaf's (kind, position): its first role, params before inputs before
-    labels."""
+    labels (root is checked to be a Value, as each leaf to be a leaf Value)."""
+    if not isinstance(root, Value):
+        raise TypeError(f"record: root must be a Value, got {type(root).__name__}")
     roles = {}
     for kind, leaves in (("param", params), ("input", inputs), ("label", labels)):
         leaves = list(leaves)
@@ -171,9 +172,7 @@ class Tape:
         (checked: as many distinct nodes as entries) with the same op, argument, parents,
         leaf kind and number, so the graphs are the same up to renaming and the walk that
         record() makes puts them in the same order."""
-        roles = _roles(params, inputs, labels)
-        if not isinstance(root, Value):
-            raise TypeError(f"record: root must be a Value, got {type(root).__name__}")
+        roles = _roles(root, params, inputs, labels)
         entries = self.entries
         if len(outputs) != len(self.outputs):
             return False
